@@ -1,0 +1,123 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipgate",
+    version,
+    about = "Release chat-ops: release candidates, release managers and production windows as rules"
+)]
+#[command(arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check rules files: syntax, names, times, and their `test` blocks.
+    ///
+    /// Each PATH is checked as one rule set: a file on its own, or a
+    /// directory's `*.rules` files together. Exit 0 when all are valid and
+    /// their tests pass, 1 otherwise (diagnostics on stderr).
+    Check(CheckArgs),
+    /// Say whether a window is open at an instant, which rule decided, when
+    /// it next changes and which exceptions could open it.
+    Explain(ExplainArgs),
+    /// Show a window's open hours over a period.
+    Calendar(CalendarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rules files or directories of `*.rules` files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print diagnostics as JSON lines on stdout instead of a report.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Rules file or directory [default: `rules/` here, else the embedded defaults]
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Evaluate the product's overrides.
+    #[arg(long, value_name = "P")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The window to explain.
+    #[arg(default_value = "production")]
+    pub window: String,
+    /// RFC 3339 (`2026-03-09T12:00:00Z`) or local `YYYY-MM-DD HH:MM` in the
+    /// window's time zone [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The window to show.
+    #[arg(default_value = "production")]
+    pub window: String,
+    /// First day, `YYYY-MM-DD` in the window's time zone [default: today]
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Number of days.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Print the open intervals as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ColorArg {
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour output going to stdout (`stderr` for diagnostics).
+    pub fn enabled(&self, stderr: bool) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none()
+                    && if stderr {
+                        std::io::stderr().is_terminal()
+                    } else {
+                        std::io::stdout().is_terminal()
+                    }
+            }
+        }
+    }
+}

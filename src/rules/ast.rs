@@ -1,0 +1,230 @@
+//! The typed syntax tree of one rules file, as written.
+//!
+//! Every node carries the [`Span`] of the text it came from, so validation,
+//! failing `test` blocks and `explain` can all point back at the source.
+//! Spans compare equal to each other: equality in tests is about structure,
+//! not about where in a file something was written.
+
+use chrono::{NaiveDate, Weekday};
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, Default, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+impl PartialEq for Span {
+    /// Spans never make two nodes unequal; see the module docs.
+    fn eq(&self, _: &Span) -> bool {
+        true
+    }
+}
+
+impl From<pest::Span<'_>> for Span {
+    fn from(s: pest::Span<'_>) -> Self {
+        Span::new(s.start(), s.end())
+    }
+}
+
+/// A value and where it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: impl Into<Span>) -> Self {
+        Self {
+            node,
+            span: span.into(),
+        }
+    }
+}
+
+/// One parsed file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Timezone(Spanned<String>),
+    Window(WindowDef),
+    Exception(ExceptionDef),
+    Product(ProductDef),
+    Test(TestDef),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowDef {
+    pub name: Spanned<String>,
+    pub timezones: Vec<Spanned<String>>,
+    pub clauses: Vec<Clause>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    pub verb: Verb,
+    pub when: When,
+    pub label: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    /// `always`: every instant.
+    Always,
+    /// `mon-thu 08:00-16:00`: days of the week, optionally a time range.
+    Weekly {
+        days: Vec<Spanned<DaySpec>>,
+        time: Option<TimeRangeAst>,
+    },
+    /// `2026-12-24`, `dec 24..jan 1`, `4th thu nov`, optionally a time range.
+    Dated {
+        dates: Vec<Spanned<DateSpec>>,
+        time: Option<TimeRangeAst>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaySpec {
+    Weekdays,
+    Weekends,
+    Daily,
+    One(Weekday),
+    /// Inclusive, wrapping past Sunday (`fri-mon`).
+    Range(Weekday, Weekday),
+}
+
+/// A time of day as written: not yet checked to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeAst {
+    pub hour: u32,
+    pub minute: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRangeAst {
+    pub start: TimeAst,
+    pub end: TimeAst,
+    pub span: Span,
+}
+
+/// A calendar date as written: not yet checked to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateAst {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub span: Span,
+}
+
+/// A month and day without a year (`dec 24`): not yet checked to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthDayAst {
+    pub month: u32,
+    pub day: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordinal {
+    Nth(u8),
+    Last,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateSpec {
+    /// `2026-12-24` or `2026-12-21..2027-01-03` (inclusive).
+    Range { from: DateAst, to: Option<DateAst> },
+    /// `dec 24` or `dec 24..jan 1`, every year (inclusive).
+    Yearly {
+        from: MonthDayAst,
+        to: Option<MonthDayAst>,
+    },
+    /// `4th thu nov`, `last mon may`.
+    NthWeekday {
+        ordinal: Ordinal,
+        weekday: Weekday,
+        month: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonAst {
+    Required,
+    Optional,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionDef {
+    pub name: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub opens: Vec<Spanned<String>>,
+    pub reason: Vec<Spanned<ReasonAst>>,
+    pub approvals: Vec<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductDef {
+    pub name: Spanned<String>,
+    pub timezones: Vec<Spanned<String>>,
+    pub windows: Vec<WindowDef>,
+    pub exceptions: Vec<ExceptionDef>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestDef {
+    pub name: Spanned<String>,
+    pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    pub window: Spanned<String>,
+    pub open: bool,
+    pub at: LocalTimeAst,
+    pub product: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `2026-03-09 08:00` or `2026-11-01 01:30 -05:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTimeAst {
+    pub date: DateAst,
+    pub time: TimeAst,
+    /// Offset east of UTC in seconds, when written.
+    pub offset: Option<Spanned<i32>>,
+    pub span: Span,
+}
+
+impl DateAst {
+    pub fn to_date(self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year, self.month, self.day)
+    }
+}

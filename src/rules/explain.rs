@@ -1,0 +1,101 @@
+//! Why a window is open or closed at an instant, and when that changes:
+//! one pure computation shared by the CLI and chat.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::eval::HORIZON_DAYS;
+use super::model::{RuleSet, TzSource, Window};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Because {
+    pub file: String,
+    pub line: usize,
+    pub text: String,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExceptionRef {
+    pub name: String,
+    pub description: String,
+    pub reason_required: bool,
+    pub approvals: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub window: String,
+    pub product: Option<String>,
+    pub at: String,
+    pub local: String,
+    pub timezone: String,
+    pub timezone_default: bool,
+    pub open: bool,
+    pub because: Option<Because>,
+    /// The `open` clauses, listed when the window is closed because none
+    /// matched, so the reader sees when it would be open.
+    pub open_clauses: Vec<Because>,
+    pub next_change: Option<String>,
+    pub exceptions: Vec<String>,
+    #[serde(skip)]
+    pub exception_details: Vec<ExceptionRef>,
+    #[serde(skip)]
+    pub at_utc: DateTime<Utc>,
+    #[serde(skip)]
+    pub next_change_utc: Option<DateTime<Utc>>,
+}
+
+fn because(c: &super::model::Clause) -> Because {
+    Because {
+        file: c.origin.file.clone(),
+        line: c.origin.line,
+        text: c.origin.text.clone(),
+        label: c.label.clone(),
+    }
+}
+
+/// Explains `window` (as `product` sees it) at `at`.
+pub fn explain(
+    set: &RuleSet,
+    product: Option<&str>,
+    window: &Window,
+    at: DateTime<Utc>,
+) -> Explanation {
+    let decision = window.decide(at);
+    let next = window.next_change(at, HORIZON_DAYS);
+    let exceptions = set.exceptions_opening(product, &window.name);
+    Explanation {
+        window: window.name.clone(),
+        product: product.map(str::to_owned),
+        at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        local: decision.local.format("%Y-%m-%d %H:%M").to_string(),
+        timezone: window.tz.name().to_owned(),
+        timezone_default: window.tz_source == TzSource::DefaultUtc,
+        open: decision.open,
+        because: decision.because.map(because),
+        open_clauses: if decision.because.is_none() {
+            window
+                .clauses
+                .iter()
+                .filter(|c| c.open)
+                .map(because)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        next_change: next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        exceptions: exceptions.iter().map(|e| e.name.clone()).collect(),
+        exception_details: exceptions
+            .iter()
+            .map(|e| ExceptionRef {
+                name: e.name.clone(),
+                description: e.description.clone(),
+                reason_required: e.reason_required,
+                approvals: e.approvals,
+            })
+            .collect(),
+        at_utc: at,
+        next_change_utc: next,
+    }
+}

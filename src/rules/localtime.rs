@@ -1,0 +1,73 @@
+//! Local wall-clock times that people write, turned into instants, with
+//! daylight-saving gaps and overlaps reported instead of guessed.
+
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalTimeError {
+    /// Skipped when the clocks went forward.
+    Nonexistent,
+    /// Happens twice when the clocks went back.
+    Ambiguous {
+        earlier: FixedOffset,
+        later: FixedOffset,
+    },
+}
+
+/// The instant of a local time in `tz`, refusing times that do not exist or
+/// happen twice.
+pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> Result<DateTime<Utc>, LocalTimeError> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Err(LocalTimeError::Ambiguous {
+            earlier: a.offset().fix(),
+            later: b.offset().fix(),
+        }),
+        LocalResult::None => Err(LocalTimeError::Nonexistent),
+    }
+}
+
+/// A local time with an explicit offset: the instant it names.
+pub fn with_offset(local: NaiveDateTime, offset_secs: i32) -> Option<DateTime<Utc>> {
+    let off = FixedOffset::east_opt(offset_secs)?;
+    off.from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// `-05:00` style.
+pub fn format_offset(off: FixedOffset) -> String {
+    let s = off.local_minus_utc();
+    let sign = if s < 0 { '-' } else { '+' };
+    let s = s.abs();
+    format!("{sign}{:02}:{:02}", s / 3600, (s % 3600) / 60)
+}
+
+impl LocalTimeError {
+    /// A sentence and a fix, for `written` (e.g. `2026-03-08 02:30`).
+    pub fn explain(&self, written: &str, tz: Tz) -> (String, String) {
+        match self {
+            LocalTimeError::Nonexistent => (
+                format!(
+                    "`{written}` does not exist in {}: the clocks skip that time when daylight saving starts",
+                    tz.name()
+                ),
+                "pick a time outside the skipped hour, or give the UTC offset explicitly, \
+                 e.g. `2026-03-08 02:30 -05:00`"
+                    .to_owned(),
+            ),
+            LocalTimeError::Ambiguous { earlier, later } => (
+                format!(
+                    "`{written}` happens twice in {}: the clocks go back when daylight saving ends",
+                    tz.name()
+                ),
+                format!(
+                    "say which one with its UTC offset: `{written} {}` (the first) or `{written} {}` (the second)",
+                    format_offset(*earlier),
+                    format_offset(*later)
+                ),
+            ),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The rules language: text -> pest parse tree -> AST with spans ->
+//! validated [`RuleSet`]. Evaluation is pure: nothing here reads the clock,
+//! the disk (except [`source`]'s explicit readers) or the network.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod eval;
+pub mod explain;
+pub mod localtime;
+pub mod model;
+pub mod parse;
+pub mod source;
+pub mod suggest;
+pub mod syntax;
+pub mod validate;
+
+pub use diagnostic::Diagnostic;
+pub use eval::{Decision, HORIZON_DAYS};
+pub use model::{Exception, RuleSet, TzSource, Window};
+pub use source::Source;
+pub use validate::compile;
+
+use std::path::PathBuf;
+
+/// The default rules, embedded so `shipgate` runs with no files at all.
+pub const DEFAULT_RULES: &str = include_str!("../../rules/release-process.rules");
+pub const DEFAULT_RULES_NAME: &str = "rules/release-process.rules";
+
+/// Reads and compiles every rules file named by `paths` (files, or
+/// directories of `*.rules`).
+pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Vec<Diagnostic>> {
+    compile(source::read_sources(paths)?)
+}
+
+/// The embedded default rules.
+pub fn defaults() -> Result<RuleSet, Vec<Diagnostic>> {
+    compile(vec![Source::new(DEFAULT_RULES_NAME, DEFAULT_RULES)])
+}

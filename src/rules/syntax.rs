@@ -1,0 +1,257 @@
+//! The pest parser for `grammar/rules.pest`, and syntax errors in words a
+//! team member understands.
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pairs;
+
+use super::ast::Span;
+use super::diagnostic::Diagnostic;
+use super::source::Source;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/rules.pest"]
+pub struct RulesParser;
+
+/// How a grammar rule is named in an error message. Exhaustive on purpose:
+/// a new grammar rule cannot ship without words for it.
+pub fn describe(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::WHITESPACE => "a space",
+        Rule::COMMENT => "a comment",
+        Rule::file => "a rules file",
+        Rule::item | Rule::window_item | Rule::product_item | Rule::exception_item => {
+            "a definition"
+        }
+        Rule::word_char => "a letter or digit",
+        Rule::name => "a name (letters, digits, `-` and `_`, starting with a letter)",
+        Rule::number => "a whole number",
+        Rule::kw_timezone => "`timezone`",
+        Rule::kw_window => "`window`",
+        Rule::kw_exception => "`exception`",
+        Rule::kw_product => "`product`",
+        Rule::kw_test => "`test`",
+        Rule::kw_open => "`open`",
+        Rule::kw_closed => "`closed`",
+        Rule::kw_always => "`always`",
+        Rule::kw_opens => "`opens`",
+        Rule::kw_reason => "`reason`",
+        Rule::kw_required => "`required`",
+        Rule::kw_optional => "`optional`",
+        Rule::kw_approvals => "`approvals`",
+        Rule::kw_expect => "`expect`",
+        Rule::kw_at => "`at`",
+        Rule::kw_for => "`for`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::comma => "`,`",
+        Rule::dotdot => "`..`",
+        Rule::dash => "`-`",
+        Rule::string | Rule::text | Rule::unclosed_string => "a quoted text like `\"holidays\"`",
+        Rule::string_text => "text",
+        Rule::timezone => "a time zone setting",
+        Rule::window => "a window",
+        Rule::clause => "an `open` or `closed` line",
+        Rule::verb => "`open` or `closed`",
+        Rule::when => "when: `always`, days like `mon-thu`, or dates like `dec 24`",
+        Rule::weekly | Rule::day_set | Rule::day_spec => "days like `mon-thu` or `weekdays`",
+        Rule::day_group => "`weekdays`, `weekends` or `daily`",
+        Rule::day_range => "days like `mon` or `mon-thu`",
+        Rule::day => "a day like `mon`",
+        Rule::dated | Rule::date_spec => "a date like `2026-12-24`, `dec 24` or `4th thu nov`",
+        Rule::date_range => "a date like `2026-12-24` or `2026-12-24..2027-01-01`",
+        Rule::yearly_range => "a yearly date like `dec 24` or `dec 24..jan 1`",
+        Rule::month_day => "a month and day like `dec 24`",
+        Rule::nth_weekday => "a weekday of a month like `4th thu nov` or `last mon may`",
+        Rule::date => "a date like `2026-12-24`",
+        Rule::day_of_month => "a day of the month like `24`",
+        Rule::ordinal => "`1st`, `2nd`, `3rd`, `4th`, `5th` or `last`",
+        Rule::month => "a month like `nov`",
+        Rule::time_range => "a time range like `08:00-16:00`",
+        Rule::time => "a time like `08:00`",
+        Rule::exception => "an exception",
+        Rule::opens => "`opens WINDOW`",
+        Rule::reason => "`reason required`",
+        Rule::approvals => "`approvals N`",
+        Rule::product => "a product",
+        Rule::test => "a test",
+        Rule::expect => "an `expect` line",
+        Rule::state => "`open` or `closed`",
+        Rule::local_time => "a local time like `2026-03-09 08:00`",
+        Rule::utc_offset => "an offset like `-05:00`",
+        Rule::for_product => "`for PRODUCT`",
+    }
+}
+
+/// Words that may start something at a point where a syntax error happened;
+/// used to suggest a fix for a misspelt keyword.
+fn keyword(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::kw_timezone => "timezone",
+        Rule::kw_window => "window",
+        Rule::kw_exception => "exception",
+        Rule::kw_product => "product",
+        Rule::kw_test => "test",
+        Rule::kw_open => "open",
+        Rule::kw_closed => "closed",
+        Rule::kw_always => "always",
+        Rule::kw_opens => "opens",
+        Rule::kw_reason => "reason",
+        Rule::kw_required => "required",
+        Rule::kw_optional => "optional",
+        Rule::kw_approvals => "approvals",
+        Rule::kw_expect => "expect",
+        Rule::kw_at => "at",
+        Rule::kw_for => "for",
+        _ => return None,
+    })
+}
+
+/// Parses one source, recovering after a syntax error at the next top-level
+/// definition so that every syntax error in the file is reported at once.
+/// Returns the pairs of each part that parsed, with the part's byte offset.
+pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diagnostic>) {
+    let text: &str = &source.text;
+    let mut parts = Vec::new();
+    let mut errors = Vec::new();
+    let mut offset = 0;
+    // A generous bound: every retry starts at a later line.
+    while offset <= text.len() && errors.len() < 50 {
+        match RulesParser::parse(Rule::file, &text[offset..]) {
+            Ok(pairs) => {
+                parts.push((offset, pairs));
+                break;
+            }
+            Err(e) => {
+                let at = match e.location {
+                    InputLocation::Pos(p) => offset + p,
+                    InputLocation::Span((s, _)) => offset + s,
+                };
+                let (positives, negatives) = match &e.variant {
+                    ErrorVariant::ParsingError {
+                        positives,
+                        negatives,
+                    } => (positives.clone(), negatives.clone()),
+                    ErrorVariant::CustomError { .. } => (Vec::new(), Vec::new()),
+                };
+                errors.push(syntax_error(source, at, &positives, &negatives));
+                // The part before the error is dropped; resume at the next
+                // line that starts a top-level definition.
+                match next_item_start(text, at) {
+                    Some(next) => offset = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    (parts, errors)
+}
+
+/// The byte offset of the next line after `at` that starts, in its first
+/// column, with a top-level keyword.
+fn next_item_start(text: &str, at: usize) -> Option<usize> {
+    let mut pos = text[at..].find('\n').map(|i| at + i + 1)?;
+    loop {
+        let line = &text[pos..];
+        for kw in ["window", "exception", "product", "test", "timezone"] {
+            if let Some(rest) = line.strip_prefix(kw)
+                && rest.starts_with([' ', '\t'])
+            {
+                return Some(pos);
+            }
+        }
+        pos = text[pos..].find('\n').map(|i| pos + i + 1)?;
+    }
+}
+
+fn syntax_error(source: &Source, at: usize, positives: &[Rule], negatives: &[Rule]) -> Diagnostic {
+    let text: &str = &source.text;
+    let found = token_at(text, at);
+    let end = at + found.len();
+    let mut expected: Vec<&str> = Vec::new();
+    for r in positives {
+        let d = describe(*r);
+        if !expected.contains(&d) {
+            expected.push(d);
+        }
+    }
+    let found_words = if found.is_empty() {
+        if at >= text.len() {
+            "the end of the file".to_owned()
+        } else {
+            "a line break".to_owned()
+        }
+    } else {
+        format!("`{found}`")
+    };
+    let message = if expected.is_empty() && !negatives.is_empty() {
+        format!("unexpected {found_words}")
+    } else if expected.is_empty() {
+        format!("this is not valid here: {found_words}")
+    } else {
+        format!("expected {}, found {found_words}", join_or(&expected))
+    };
+    let mut d = Diagnostic::error("syntax", message).in_file(
+        &source.name,
+        source.text.clone(),
+        Span::new(at, end.max(at)),
+        "here",
+    );
+    if let Some(help) = suggest(found, positives) {
+        d = d.with_help(help);
+    } else if found.starts_with('"') {
+        d = d.with_help("close the quoted text with `\"` on the same line");
+    }
+    d
+}
+
+fn suggest(found: &str, positives: &[Rule]) -> Option<String> {
+    let word: String = found
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if word.is_empty() {
+        return None;
+    }
+    let best = positives
+        .iter()
+        .filter_map(|r| keyword(*r))
+        .map(|k| (strsim::damerau_levenshtein(&word, k), k))
+        .filter(|(d, k)| *d <= 2.min(k.len() / 2))
+        .min_by_key(|(d, _)| *d)?;
+    Some(format!("did you mean `{}`?", best.1))
+}
+
+/// The token starting at `at`: a word, a quoted string to the line end, or
+/// one character.
+fn token_at(text: &str, at: usize) -> &str {
+    let rest = &text[at.min(text.len())..];
+    let Some(first) = rest.chars().next() else {
+        return "";
+    };
+    let len = if first == '"' {
+        rest.find(['\r', '\n']).unwrap_or(rest.len())
+    } else if first.is_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | ':' | '.')))
+            .unwrap_or(rest.len())
+    } else if first == '\r' || first == '\n' {
+        0
+    } else {
+        first.len_utf8()
+    };
+    // Keep snippets readable on very long lines.
+    let mut len = len.min(80);
+    while !rest.is_char_boundary(len) {
+        len -= 1;
+    }
+    &rest[..len]
+}
+
+pub fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,806 @@
+//! From ASTs to a [`RuleSet`]: names resolved, times and dates checked, time
+//! zones looked up, `test` blocks run. Every problem is collected; a rule set
+//! is produced only when there are none.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+
+use super::ast::{self, DaySpec, Span, Spanned, Verb, When};
+use super::diagnostic::Diagnostic;
+use super::localtime::{resolve_local, with_offset};
+use super::model::*;
+use super::parse::parse_file;
+use super::source::{Source, line_col};
+use super::suggest::{closest, known_list};
+
+/// Parses, validates and tests `sources` as one rule set.
+pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for s in &sources {
+        match parse_file(s) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut v = Validator {
+        sources: &sources,
+        errors: Vec::new(),
+        seen: BTreeMap::new(),
+    };
+    let mut set = v.build(&files);
+    if v.errors.is_empty() {
+        v.run_tests(&set);
+    }
+    if v.errors.is_empty() {
+        set.sources = sources;
+        Ok(set)
+    } else {
+        Err(v.errors)
+    }
+}
+
+struct Validator<'s> {
+    sources: &'s [Source],
+    errors: Vec<Diagnostic>,
+    /// First definition of each (kind, scope, name), for duplicate errors.
+    seen: BTreeMap<(&'static str, String, String), (usize, Span)>,
+}
+
+/// The file and time zone a definition is read in.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    file: usize,
+    tz: Tz,
+    tz_source: TzSource,
+    product: Option<&'a str>,
+}
+
+impl Validator<'_> {
+    fn push(
+        &mut self,
+        file: usize,
+        span: Span,
+        code: &'static str,
+        msg: String,
+        label: &str,
+    ) -> &mut Diagnostic {
+        let s = &self.sources[file];
+        self.errors.push(Diagnostic::error(code, msg).in_file(
+            &s.name,
+            s.text.clone(),
+            span,
+            label,
+        ));
+        let last = self.errors.len() - 1;
+        &mut self.errors[last]
+    }
+
+    fn written(&self, file: usize, span: Span) -> &str {
+        self.sources[file]
+            .text
+            .get(span.start..span.end)
+            .unwrap_or("")
+    }
+
+    fn origin(&self, file: usize, span: Span) -> Origin {
+        let text = self.written(file, span);
+        let first = text.lines().next().unwrap_or("").trim();
+        Origin {
+            file: self.sources[file].name.clone(),
+            line: line_col(&self.sources[file].text, span.start).0,
+            text: first.to_owned(),
+        }
+    }
+
+    /// Records a definition; reports a duplicate if the name is taken.
+    fn define(
+        &mut self,
+        kind: &'static str,
+        scope: &str,
+        file: usize,
+        name: &Spanned<String>,
+    ) -> bool {
+        let key = (kind, scope.to_owned(), name.node.clone());
+        if let Some(&(first_file, first_span)) = self.seen.get(&key) {
+            let (line, col) = line_col(&self.sources[first_file].text, first_span.start);
+            let first_at = format!("{}:{line}:{col}", self.sources[first_file].name);
+            let where_ = if scope.is_empty() {
+                String::new()
+            } else {
+                format!(" in product `{scope}`")
+            };
+            let d = self.push(
+                file,
+                name.span,
+                "duplicate-name",
+                format!("{kind} `{}` is defined twice{where_}", name.node),
+                "defined again here",
+            );
+            if first_file == file {
+                *d = d.clone().with_related(first_span, "first defined here");
+            }
+            d.help = Some(format!(
+                "the first definition is at {first_at}; rename one or merge them"
+            ));
+            return false;
+        }
+        self.seen.insert(key, (file, name.span));
+        true
+    }
+
+    fn timezone(&mut self, file: usize, tz: &Spanned<String>) -> Option<Tz> {
+        match tz.node.parse::<Tz>() {
+            Ok(t) => Some(t),
+            Err(_) => {
+                let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+                let help = closest(&tz.node, names).map_or_else(
+                    || {
+                        "use an IANA time zone name like `America/New_York` or `Europe/Berlin`"
+                            .to_owned()
+                    },
+                    |s| format!("did you mean `{s}`?"),
+                );
+                let d = self.push(
+                    file,
+                    tz.span,
+                    "unknown-timezone",
+                    format!("unknown time zone `{}`", tz.node),
+                    "not an IANA time zone name",
+                );
+                d.help = Some(help);
+                None
+            }
+        }
+    }
+
+    /// The one time zone in a list of `timezone` settings; extras are errors.
+    fn single_timezone(
+        &mut self,
+        file: usize,
+        tzs: &[Spanned<String>],
+        what: &str,
+    ) -> Option<Option<Tz>> {
+        if let Some(extra) = tzs.get(1) {
+            let first = tzs[0].span;
+            let d = self.push(
+                file,
+                extra.span,
+                "duplicate-timezone",
+                format!("{what} sets its time zone twice"),
+                "second time zone",
+            );
+            *d = d.clone().with_related(first, "first time zone");
+            d.help = Some("keep one `timezone` line".to_owned());
+        }
+        match tzs.first() {
+            None => Some(None),
+            Some(t) => self.timezone(file, t).map(Some),
+        }
+    }
+
+    fn build(&mut self, files: &[ast::File]) -> RuleSet {
+        let mut set = RuleSet::default();
+        // Pass 1: windows and products' windows, so exceptions and tests
+        // can refer to windows defined anywhere.
+        let mut file_scopes = Vec::new();
+        for (file, f) in files.iter().enumerate() {
+            let tzs: Vec<Spanned<String>> = f
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    ast::Item::Timezone(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+            let (tz, tz_source) = match self.single_timezone(file, &tzs, "this file") {
+                Some(Some(tz)) => (tz, TzSource::File),
+                _ => (Tz::UTC, TzSource::DefaultUtc),
+            };
+            let scope = Scope {
+                file,
+                tz,
+                tz_source,
+                product: None,
+            };
+            file_scopes.push(scope);
+            for item in &f.items {
+                if let ast::Item::Window(w) = item
+                    && self.define("window", "", file, &w.name)
+                    && let Some(w) = self.window(scope, w)
+                {
+                    set.windows.insert(w.name.clone(), Arc::new(w));
+                }
+            }
+            for item in &f.items {
+                if let ast::Item::Product(p) = item
+                    && self.define("product", "", file, &p.name)
+                {
+                    let mut rules = ProductRules {
+                        name: p.name.node.clone(),
+                        ..ProductRules::default()
+                    };
+                    let pscope = match self.single_timezone(file, &p.timezones, "this product") {
+                        Some(Some(tz)) => Scope {
+                            file,
+                            tz,
+                            tz_source: TzSource::Product,
+                            product: Some(&p.name.node),
+                        },
+                        _ => Scope {
+                            product: Some(&p.name.node),
+                            ..scope
+                        },
+                    };
+                    for w in &p.windows {
+                        if self.define("window", &p.name.node, file, &w.name)
+                            && let Some(w) = self.window(pscope, w)
+                        {
+                            rules.windows.insert(w.name.clone(), Arc::new(w));
+                        }
+                    }
+                    set.products.insert(p.name.node.clone(), rules);
+                }
+            }
+        }
+        // Pass 2: exceptions.
+        for (file, f) in files.iter().enumerate() {
+            for item in &f.items {
+                match item {
+                    ast::Item::Exception(e) => {
+                        if self.define("exception", "", file, &e.name)
+                            && let Some(x) = self.exception(file, e, &set, None)
+                        {
+                            set.exceptions.insert(x.name.clone(), Arc::new(x));
+                        }
+                    }
+                    ast::Item::Product(p) => {
+                        for e in &p.exceptions {
+                            if self.define("exception", &p.name.node, file, &e.name)
+                                && let Some(x) = self.exception(file, e, &set, Some(&p.name.node))
+                                && let Some(rules) = set.products.get_mut(&p.name.node)
+                            {
+                                rules.exceptions.insert(x.name.clone(), Arc::new(x));
+                            }
+                        }
+                    }
+                    ast::Item::Timezone(_) | ast::Item::Window(_) | ast::Item::Test(_) => {}
+                }
+            }
+        }
+        // Pass 3: tests.
+        for (file, f) in files.iter().enumerate() {
+            for item in &f.items {
+                if let ast::Item::Test(t) = item {
+                    self.define("test", "", file, &t.name);
+                    set.tests.push(t.name.node.clone());
+                    for e in &t.expects {
+                        if let Some(x) = self.expectation(file, &t.name.node, e, &set) {
+                            set.expectations.push(x);
+                        }
+                    }
+                }
+            }
+        }
+        set
+    }
+
+    fn window(&mut self, scope: Scope<'_>, def: &ast::WindowDef) -> Option<Window> {
+        let (tz, tz_source) =
+            match self.single_timezone(scope.file, &def.timezones, "this window")? {
+                Some(tz) => (tz, TzSource::Window),
+                None => (scope.tz, scope.tz_source),
+            };
+        let before = self.errors.len();
+        let clauses: Vec<Clause> = def
+            .clauses
+            .iter()
+            .filter_map(|c| self.clause(scope.file, c))
+            .collect();
+        if self.errors.len() > before {
+            return None;
+        }
+        let mut boundaries = vec![0u16];
+        for c in &clauses {
+            if let Some(t) = c.time {
+                boundaries.push(t.start % 1440);
+                boundaries.push(t.end % 1440);
+            }
+        }
+        boundaries.sort_unstable();
+        boundaries.dedup();
+        Some(Window {
+            name: def.name.node.clone(),
+            product: scope.product.map(str::to_owned),
+            tz,
+            tz_source,
+            clauses,
+            boundaries,
+            origin: self.origin(scope.file, def.span),
+        })
+    }
+
+    fn clause(&mut self, file: usize, c: &ast::Clause) -> Option<Clause> {
+        let (days, time) = match &c.when {
+            When::Always => (Some(DayMatch::Always), None),
+            When::Weekly { days, time } => {
+                let mut mask = 0u8;
+                for d in days {
+                    mask |= day_mask(&d.node);
+                }
+                (Some(DayMatch::Weekdays(mask)), time.as_ref())
+            }
+            When::Dated { dates, time } => {
+                let ms: Vec<Option<DateMatch>> =
+                    dates.iter().map(|d| self.date_spec(file, d)).collect();
+                let ms: Option<Vec<DateMatch>> = ms.into_iter().collect();
+                (ms.map(DayMatch::Dates), time.as_ref())
+            }
+        };
+        let time = match time {
+            Some(t) => Some(self.time_range(file, t)?),
+            None => None,
+        };
+        Some(Clause {
+            open: c.verb == Verb::Open,
+            days: days?,
+            time,
+            label: c.label.as_ref().map(|l| l.node.clone()),
+            origin: self.origin(file, c.span),
+        })
+    }
+
+    fn time_of_day(&mut self, file: usize, t: ast::TimeAst, is_end: bool) -> Option<u16> {
+        let written = self.written(file, t.span).to_owned();
+        if t.minute > 59 {
+            let d = self.push(
+                file,
+                t.span,
+                "impossible-time",
+                format!("impossible time `{written}`: minutes run from 00 to 59"),
+                "not a time of day",
+            );
+            d.help = Some(format!("did you mean `{:02}:00`?", (t.hour + 1).min(24)));
+            return None;
+        }
+        if t.hour == 24 && t.minute == 0 {
+            if is_end {
+                return Some(1440);
+            }
+            let d = self.push(
+                file,
+                t.span,
+                "impossible-time",
+                "`24:00` can only end a time range".to_owned(),
+                "a range cannot start here",
+            );
+            d.help = Some("start the range at `00:00`".to_owned());
+            return None;
+        }
+        if t.hour > 23 {
+            let d = self.push(
+                file,
+                t.span,
+                "impossible-time",
+                format!("impossible time `{written}`: hours run from 00 to 23"),
+                "not a time of day",
+            );
+            d.help = Some(
+                "`24:00` may end a range; a range past midnight is written like `22:00-02:00`"
+                    .to_owned(),
+            );
+            return None;
+        }
+        u16::try_from(t.hour * 60 + t.minute).ok()
+    }
+
+    fn time_range(&mut self, file: usize, r: &ast::TimeRangeAst) -> Option<Minutes> {
+        let start = self.time_of_day(file, r.start, false);
+        let end = self.time_of_day(file, r.end, true);
+        let (start, end) = (start?, end?);
+        if start == end || (start == 0 && end == 0) {
+            let written = self.written(file, r.span).to_owned();
+            let d = self.push(
+                file,
+                r.span,
+                "empty-range",
+                format!("empty time range `{written}`: it ends when it starts"),
+                "covers no time",
+            );
+            d.help = Some("for a whole day leave the time out or write `00:00-24:00`".to_owned());
+            return None;
+        }
+        Some(Minutes { start, end })
+    }
+
+    fn date(&mut self, file: usize, d: ast::DateAst) -> Option<NaiveDate> {
+        if let Some(x) = d.to_date() {
+            return Some(x);
+        }
+        let written = self.written(file, d.span).to_owned();
+        let why = if !(1..=12).contains(&d.month) {
+            format!("there is no month {}", d.month)
+        } else {
+            format!(
+                "{} {} has {} days",
+                month_name(d.month),
+                d.year,
+                days_in_month(d.year, d.month)
+            )
+        };
+        self.push(
+            file,
+            d.span,
+            "impossible-date",
+            format!("impossible date `{written}`: {why}"),
+            "no such day",
+        );
+        None
+    }
+
+    fn month_day(&mut self, file: usize, md: ast::MonthDayAst) -> Option<(u32, u32)> {
+        // A leap year, so that `feb 29` is allowed.
+        let max = days_in_month(2024, md.month);
+        if md.day == 0 || md.day > max {
+            let written = self.written(file, md.span).to_owned();
+            self.push(
+                file,
+                md.span,
+                "impossible-date",
+                format!(
+                    "impossible date `{written}`: {} has at most {max} days",
+                    month_name(md.month)
+                ),
+                "no such day",
+            );
+            return None;
+        }
+        Some((md.month, md.day))
+    }
+
+    fn date_spec(&mut self, file: usize, d: &Spanned<ast::DateSpec>) -> Option<DateMatch> {
+        match &d.node {
+            ast::DateSpec::Range { from, to } => {
+                let a = self.date(file, *from);
+                let b = match to {
+                    Some(t) => self.date(file, *t),
+                    None => a,
+                };
+                let (a, b) = (a?, b?);
+                if b < a {
+                    let d = self.push(
+                        file,
+                        d.span,
+                        "empty-range",
+                        "this date range ends before it starts".to_owned(),
+                        "backwards range",
+                    );
+                    d.help = Some("write the earlier date first".to_owned());
+                    return None;
+                }
+                Some(DateMatch::Range(a, b))
+            }
+            ast::DateSpec::Yearly { from, to } => {
+                let a = self.month_day(file, *from);
+                let b = match to {
+                    Some(t) => self.month_day(file, *t),
+                    None => a,
+                };
+                Some(DateMatch::Yearly { from: a?, to: b? })
+            }
+            ast::DateSpec::NthWeekday {
+                ordinal,
+                weekday,
+                month,
+            } => Some(DateMatch::NthWeekday {
+                nth: match ordinal {
+                    ast::Ordinal::Nth(n) => i8::try_from(*n).unwrap_or(1),
+                    ast::Ordinal::Last => -1,
+                },
+                weekday: *weekday,
+                month: *month,
+            }),
+        }
+    }
+
+    fn window_help(&self, set: &RuleSet, product: Option<&str>, name: &str) -> String {
+        let names = set.window_names(product);
+        match closest(name, names.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the windows defined here are {}", known_list(&names)),
+        }
+    }
+
+    fn exception(
+        &mut self,
+        file: usize,
+        e: &ast::ExceptionDef,
+        set: &RuleSet,
+        product: Option<&str>,
+    ) -> Option<Exception> {
+        let before = self.errors.len();
+        if e.opens.is_empty() {
+            let d = self.push(
+                file,
+                e.name.span,
+                "missing-opens",
+                format!(
+                    "exception `{}` does not say which window it opens",
+                    e.name.node
+                ),
+                "opens nothing",
+            );
+            d.help = Some("add a line like `opens production` inside its braces".to_owned());
+        }
+        for w in &e.opens {
+            if set.window(product, &w.node).is_none() {
+                let help = self.window_help(set, product, &w.node);
+                let d = self.push(
+                    file,
+                    w.span,
+                    "unknown-window",
+                    format!("unknown window `{}`", w.node),
+                    "no window has this name",
+                );
+                d.help = Some(help);
+            }
+        }
+        for extra in e.reason.iter().skip(1) {
+            self.push(
+                file,
+                extra.span,
+                "duplicate-setting",
+                "`reason` is set twice".to_owned(),
+                "second setting",
+            );
+        }
+        for extra in e.approvals.iter().skip(1) {
+            self.push(
+                file,
+                extra.span,
+                "duplicate-setting",
+                "`approvals` is set twice".to_owned(),
+                "second setting",
+            );
+        }
+        let approvals = match e.approvals.first() {
+            None => 0,
+            Some(a) => match a.node.parse::<u32>() {
+                Ok(n) if n <= 20 => n,
+                _ => {
+                    let d = self.push(
+                        file,
+                        a.span,
+                        "bad-number",
+                        format!("`approvals {}` is more than anyone can gather", a.node),
+                        "too many",
+                    );
+                    d.help = Some("use a number from 0 to 20".to_owned());
+                    0
+                }
+            },
+        };
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Exception {
+            name: e.name.node.clone(),
+            description: e
+                .description
+                .as_ref()
+                .map_or_else(|| e.name.node.clone(), |d| d.node.clone()),
+            opens: e.opens.iter().map(|w| w.node.clone()).collect(),
+            reason_required: e
+                .reason
+                .first()
+                .is_some_and(|r| r.node == ast::ReasonAst::Required),
+            approvals,
+            product: product.map(str::to_owned),
+            origin: self.origin(file, e.span),
+        })
+    }
+
+    fn expectation(
+        &mut self,
+        file: usize,
+        test: &str,
+        e: &ast::Expect,
+        set: &RuleSet,
+    ) -> Option<Expectation> {
+        if let Some(p) = &e.product
+            && !set.products.contains_key(&p.node)
+        {
+            let names = set.product_names();
+            let help = match closest(&p.node, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the products defined here are {}", known_list(&names)),
+            };
+            let d = self.push(
+                file,
+                p.span,
+                "unknown-product",
+                format!("unknown product `{}`", p.node),
+                "no product has this name",
+            );
+            d.help = Some(help);
+            return None;
+        }
+        let product = e.product.as_ref().map(|p| p.node.as_str());
+        let Some(window) = set.window(product, &e.window.node) else {
+            let help = self.window_help(set, product, &e.window.node);
+            let d = self.push(
+                file,
+                e.window.span,
+                "unknown-window",
+                format!("unknown window `{}`", e.window.node),
+                "no window has this name",
+            );
+            d.help = Some(help);
+            return None;
+        };
+        let date = self.date(file, e.at.date);
+        let minutes = self.time_of_day(file, e.at.time, false);
+        let (date, minutes) = (date?, minutes?);
+        let time = NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
+        let local = date.and_time(time);
+        let written = self.written(file, e.at.span).to_owned();
+        let at = match e.at.offset {
+            Some(off) => match with_offset(local, off.node) {
+                Some(t) => t,
+                None => {
+                    self.push(
+                        file,
+                        off.span,
+                        "bad-offset",
+                        "this UTC offset is out of range".to_owned(),
+                        "offset",
+                    );
+                    return None;
+                }
+            },
+            None => match resolve_local(window.tz, local) {
+                Ok(t) => t,
+                Err(err) => {
+                    let (msg, help) = err.explain(&written, window.tz);
+                    let d = self.push(file, e.at.span, "local-time", msg, "this local time");
+                    d.help = Some(help);
+                    return None;
+                }
+            },
+        };
+        Some(Expectation {
+            test: test.to_owned(),
+            window: e.window.node.clone(),
+            product: product.map(str::to_owned),
+            open: e.open,
+            at,
+            written,
+            origin: self.origin(file, e.span),
+        })
+    }
+
+    fn run_tests(&mut self, set: &RuleSet) {
+        for x in &set.expectations {
+            let Some(window) = set.window(x.product.as_deref(), &x.window) else {
+                continue;
+            };
+            let decision = window.decide(x.at);
+            if decision.open == x.open {
+                continue;
+            }
+            let file = self
+                .sources
+                .iter()
+                .position(|s| s.name == x.origin.file)
+                .unwrap_or(0);
+            let state = |o: bool| if o { "open" } else { "closed" };
+            let why = match decision.because {
+                Some(c) => format!(
+                    "it is {} by `{}` at {}:{}",
+                    if c.open { "opened" } else { "closed" },
+                    c.origin.text,
+                    c.origin.file,
+                    c.origin.line
+                ),
+                None => format!(
+                    "no `open` clause of `{}` covers {} local time",
+                    x.window,
+                    decision.local.format("%A %Y-%m-%d %H:%M")
+                ),
+            };
+            let span = self.span_of_line(file, x.origin.line);
+            let d = self.push(
+                file,
+                span,
+                "test-failed",
+                format!(
+                    "test `{}` failed: expected `{}`{} to be {} at {} ({}), but it is {}",
+                    x.test,
+                    x.window,
+                    x.product
+                        .as_ref()
+                        .map(|p| format!(" for `{p}`"))
+                        .unwrap_or_default(),
+                    state(x.open),
+                    x.written,
+                    window.tz.name(),
+                    state(decision.open)
+                ),
+                "this expectation",
+            );
+            d.help = Some(why);
+        }
+    }
+
+    /// The span of a line's text (without indentation and line ending).
+    fn span_of_line(&self, file: usize, line: usize) -> Span {
+        let text: &str = &self.sources[file].text;
+        let mut start = 0;
+        for _ in 1..line {
+            start = text[start..]
+                .find('\n')
+                .map_or(text.len(), |i| start + i + 1);
+        }
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line_text = &text[start..end];
+        let indent = line_text.len() - line_text.trim_start().len();
+        Span::new(start + indent, start + line_text.trim_end().len())
+    }
+}
+
+fn day_mask(d: &DaySpec) -> u8 {
+    match d {
+        DaySpec::Weekdays => 0b001_1111,
+        DaySpec::Weekends => 0b110_0000,
+        DaySpec::Daily => 0b111_1111,
+        DaySpec::One(w) => weekday_bit(*w),
+        DaySpec::Range(a, b) => {
+            let mut mask = 0;
+            let mut d = *a;
+            loop {
+                mask |= weekday_bit(d);
+                if d == *b {
+                    break mask;
+                }
+                d = d.succ();
+            }
+        }
+    }
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    let first = NaiveDate::from_ymd_opt(year, month, 1);
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    match (first, next) {
+        (Some(a), Some(b)) => u32::try_from((b - a).num_days()).unwrap_or(31),
+        _ => 31,
+    }
+}
+
+fn month_name(m: u32) -> &'static str {
+    match m {
+        1 => "January",
+        2 => "February",
+        3 => "March",
+        4 => "April",
+        5 => "May",
+        6 => "June",
+        7 => "July",
+        8 => "August",
+        9 => "September",
+        10 => "October",
+        11 => "November",
+        12 => "December",
+        _ => "that month",
+    }
+}
