@@ -109,22 +109,20 @@ impl Walker<'_> {
                     span,
                 ))
             }
-            Rule::unclosed_string => Err(self.error(
-                span,
-                "unclosed-string",
-                "this quoted text is never closed".to_owned(),
-                "opened here",
-            )),
+            Rule::unclosed_string => {
+                let failed = self.error(
+                    span,
+                    "unclosed-string",
+                    "this quoted text is never closed".to_owned(),
+                    "opened here",
+                );
+                if let Some(last) = self.errors.last_mut() {
+                    last.help = Some("close it with `\"` on the same line".to_owned());
+                }
+                Err(failed)
+            }
             _ => Err(self.unexpected(&p)),
         }
-        .map_err(|f| {
-            if let Some(last) = self.errors.last_mut()
-                && last.code == "unclosed-string"
-            {
-                last.help = Some("close it with `\"` on the same line".to_owned());
-            }
-            f
-        })
     }
 
     fn timezone(&mut self, p: P<'_>) -> R<Spanned<String>> {
