@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
 use super::ast::Span;
 use super::source::line_col;
@@ -101,8 +101,8 @@ impl Diagnostic {
         s
     }
 
-    /// The full report: position, message, labelled snippet and help.
-    /// `color` adds ANSI colours for terminals.
+    /// The full report: message, `path:line:col`, labelled snippet and
+    /// help. `color` adds ANSI colours for terminals.
     pub fn render(&self, color: bool) -> String {
         let theme = if color {
             GraphicalTheme::unicode()
@@ -112,19 +112,17 @@ impl Diagnostic {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_context_lines(1)
             .with_width(100);
+        let named = self
+            .location
+            .as_ref()
+            .map(|l| NamedSource::new(l.file.clone(), l.text.clone()));
         let mut out = String::new();
-        if let Some(p) = self.position() {
-            out.push_str(&p);
-            out.push_str(": ");
+        if handler
+            .render_report(&mut out, &Miette(self, named.as_ref()))
+            .is_err()
+        {
+            return self.one_line();
         }
-        out.push_str("error: ");
-        out.push_str(&self.message);
-        out.push('\n');
-        let mut body = String::new();
-        if handler.render_report(&mut body, &Miette(self)).is_err() {
-            return out;
-        }
-        out.push_str(&body);
         out
     }
 
@@ -156,7 +154,7 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// The miette view of a diagnostic, used only for rendering.
-struct Miette<'a>(&'a Diagnostic);
+struct Miette<'a>(&'a Diagnostic, Option<&'a NamedSource<Arc<str>>>);
 
 impl fmt::Debug for Miette<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -179,10 +177,6 @@ fn source_span(text: &str, span: Span) -> SourceSpan {
 }
 
 impl miette::Diagnostic for Miette<'_> {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("shipgate::{}", self.0.code)))
-    }
-
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.0
             .help
@@ -191,10 +185,7 @@ impl miette::Diagnostic for Miette<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.0
-            .location
-            .as_ref()
-            .map(|l| &l.text as &dyn miette::SourceCode)
+        self.1.map(|n| n as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

@@ -84,28 +84,40 @@ pub fn describe(rule: Rule) -> &'static str {
     }
 }
 
-/// Words that may start something at a point where a syntax error happened;
-/// used to suggest a fix for a misspelt keyword.
-fn keyword(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::kw_timezone => "timezone",
-        Rule::kw_window => "window",
-        Rule::kw_exception => "exception",
-        Rule::kw_product => "product",
-        Rule::kw_test => "test",
-        Rule::kw_open => "open",
-        Rule::kw_closed => "closed",
-        Rule::kw_always => "always",
-        Rule::kw_opens => "opens",
-        Rule::kw_reason => "reason",
-        Rule::kw_required => "required",
-        Rule::kw_optional => "optional",
-        Rule::kw_approvals => "approvals",
-        Rule::kw_expect => "expect",
-        Rule::kw_at => "at",
-        Rule::kw_for => "for",
-        _ => return None,
-    })
+/// Keywords a grammar rule may start with; used to suggest a fix for a
+/// misspelt keyword.
+fn keywords(rule: Rule) -> &'static [&'static str] {
+    match rule {
+        Rule::kw_timezone => &["timezone"],
+        Rule::kw_window => &["window"],
+        Rule::kw_exception => &["exception"],
+        Rule::kw_product => &["product"],
+        Rule::kw_test => &["test"],
+        Rule::kw_open => &["open"],
+        Rule::kw_closed => &["closed"],
+        Rule::verb | Rule::state => &["open", "closed"],
+        Rule::kw_always => &["always"],
+        Rule::kw_opens | Rule::opens => &["opens"],
+        Rule::kw_reason | Rule::reason => &["reason"],
+        Rule::kw_required => &["required"],
+        Rule::kw_optional => &["optional"],
+        Rule::kw_approvals | Rule::approvals => &["approvals"],
+        Rule::kw_expect | Rule::expect => &["expect"],
+        Rule::kw_at => &["at"],
+        Rule::kw_for | Rule::for_product => &["for"],
+        Rule::timezone => &["timezone"],
+        Rule::window => &["window"],
+        Rule::exception => &["exception"],
+        Rule::product => &["product"],
+        Rule::test => &["test"],
+        Rule::day_group => &["weekdays", "weekends", "daily"],
+        Rule::day | Rule::day_range => &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        Rule::month => &[
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ],
+        Rule::ordinal => &["1st", "2nd", "3rd", "4th", "5th", "last"],
+        _ => &[],
+    }
 }
 
 /// Parses one source, recovering after a syntax error at the next top-level
@@ -216,7 +228,7 @@ fn suggest(found: &str, positives: &[Rule]) -> Option<String> {
     }
     let best = positives
         .iter()
-        .filter_map(|r| keyword(*r))
+        .flat_map(|r| keywords(*r))
         .map(|k| (strsim::damerau_levenshtein(&word, k), k))
         .filter(|(d, k)| *d <= 2.min(k.len() / 2))
         .min_by_key(|(d, _)| *d)?;

@@ -513,8 +513,18 @@ impl Validator<'_> {
         let names = set.window_names(product);
         match closest(name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
+            None if names.is_empty() => {
+                "no windows are defined; define one with `window NAME { ... }`".to_owned()
+            }
             None => format!("the windows defined here are {}", known_list(&names)),
         }
+    }
+
+    /// Whether `name` was defined as a window (valid or not) in scope, so a
+    /// broken definition does not also cause "unknown window" errors.
+    fn window_was_defined(&self, product: Option<&str>, name: &str) -> bool {
+        let key = |scope: &str| ("window", scope.to_owned(), name.to_owned());
+        self.seen.contains_key(&key("")) || product.is_some_and(|p| self.seen.contains_key(&key(p)))
     }
 
     fn exception(
@@ -539,7 +549,8 @@ impl Validator<'_> {
             d.help = Some("add a line like `opens production` inside its braces".to_owned());
         }
         for w in &e.opens {
-            if set.window(product, &w.node).is_none() {
+            if set.window(product, &w.node).is_none() && !self.window_was_defined(product, &w.node)
+            {
                 let help = self.window_help(set, product, &w.node);
                 let d = self.push(
                     file,
@@ -633,6 +644,9 @@ impl Validator<'_> {
         }
         let product = e.product.as_ref().map(|p| p.node.as_str());
         let Some(window) = set.window(product, &e.window.node) else {
+            if self.window_was_defined(product, &e.window.node) {
+                return None;
+            }
             let help = self.window_help(set, product, &e.window.node);
             let d = self.push(
                 file,
