@@ -2,5 +2,13 @@
 //!
 //! The release process lives in rule files ([`rules`]).
 
+pub mod chat;
 pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod ledger;
 pub mod rules;
+pub mod sim;
+pub mod store;
+pub mod team;
+pub mod timefmt;

@@ -29,6 +29,28 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Show a window's open hours over a period.
     Calendar(CalendarArgs),
+    /// Replay a script of events (JSON lines) on a fresh database with a
+    /// virtual clock, printing every effect as a JSON line.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The team config (RON).
+    #[arg(long, value_name = "CONFIG")]
+    pub config: PathBuf,
+    /// Rules file or directory [default: the config's `rules`, else the embedded defaults]
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Seed for random choices (recorded in the audit).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print a readable chat log instead of JSON lines.
+    #[arg(long)]
+    pub transcript: bool,
+    /// The script: one JSON object per line (`-` for stdin).
+    #[arg(value_name = "EVENTS.jsonl")]
+    pub events: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod check;
 pub mod explain;
 pub mod output;
+pub mod simulate;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a, now),
         Command::Calendar(a) => calendar::run(&a, now),
+        Command::Simulate(a) => simulate::run(&a),
     };
     match result {
         Ok(code) => code,

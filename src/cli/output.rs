@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Failure;
 use super::args::RulesArgs;
-use crate::rules::localtime::resolve_local;
 use crate::rules::suggest::{closest, known_list};
 use crate::rules::{self, RuleSet, TzSource, Window};
 
@@ -83,22 +82,8 @@ pub fn pick_window(
 /// An instant given on the command line: RFC 3339, or local
 /// `YYYY-MM-DD HH:MM[:SS]` in the window's zone.
 pub fn parse_instant(text: &str, window: &Window) -> Result<DateTime<Utc>, Failure> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let local = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "`{text}` is not a time\n  help: write RFC 3339 like `2026-03-09T12:00:00Z` or a local time like `2026-03-09 12:00`"
-            ))
-        })?;
-    resolve_local(window.tz, local).map_err(|e| {
-        let (msg, help) = e.explain(text, window.tz);
-        Failure::usage(format!("{msg}\n  help: {help}"))
-    })
+    crate::rules::localtime::parse_instant(text, window.tz)
+        .map_err(|(msg, help)| Failure::usage(format!("{msg}\n  help: {help}")))
 }
 
 pub fn parse_date(text: &str) -> Result<NaiveDate, Failure> {
@@ -111,31 +96,10 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, Failure> {
 
 /// `Mon 2026-03-09 08:00 EDT`
 pub fn local_text(window: &Window, t: DateTime<Utc>) -> String {
-    t.with_timezone(&window.tz)
-        .format("%a %Y-%m-%d %H:%M %Z")
-        .to_string()
+    crate::timefmt::local(window.tz, t)
 }
 
-pub fn utc_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// `2 days 3 hours 5 minutes`, rounded down to minutes.
-pub fn duration_text(d: TimeDelta) -> String {
-    let mins = d.num_minutes().max(0);
-    let (days, hours, minutes) = (mins / 1440, (mins % 1440) / 60, mins % 60);
-    let mut parts = Vec::new();
-    for (n, unit) in [(days, "day"), (hours, "hour"), (minutes, "minute")] {
-        if n > 0 {
-            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
-        }
-    }
-    if parts.is_empty() {
-        "less than a minute".to_owned()
-    } else {
-        parts.join(" ")
-    }
-}
+pub use crate::timefmt::{duration as duration_text, utc as utc_text};
 
 pub fn tz_source_text(source: TzSource) -> &'static str {
     match source {

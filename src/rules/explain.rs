@@ -99,3 +99,48 @@ pub fn explain(
         next_change_utc: next,
     }
 }
+
+impl Explanation {
+    /// The explanation in one short paragraph, for chat.
+    pub fn sentence(&self, window: &Window) -> String {
+        let state = if self.open { "open" } else { "closed" };
+        let mut s = format!(
+            "{} is {state} at {}",
+            self.window,
+            crate::timefmt::local(window.tz, self.at_utc)
+        );
+        match &self.because {
+            Some(b) => s.push_str(&format!(
+                ", {} by `{}` ({}:{})",
+                if self.open { "opened" } else { "closed" },
+                b.text,
+                b.file,
+                b.line
+            )),
+            None => s.push_str(&format!(
+                ": no `open` rule covers {} local time",
+                window.local(self.at_utc).format("%A %H:%M")
+            )),
+        }
+        if self.timezone_default {
+            s.push_str(" (no time zone is set, so UTC)");
+        }
+        s.push('.');
+        match self.next_change_utc {
+            Some(t) => s.push_str(&format!(
+                " It {} {} ({}).",
+                if self.open { "closes" } else { "opens" },
+                crate::timefmt::local(window.tz, t),
+                crate::timefmt::from_now(self.at_utc, t)
+            )),
+            None => s.push_str(" It does not change within 366 days."),
+        }
+        if !self.open && !self.exceptions.is_empty() {
+            s.push_str(&format!(
+                " Exceptions that can open it: {}.",
+                self.exceptions.join(", ")
+            ));
+        }
+        s
+    }
+}

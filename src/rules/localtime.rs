@@ -71,3 +71,29 @@ impl LocalTimeError {
         }
     }
 }
+
+/// An instant as people type it: RFC 3339 (`2026-03-09T12:00:00Z`, or with
+/// an offset), or local `YYYY-MM-DD HH:MM[:SS]` in `tz`. Errors are a
+/// sentence and a fix.
+pub fn parse_instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, (String, String)> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let local = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .ok_or_else(|| {
+        (
+            format!("`{text}` is not a time"),
+            "write RFC 3339 like `2026-03-09T12:00:00Z` or a local time like `2026-03-09 12:00`"
+                .to_owned(),
+        )
+    })?;
+    resolve_local(tz, local).map_err(|e| e.explain(text, tz))
+}

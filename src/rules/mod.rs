@@ -9,6 +9,7 @@ pub mod explain;
 pub mod localtime;
 pub mod model;
 pub mod parse;
+pub mod policy;
 pub mod source;
 pub mod suggest;
 pub mod syntax;
@@ -17,6 +18,7 @@ pub mod validate;
 pub use diagnostic::Diagnostic;
 pub use eval::{Decision, HORIZON_DAYS};
 pub use model::{Exception, RuleSet, TzSource, Window};
+pub use policy::Policy;
 pub use source::Source;
 pub use validate::compile;
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Weekday};
 use chrono_tz::Tz;
 
+use super::policy::Policy;
 use super::source::Source;
 
 /// Where a window's time zone came from, so `explain` can say.
@@ -99,6 +100,8 @@ pub struct Exception {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProductRules {
     pub name: String,
+    /// The product's `policy` block merged over the top-level one.
+    pub policy: Option<Policy>,
     pub windows: BTreeMap<String, Arc<Window>>,
     pub exceptions: BTreeMap<String, Arc<Exception>>,
 }
@@ -126,9 +129,20 @@ pub struct RuleSet {
     pub expectations: Vec<Expectation>,
     /// Test names in file order, including those without expectations.
     pub tests: Vec<String>,
+    /// The process settings (`policy { ... }`), defaults where unset.
+    pub policy: Policy,
 }
 
 impl RuleSet {
+    /// The process settings for `product` (its own `policy` block merged
+    /// over the top-level one).
+    pub fn policy(&self, product: Option<&str>) -> &Policy {
+        product
+            .and_then(|p| self.products.get(p))
+            .and_then(|p| p.policy.as_ref())
+            .unwrap_or(&self.policy)
+    }
+
     /// The window `name` as seen by `product`: its override if it has one,
     /// else the top-level definition.
     pub fn window(&self, product: Option<&str>, name: &str) -> Option<&Arc<Window>> {

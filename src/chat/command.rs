@@ -1,0 +1,305 @@
+//! The chat command language: `!sg rc request urgent REASON`, `!sg verify
+//! #12`, ... parsed in this one module into one [`Command`] enum.
+//!
+//! - [`parse`] reads a chat message (prefix included) into a [`Command`], or
+//!   a one-line [`ParseError`] that names the problem and, where there is
+//!   one, the closest valid command.
+//! - [`help`] is generated from [`CommandKind::ALL`] through an exhaustive
+//!   match, so a new command cannot ship without its usage, description and
+//!   example.
+//! - [`Command`]'s `Display` writes the canonical text (without prefix);
+//!   parsing it again gives the same command.
+
+mod help;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+pub use help::help;
+pub use parse::parse;
+
+/// The prefix that addresses shipgate in a chat channel.
+pub const DEFAULT_PREFIX: &str = "!sg ";
+
+/// One chat command, as typed by a person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// `rc request [urgent] REASON`
+    RcRequest { urgent: bool, reason: String },
+    /// `rc object REASON`
+    RcObject { reason: String },
+    /// `rc proceed`
+    RcProceed,
+    /// `rc withdraw`
+    RcWithdraw,
+    /// `rc not-viable REASON [next: STEPS]`
+    RcNotViable {
+        reason: String,
+        next_steps: Option<String>,
+    },
+    /// `rc released`
+    RcReleased,
+    /// `verify CHANGE...` or `verify all`
+    Verify { changes: ChangeSelection },
+    /// `handoff CHANGE to PERSON` (a leading `@` on PERSON is dropped)
+    Handoff { change: String, to: String },
+    /// `away until YYYY-MM-DD`
+    Away { until: NaiveDate },
+    /// `back`
+    Back,
+    /// `release`
+    Release,
+    /// `release exception NAME REASON`
+    ReleaseException { exception: String, reason: String },
+    /// `approve ID` (or `approve #ID`)
+    Approve { id: u64 },
+    /// `status`
+    Status,
+    /// `windows`
+    Windows,
+    /// `explain [WINDOW] [at TIME]`; TIME is the rest of the line, as text.
+    Explain {
+        window: Option<String>,
+        at: Option<String>,
+    },
+    /// `help [COMMAND]`
+    Help { topic: Option<String> },
+}
+
+/// Which changes a `verify` names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChangeSelection {
+    /// `verify all`: every change of the sender's in the RC.
+    All,
+    /// Change ids exactly as written (`#123`, `abc123f`, `web-42`), in
+    /// order, without duplicates; never empty when parsed.
+    Some(Vec<String>),
+}
+
+/// What a command needs permission for; the engine maps these to roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Request,
+    Object,
+    Decide,
+    NotViable,
+    Released,
+    Verify,
+    Handoff,
+    Away,
+    Release,
+    Exception,
+    Approve,
+    Read,
+}
+
+impl Action {
+    /// A lowercase word for messages ("needs the `request` permission").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Request => "request",
+            Action::Object => "object",
+            Action::Decide => "decide",
+            Action::NotViable => "not-viable",
+            Action::Released => "released",
+            Action::Verify => "verify",
+            Action::Handoff => "handoff",
+            Action::Away => "away",
+            Action::Release => "release",
+            Action::Exception => "exception",
+            Action::Approve => "approve",
+            Action::Read => "read",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! command_kinds {
+    ($($kind:ident),+ $(,)?) => {
+        /// The kinds of [`Command`], without their arguments: what `help`
+        /// and "did you mean" iterate over.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CommandKind { $($kind),+ }
+
+        impl CommandKind {
+            /// Every kind, in the order `help` lists them.
+            pub const ALL: &'static [CommandKind] = &[$(CommandKind::$kind),+];
+        }
+    };
+}
+
+command_kinds! {
+    RcRequest,
+    RcObject,
+    RcProceed,
+    RcWithdraw,
+    RcNotViable,
+    RcReleased,
+    Verify,
+    Handoff,
+    Away,
+    Back,
+    Release,
+    ReleaseException,
+    Approve,
+    Status,
+    Windows,
+    Explain,
+    Help,
+}
+
+impl CommandKind {
+    /// The canonical name, e.g. `"rc request"`.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The usage line without prefix, e.g. `"rc request [urgent] REASON"`.
+    pub fn usage(self) -> &'static str {
+        self.spec().usage
+    }
+
+    /// The one-line description `help` shows.
+    pub fn summary(self) -> &'static str {
+        self.spec().summary
+    }
+
+    /// Other spellings the parser accepts, e.g. `"verified"` for `verify`.
+    pub fn aliases(self) -> &'static [&'static str] {
+        self.spec().aliases
+    }
+}
+
+impl Command {
+    /// What this command needs permission for.
+    pub fn action(&self) -> Action {
+        match self {
+            Command::RcRequest { .. } => Action::Request,
+            Command::RcObject { .. } => Action::Object,
+            Command::RcProceed | Command::RcWithdraw => Action::Decide,
+            Command::RcNotViable { .. } => Action::NotViable,
+            Command::RcReleased => Action::Released,
+            Command::Verify { .. } => Action::Verify,
+            Command::Handoff { .. } => Action::Handoff,
+            Command::Away { .. } | Command::Back => Action::Away,
+            Command::Release => Action::Release,
+            Command::ReleaseException { .. } => Action::Exception,
+            Command::Approve { .. } => Action::Approve,
+            Command::Status | Command::Windows | Command::Explain { .. } | Command::Help { .. } => {
+                Action::Read
+            }
+        }
+    }
+
+    /// The canonical command name, e.g. `"rc request"`.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The kind of command, without its arguments.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::RcRequest { .. } => CommandKind::RcRequest,
+            Command::RcObject { .. } => CommandKind::RcObject,
+            Command::RcProceed => CommandKind::RcProceed,
+            Command::RcWithdraw => CommandKind::RcWithdraw,
+            Command::RcNotViable { .. } => CommandKind::RcNotViable,
+            Command::RcReleased => CommandKind::RcReleased,
+            Command::Verify { .. } => CommandKind::Verify,
+            Command::Handoff { .. } => CommandKind::Handoff,
+            Command::Away { .. } => CommandKind::Away,
+            Command::Back => CommandKind::Back,
+            Command::Release => CommandKind::Release,
+            Command::ReleaseException { .. } => CommandKind::ReleaseException,
+            Command::Approve { .. } => CommandKind::Approve,
+            Command::Status => CommandKind::Status,
+            Command::Windows => CommandKind::Windows,
+            Command::Explain { .. } => CommandKind::Explain,
+            Command::Help { .. } => CommandKind::Help,
+        }
+    }
+}
+
+/// The canonical text, without prefix: `parse` reads it back as the same
+/// command (for every command `parse` produces).
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name();
+        match self {
+            Command::RcRequest { urgent, reason } => {
+                let urgent = if *urgent { " urgent" } else { "" };
+                write!(f, "{name}{urgent} {reason}")
+            }
+            Command::RcObject { reason } => write!(f, "{name} {reason}"),
+            Command::RcNotViable { reason, next_steps } => {
+                write!(f, "{name} {reason}")?;
+                match next_steps {
+                    Some(steps) => write!(f, " next: {steps}"),
+                    None => Ok(()),
+                }
+            }
+            Command::Verify { changes } => match changes {
+                ChangeSelection::All => write!(f, "{name} all"),
+                ChangeSelection::Some(ids) => write!(f, "{name} {}", ids.join(" ")),
+            },
+            Command::Handoff { change, to } => write!(f, "{name} {change} to {to}"),
+            Command::Away { until } => write!(f, "{name} until {}", until.format("%Y-%m-%d")),
+            Command::ReleaseException { exception, reason } => {
+                write!(f, "{name} {exception} {reason}")
+            }
+            Command::Approve { id } => write!(f, "{name} {id}"),
+            Command::Explain { window, at } => {
+                f.write_str(name)?;
+                if let Some(window) = window {
+                    write!(f, " {window}")?;
+                }
+                match at {
+                    Some(at) => write!(f, " at {at}"),
+                    None => Ok(()),
+                }
+            }
+            Command::Help { topic } => match topic {
+                Some(topic) => write!(f, "{name} {topic}"),
+                None => f.write_str(name),
+            },
+            Command::RcProceed
+            | Command::RcWithdraw
+            | Command::RcReleased
+            | Command::Back
+            | Command::Release
+            | Command::Status
+            | Command::Windows => f.write_str(name),
+        }
+    }
+}
+
+/// A command that could not be read: one line for the chat, never a Rust
+/// type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong, in plain words (lowercase, user text in backticks).
+    pub message: String,
+    /// The closest valid command, prefix included, ready to copy.
+    pub suggestion: Option<String>,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        match &self.suggestion {
+            Some(suggestion) => write!(f, " (did you mean `{suggestion}`?)"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}

@@ -1,0 +1,7 @@
+//! Chat: how people talk to shipgate.
+//!
+//! Platform adapters (Discord, Matrix, the console) turn messages into text;
+//! [`command`] turns that text into one [`command::Command`] enum, so the
+//! engine never sees a platform type or an unparsed string.
+
+pub mod command;

@@ -1,0 +1,338 @@
+//! The config's types as the rest of shipgate sees them, and the raw shapes
+//! read from RON before validation.
+//!
+//! Every struct denies unknown fields, so a typo is an error with a line
+//! and column rather than a silently ignored setting.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::secret::Secret;
+
+/// A chat platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Adapter {
+    Console,
+    Discord,
+    Matrix,
+}
+
+impl Adapter {
+    pub const ALL: [Adapter; 3] = [Adapter::Console, Adapter::Discord, Adapter::Matrix];
+
+    /// The lowercase name used in the config (`console`, `discord`, `matrix`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Adapter::Console => "console",
+            Adapter::Discord => "discord",
+            Adapter::Matrix => "matrix",
+        }
+    }
+}
+
+impl fmt::Display for Adapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A product: what gets release candidates, where it talks, which repos
+/// feed it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub name: String,
+    #[serde(default)]
+    pub channels: Channels,
+    /// The `product` block in the rules whose overrides apply. `None`: the
+    /// block with the same name as the product, if the rules define one.
+    #[serde(default)]
+    pub rules_product: Option<String>,
+    #[serde(default = "default_branch")]
+    pub default_branch: String,
+    /// Repositories (`owner/name`) whose merges belong to this product.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    #[serde(default)]
+    pub actions: Actions,
+}
+
+impl Product {
+    /// The name of the rules `product` block to use.
+    pub fn rules_name(&self) -> &str {
+        self.rules_product.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// One channel (Discord) or room (Matrix) per adapter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channels {
+    /// The console channel name; `None` means the product's own name.
+    #[serde(default)]
+    pub console: Option<String>,
+    /// A Discord channel id (digits).
+    #[serde(default)]
+    pub discord: Option<String>,
+    /// A Matrix room id (`!abc:example.org`) or alias (`#releases:example.org`).
+    #[serde(default)]
+    pub matrix: Option<String>,
+}
+
+impl Channels {
+    pub fn get(&self, adapter: Adapter) -> Option<&str> {
+        match adapter {
+            Adapter::Console => self.console.as_deref(),
+            Adapter::Discord => self.discord.as_deref(),
+            Adapter::Matrix => self.matrix.as_deref(),
+        }
+    }
+}
+
+/// What to run when an RC is cut or a release is approved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    #[serde(default)]
+    pub on_cut: Option<Action>,
+    #[serde(default)]
+    pub on_release: Option<Action>,
+}
+
+/// A CI action.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Action {
+    /// Run a program (no shell) with arguments.
+    Command {
+        program: String,
+        #[serde(default)]
+        args: Vec<String>,
+        #[serde(default = "default_action_timeout")]
+        timeout_secs: u64,
+    },
+    /// POST to a URL.
+    Http {
+        url: String,
+        /// Plain header values.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Header values read from secrets (e.g. `Authorization`).
+        #[serde(default)]
+        secret_headers: BTreeMap<String, Secret>,
+        #[serde(default = "default_action_timeout")]
+        timeout_secs: u64,
+    },
+}
+
+impl Action {
+    pub fn timeout_secs(&self) -> u64 {
+        match self {
+            Action::Command { timeout_secs, .. } | Action::Http { timeout_secs, .. } => {
+                *timeout_secs
+            }
+        }
+    }
+}
+
+/// A person on the team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub timezone: chrono_tz::Tz,
+    pub chat: ChatIds,
+    /// Git identities: commit emails and forge logins, matched
+    /// case-insensitively.
+    pub git: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Person {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The id this person has on `adapter`. On the console that is
+    /// `chat.console`, else the person's name.
+    pub fn chat_id(&self, adapter: Adapter) -> Option<&str> {
+        match adapter {
+            Adapter::Console => Some(self.chat.console.as_deref().unwrap_or(&self.name)),
+            Adapter::Discord | Adapter::Matrix => self.chat.get(adapter),
+        }
+    }
+}
+
+/// A person's identity on each chat platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatIds {
+    /// The console name; `None` means the person's own name.
+    #[serde(default)]
+    pub console: Option<String>,
+    /// A Discord user id (digits).
+    #[serde(default)]
+    pub discord: Option<String>,
+    /// A Matrix user id (`@ana:example.org`).
+    #[serde(default)]
+    pub matrix: Option<String>,
+}
+
+impl ChatIds {
+    pub fn get(&self, adapter: Adapter) -> Option<&str> {
+        match adapter {
+            Adapter::Console => self.console.as_deref(),
+            Adapter::Discord => self.discord.as_deref(),
+            Adapter::Matrix => self.matrix.as_deref(),
+        }
+    }
+}
+
+/// The console chat adapter: stdin lines are messages, posts go to stdout.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Who typed lines come from.
+    pub person: String,
+    /// The product a line is about unless it says otherwise.
+    pub product: String,
+}
+
+/// The HTTP server: webhooks, API, health and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+    /// Bearer token for `/api/events`; `None` disables that endpoint.
+    #[serde(default)]
+    pub api_token: Option<Secret>,
+    /// GitHub webhook secret; `None` disables `/hooks/github`.
+    #[serde(default)]
+    pub github_secret: Option<Secret>,
+    /// GitLab webhook token; `None` disables `/hooks/gitlab`.
+    #[serde(default)]
+    pub gitlab_token: Option<Secret>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            body_limit: default_body_limit(),
+            api_token: None,
+            github_secret: None,
+            gitlab_token: None,
+        }
+    }
+}
+
+/// The Discord adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The bot token.
+    pub token: Secret,
+    /// Base URL of the Discord API (REST, and where the gateway URL is
+    /// asked for). `None`: Discord itself. Tests point it at a fake.
+    #[serde(default)]
+    pub api_base: Option<String>,
+}
+
+/// The Matrix adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// Homeserver URL, e.g. `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's user id (`@shipgate:example.org`) or localpart.
+    pub user: String,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub access_token: Option<Secret>,
+    #[serde(default = "default_device_name")]
+    pub device_name: String,
+    /// Session and encryption-key store. `None`: `matrix-store` next to the
+    /// database.
+    #[serde(default)]
+    pub store_dir: Option<PathBuf>,
+}
+
+/// The top level as written in RON (no `path`; people not yet validated).
+#[derive(Debug, Deserialize)]
+#[serde(rename = "Config", deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default = "default_database")]
+    pub database: PathBuf,
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub people: Vec<RawPerson>,
+    #[serde(default)]
+    pub console: Option<ConsoleConfig>,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub discord: Option<DiscordConfig>,
+    #[serde(default)]
+    pub matrix: Option<MatrixConfig>,
+}
+
+/// A person as written: the time zone is still a string.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "Person", deny_unknown_fields)]
+pub(super) struct RawPerson {
+    pub name: String,
+    pub timezone: String,
+    #[serde(default)]
+    pub chat: ChatIds,
+    #[serde(default)]
+    pub git: Vec<String>,
+    #[serde(default = "default_roles")]
+    pub roles: Vec<String>,
+}
+
+pub const DEFAULT_DATABASE: &str = "shipgate.db";
+pub const DEFAULT_PREFIX: &str = "!sg ";
+pub const DEFAULT_BRANCH: &str = "main";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_ACTION_TIMEOUT_SECS: u64 = 600;
+pub const DEFAULT_DEVICE_NAME: &str = "shipgate";
+pub const DEFAULT_ROLE: &str = "engineer";
+
+fn default_database() -> PathBuf {
+    PathBuf::from(DEFAULT_DATABASE)
+}
+fn default_prefix() -> String {
+    DEFAULT_PREFIX.to_owned()
+}
+fn default_branch() -> String {
+    DEFAULT_BRANCH.to_owned()
+}
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_owned()
+}
+fn default_body_limit() -> usize {
+    DEFAULT_BODY_LIMIT
+}
+fn default_action_timeout() -> u64 {
+    DEFAULT_ACTION_TIMEOUT_SECS
+}
+fn default_device_name() -> String {
+    DEFAULT_DEVICE_NAME.to_owned()
+}
+fn default_roles() -> Vec<String> {
+    vec![DEFAULT_ROLE.to_owned()]
+}

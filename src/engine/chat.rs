@@ -1,0 +1,401 @@
+//! Chat messages: parse, check who may do it, dispatch; and the read-only
+//! answers (`status`, `windows`, `explain`, `help`).
+
+use super::Step;
+use super::lifecycle::{not_viable, released, request, supersede};
+use super::release::{approve, release, request_exception};
+use super::text::{at, change_lines, from_now, local, trigger};
+use super::verify::{away, back, handoff, verify};
+use crate::chat::command::{Action, Command, help, parse};
+use crate::rules::explain::explain;
+
+pub fn message(step: &mut Step<'_>, product: &str, from: &str, text: &str, reply_to: Option<&str>) {
+    let command = match parse(text, &step.ctx.team.prefix) {
+        Ok(None) => return,
+        Ok(Some(c)) => c,
+        Err(e) => {
+            step.reply(
+                product,
+                reply_to,
+                format!("{}: {e}", at(from)),
+                vec![from.to_owned()],
+            );
+            step.audit(
+                Some(from),
+                "bad-command",
+                text.chars().take(200).collect(),
+                None,
+            );
+            return;
+        }
+    };
+    if !step.ctx.team.products.contains_key(product) {
+        step.audit(
+            Some(from),
+            "ignored",
+            format!("command in unknown product {product}"),
+            None,
+        );
+        return;
+    }
+    let action = command.action();
+    if let Some(refusal) = refuse(step, product, from, &command, action) {
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: {refusal}", at(from)),
+            vec![from.to_owned()],
+        );
+        step.audit(
+            Some(from),
+            "refused",
+            format!("{}: {refusal}", command.name()),
+            None,
+        );
+        return;
+    }
+    dispatch(step, product, from, command, reply_to);
+}
+
+/// Why `from` may not run `command`, if they may not.
+fn refuse(
+    step: &Step<'_>,
+    product: &str,
+    from: &str,
+    command: &Command,
+    action: Action,
+) -> Option<String> {
+    let team = step.ctx.team;
+    let Some(member) = team.people.get(from) else {
+        return match action {
+            Action::Read => None,
+            _ => Some(format!(
+                "I don't know `{from}`, so I can't let you `{}`. Ask someone to add you to the team config.",
+                command.name()
+            )),
+        };
+    };
+    let policy = step.ctx.policy(product);
+    if let Some(roles) = policy.allow.get(action.as_str())
+        && !roles
+            .iter()
+            .any(|r| r == "anyone" || member.roles.contains(r))
+    {
+        let has = if member.roles.is_empty() {
+            "no roles".to_owned()
+        } else {
+            format!("your roles are {}", member.roles.join(", "))
+        };
+        return Some(format!(
+            "`{}` takes the {} role ({has}).",
+            command.name(),
+            roles
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
+    let ps = step.state.products.get(product);
+    let current = ps.and_then(|p| p.current.as_ref());
+    let manager_only = |what: &str| -> Option<String> {
+        match current {
+            None => Some("there is no RC in flight.".to_owned()),
+            Some(rc) if rc.manager != from && !policy.allow.contains_key(action.as_str()) => {
+                Some(format!(
+                    "only the release manager of RC #{} ({}) can {what}.",
+                    rc.id, rc.manager
+                ))
+            }
+            Some(_) => None,
+        }
+    };
+    match command {
+        Command::RcNotViable { .. } => manager_only("declare it not viable"),
+        Command::RcReleased => manager_only("report it released"),
+        Command::RcProceed => match ps.and_then(|p| p.urgent.as_ref()) {
+            None => Some("there is no urgent request waiting.".to_owned()),
+            Some(_) => manager_only("decide on the urgent request"),
+        },
+        Command::RcWithdraw => match ps.and_then(|p| p.urgent.as_ref()) {
+            None => Some("there is no urgent request waiting.".to_owned()),
+            Some(u) if u.by == from => None,
+            Some(_) => manager_only("withdraw someone else's urgent request"),
+        },
+        Command::RcObject { .. } => match ps.and_then(|p| p.urgent.as_ref()) {
+            None => Some("there is no urgent request to object to.".to_owned()),
+            Some(u) if u.by == from => {
+                Some("you can't object to your own request; `rc withdraw` it instead.".to_owned())
+            }
+            Some(u) if u.objection.is_some() => {
+                Some("someone has already objected; the manager decides.".to_owned())
+            }
+            Some(_) => None,
+        },
+        Command::RcRequest { .. }
+        | Command::Verify { .. }
+        | Command::Handoff { .. }
+        | Command::Away { .. }
+        | Command::Back
+        | Command::Release
+        | Command::ReleaseException { .. }
+        | Command::Approve { .. }
+        | Command::Status
+        | Command::Windows
+        | Command::Explain { .. }
+        | Command::Help { .. } => None,
+    }
+}
+
+fn dispatch(
+    step: &mut Step<'_>,
+    product: &str,
+    from: &str,
+    command: Command,
+    reply_to: Option<&str>,
+) {
+    match command {
+        Command::RcRequest { urgent, reason } => {
+            request(step, product, from, urgent, &reason, reply_to)
+        }
+        Command::RcObject { reason } => object(step, product, from, &reason),
+        Command::RcProceed => {
+            step.audit(Some(from), "proceed", String::new(), None);
+            supersede(step, product);
+        }
+        Command::RcWithdraw => withdraw(step, product, from),
+        Command::RcNotViable { reason, next_steps } => {
+            not_viable(step, product, &reason, next_steps.as_deref())
+        }
+        Command::RcReleased => released(step, product, Some(from)),
+        Command::Verify { changes } => verify(step, product, from, &changes, reply_to),
+        Command::Handoff { change, to } => handoff(step, product, from, &change, &to, reply_to),
+        Command::Away { until } => away(step, product, from, until, reply_to),
+        Command::Back => back(step, product, from, reply_to),
+        Command::Release => release(step, product, from, reply_to),
+        Command::ReleaseException { exception, reason } => {
+            request_exception(step, product, from, &exception, &reason, reply_to)
+        }
+        Command::Approve { id } => approve(step, product, from, id, reply_to),
+        Command::Status => {
+            let text = status(step, product);
+            step.reply(product, reply_to, text, Vec::new());
+        }
+        Command::Windows => {
+            let text = windows(step, product);
+            step.reply(product, reply_to, text, Vec::new());
+        }
+        Command::Explain { window, at: when } => {
+            let text = explain_text(step, product, window.as_deref(), when.as_deref());
+            step.reply(product, reply_to, text, Vec::new());
+        }
+        Command::Help { topic } => {
+            let text = help(topic.as_deref(), &step.ctx.team.prefix);
+            step.reply(product, reply_to, text, Vec::new());
+        }
+    }
+}
+
+fn object(step: &mut Step<'_>, product: &str, from: &str, reason: &str) {
+    let Some(ps) = step.state.products.get_mut(product) else {
+        return;
+    };
+    let Some(u) = ps.urgent.as_mut() else {
+        return;
+    };
+    u.objection = Some(super::state::Objection {
+        by: from.to_owned(),
+        reason: reason.to_owned(),
+    });
+    let requester = u.by.clone();
+    let Some(rc) = ps.current.clone() else {
+        return;
+    };
+    let prefix = step.ctx.team.prefix.clone();
+    step.post(
+        product,
+        format!(
+            "{} objects to {}'s urgent RC: {reason}.\n{}: as manager of RC #{}, decide: `{prefix}rc proceed` (replace it now) or `{prefix}rc withdraw` (keep it).",
+            at(from),
+            at(&requester),
+            at(&rc.manager),
+            rc.id
+        ),
+        vec![rc.manager.clone(), requester],
+    );
+    step.audit(Some(from), "object", reason.to_owned(), None);
+}
+
+fn withdraw(step: &mut Step<'_>, product: &str, from: &str) {
+    let Some(u) = step
+        .state
+        .products
+        .get_mut(product)
+        .and_then(|p| p.urgent.take())
+    else {
+        return;
+    };
+    step.post(
+        product,
+        format!(
+            "{}'s urgent request was withdrawn by {}; the current RC continues.",
+            at(&u.by),
+            at(from)
+        ),
+        vec![u.by.clone()],
+    );
+    step.audit(Some(from), "withdraw", u.reason, None);
+}
+
+fn production_line(step: &Step<'_>, product: &str) -> String {
+    let now = step.now();
+    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
+    match step.ctx.rules.window(rules_product, "production") {
+        None => "Production: no `production` window is defined.".to_owned(),
+        Some(w) => {
+            let state = if w.is_open(now) { "open" } else { "closed" };
+            match w.next_change(now, crate::rules::HORIZON_DAYS) {
+                Some(t) => format!(
+                    "Production is {state}; it {} {} ({}).",
+                    if w.is_open(now) { "closes" } else { "opens" },
+                    local(w.tz, t),
+                    from_now(now, t)
+                ),
+                None => format!("Production is {state}, with no change within a year."),
+            }
+        }
+    }
+}
+
+fn status(step: &Step<'_>, product: &str) -> String {
+    let now = step.now();
+    let mut lines = Vec::new();
+    let Some(ps) = step.state.products.get(product) else {
+        return format!("{product}: nothing yet.");
+    };
+    match &ps.current {
+        Some(rc) => {
+            let verified = rc.changes.len() - rc.pending().count();
+            lines.push(format!(
+                "{product}: RC #{} ({}, manager @{}) is {}: {verified} of {} changes verified, cut {} ago.",
+                rc.id,
+                trigger(rc),
+                rc.manager,
+                rc.state.as_str(),
+                rc.changes.len(),
+                crate::timefmt::duration(now - rc.cut_at)
+            ));
+            lines.push(change_lines(rc, false));
+        }
+        None => lines.push(format!("{product}: no RC in flight.")),
+    }
+    if !ps.pool.is_empty() {
+        let ids: Vec<&str> = ps.pool.iter().map(|c| c.id.as_str()).collect();
+        lines.push(format!(
+            "Waiting for the next RC: {} merged change(s): {}.",
+            ps.pool.len(),
+            ids.join(", ")
+        ));
+    }
+    if !ps.queue.is_empty() {
+        let who: Vec<String> = ps.queue.iter().map(|q| q.by.clone()).collect();
+        lines.push(format!("Queued requests: {}.", who.join(", ")));
+    }
+    if let Some(u) = &ps.urgent {
+        let state = match &u.objection {
+            Some(o) => format!(
+                "objected to by {} ({}); the manager decides",
+                o.by, o.reason
+            ),
+            None => format!(
+                "replaces the RC at {}",
+                local(step.ctx.policy(product).timezone, u.deadline)
+            ),
+        };
+        lines.push(format!(
+            "Urgent request by {}: {} — {state}.",
+            u.by, u.reason
+        ));
+    }
+    for e in &ps.exceptions {
+        let s = match (e.granted_at, e.expires_at) {
+            (Some(_), Some(t)) => format!(
+                "granted until {}",
+                local(step.ctx.policy(product).timezone, t)
+            ),
+            _ => format!(
+                "waiting for {} approval(s)",
+                e.needed
+                    .saturating_sub(u32::try_from(e.approvals.len()).unwrap_or(0))
+            ),
+        };
+        lines.push(format!(
+            "Exception #{} `{}` by {}: {s}.",
+            e.id, e.exception, e.by
+        ));
+    }
+    lines.push(production_line(step, product));
+    lines.join("\n")
+}
+
+fn windows(step: &Step<'_>, product: &str) -> String {
+    let now = step.now();
+    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
+    let mut lines = Vec::new();
+    for name in step.ctx.rules.window_names(rules_product) {
+        let Some(w) = step.ctx.rules.window(rules_product, name) else {
+            continue;
+        };
+        let open = w.is_open(now);
+        let next = match w.next_change(now, crate::rules::HORIZON_DAYS) {
+            Some(t) => format!(
+                ", {} {} ({})",
+                if open { "closes" } else { "opens" },
+                local(w.tz, t),
+                from_now(now, t)
+            ),
+            None => String::new(),
+        };
+        lines.push(format!(
+            "{name}: {}{next}",
+            if open { "open" } else { "closed" }
+        ));
+    }
+    if lines.is_empty() {
+        "No windows are defined.".to_owned()
+    } else {
+        lines.join("\n")
+    }
+}
+
+fn explain_text(
+    step: &Step<'_>,
+    product: &str,
+    window: Option<&str>,
+    when: Option<&str>,
+) -> String {
+    let rules = step.ctx.rules;
+    let rules_product = step.ctx.team.rules_product(rules, product);
+    let name = window.unwrap_or("production");
+    let Some(w) = rules.window(rules_product, name) else {
+        let names = rules.window_names(rules_product);
+        let hint = crate::rules::suggest::closest(name, names.iter().copied()).map_or_else(
+            || {
+                format!(
+                    "the windows are {}",
+                    crate::rules::suggest::known_list(&names)
+                )
+            },
+            |s| format!("did you mean `{s}`?"),
+        );
+        return format!("There is no window `{name}`; {hint}");
+    };
+    let t = match when {
+        None => step.now(),
+        Some(text) => match crate::rules::localtime::parse_instant(text, w.tz) {
+            Ok(t) => t,
+            Err((msg, help)) => return format!("{msg} ({help})"),
+        },
+    };
+    explain(rules, rules_product, w, t).sentence(w)
+}

@@ -1,0 +1,121 @@
+//! What goes into the engine (events) and what comes out (effects).
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{CiStatus, RcState, Trigger};
+
+/// An input to the engine. Adapters, webhooks and the scheduler all produce
+/// these; platform types never reach the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A change merged to a product's default branch.
+    Merged {
+        product: String,
+        change: String,
+        /// A person's name from the team config, or the raw git identity
+        /// when nobody claims it.
+        author: String,
+        title: String,
+    },
+    /// A chat message, as typed (prefix included).
+    Chat {
+        product: String,
+        from: String,
+        text: String,
+        /// The platform's message id, so replies can thread to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+    },
+    /// A CI report about an RC.
+    Ci {
+        product: String,
+        rc: u64,
+        status: CiStatus,
+    },
+    /// Time passed: fire every timer that is due.
+    Tick,
+}
+
+/// A message for a product's channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    pub product: String,
+    pub text: String,
+    /// People to mention (names from the team config).
+    pub mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// An RC changed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RcUpdate {
+    pub product: String,
+    pub id: u64,
+    pub state: RcState,
+    pub trigger: Trigger,
+    pub urgent: bool,
+    pub manager: String,
+    pub changes: Vec<String>,
+}
+
+/// A release was asked for and decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseDecision {
+    pub product: String,
+    pub rc: u64,
+    pub allowed: bool,
+    pub reason: String,
+    pub exception: Option<String>,
+}
+
+/// A reminder to verify changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    pub product: String,
+    pub to: String,
+    pub rc: u64,
+    pub changes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Build the RC.
+    Cut,
+    /// Release the RC to production.
+    Release,
+}
+
+/// A CI action to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRun {
+    pub product: String,
+    pub kind: ActionKind,
+    pub rc: u64,
+    /// The change ids in the RC.
+    pub changes: Vec<String>,
+    pub manager: String,
+}
+
+/// An output of the engine. One executor performs them; a dry run prints
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Post(Post),
+    Rc(RcUpdate),
+    Release(ReleaseDecision),
+    Remind(Reminder),
+    Action(ActionRun),
+}
+
+/// An audit entry: who did what, decided by which rules version and seed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: String,
+    pub seed: Option<u64>,
+}

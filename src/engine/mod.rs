@@ -1,0 +1,183 @@
+//! The RC lifecycle, as a pure function of state, rules, an event and the
+//! time: `handle(&State, &Context, &Event) -> Outcome`.
+//!
+//! Nothing here reads a clock, the disk or the network. Randomness comes
+//! from `Context::seed`, which the caller records, so every decision can be
+//! replayed and explained.
+
+pub mod event;
+pub mod state;
+
+mod chat;
+mod lifecycle;
+mod manager;
+mod release;
+mod text;
+mod timers;
+mod verify;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+pub use crate::rules::policy::Policy;
+pub use event::{
+    ActionKind, ActionRun, Audit, Effect, Event, Post, RcUpdate, ReleaseDecision, Reminder,
+};
+pub use manager::{ManagerChoice, pick_daily_manager};
+pub use state::{CiStatus, RcState, State, Trigger};
+pub use timers::next_due;
+
+use crate::rules::RuleSet;
+
+/// A person as the engine sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub tz: Tz,
+    pub roles: Vec<String>,
+}
+
+/// The team: people and products, from the team config.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Team {
+    pub people: BTreeMap<String, Member>,
+    /// Product name -> the `product` block of the rules it uses, if any.
+    pub products: BTreeMap<String, Option<String>>,
+    /// The chat command prefix, e.g. `!sg `.
+    pub prefix: String,
+}
+
+impl Team {
+    /// The rules product a product uses for overrides.
+    pub fn rules_product<'a>(&'a self, rules: &RuleSet, product: &'a str) -> Option<&'a str> {
+        match self.products.get(product) {
+            Some(Some(p)) => Some(p.as_str()),
+            _ if rules.products.contains_key(product) => Some(product),
+            _ => None,
+        }
+    }
+}
+
+/// Everything an event is decided against.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub rules: &'a RuleSet,
+    pub team: &'a Team,
+    pub now: DateTime<Utc>,
+    /// The seed for any random choice this event makes.
+    pub seed: u64,
+}
+
+impl Context<'_> {
+    pub fn policy(&self, product: &str) -> Policy {
+        self.rules
+            .policy(self.team.rules_product(self.rules, product))
+            .clone()
+    }
+}
+
+/// What handling one event produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub state: State,
+    pub effects: Vec<Effect>,
+    pub audit: Vec<Audit>,
+}
+
+/// Handles one event: the new state, the effects to perform, the audit.
+pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
+    let mut step = Step {
+        ctx: *ctx,
+        state: state.clone(),
+        effects: Vec::new(),
+        audit: Vec::new(),
+    };
+    for product in ctx.team.products.keys() {
+        step.ensure_product(product);
+    }
+    match event {
+        Event::Merged {
+            product,
+            change,
+            author,
+            title,
+        } => lifecycle::merged(&mut step, product, change, author, title),
+        Event::Chat {
+            product,
+            from,
+            text,
+            message_id,
+        } => chat::message(&mut step, product, from, text, message_id.as_deref()),
+        Event::Ci {
+            product,
+            rc,
+            status,
+        } => lifecycle::ci(&mut step, product, *rc, *status),
+        Event::Tick => timers::fire(&mut step),
+    }
+    Outcome {
+        state: step.state,
+        effects: step.effects,
+        audit: step.audit,
+    }
+}
+
+/// The state being changed and the effects being collected for one event.
+pub(crate) struct Step<'a> {
+    pub ctx: Context<'a>,
+    pub state: State,
+    pub effects: Vec<Effect>,
+    pub audit: Vec<Audit>,
+}
+
+impl Step<'_> {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.now
+    }
+
+    pub fn post(&mut self, product: &str, text: String, mentions: Vec<String>) {
+        self.effects.push(Effect::Post(Post {
+            product: product.to_owned(),
+            text,
+            mentions,
+            reply_to: None,
+        }));
+    }
+
+    pub fn reply(
+        &mut self,
+        product: &str,
+        reply_to: Option<&str>,
+        text: String,
+        mentions: Vec<String>,
+    ) {
+        self.effects.push(Effect::Post(Post {
+            product: product.to_owned(),
+            text,
+            mentions,
+            reply_to: reply_to.map(str::to_owned),
+        }));
+    }
+
+    pub fn audit(&mut self, actor: Option<&str>, action: &str, detail: String, seed: Option<u64>) {
+        self.audit.push(Audit {
+            actor: actor.map(str::to_owned),
+            action: action.to_owned(),
+            detail,
+            seed,
+        });
+    }
+
+    /// Creates a product's state on first sight, with its daily clock set
+    /// so that a daily slot already past today is not fired late.
+    pub fn ensure_product(&mut self, product: &str) {
+        if self.state.products.contains_key(product) {
+            return;
+        }
+        let policy = self.ctx.policy(product);
+        let last = timers::last_daily_slot(&policy, self.ctx.now);
+        let ps = self.state.products.entry(product.to_owned()).or_default();
+        ps.last_daily = last;
+    }
+}

@@ -1,0 +1,323 @@
+//! Verification: `verify`, `handoff`, `away`, `back`, and the RC becoming
+//! ready when every change is verified.
+
+use chrono::NaiveDate;
+
+use super::Step;
+use super::lifecycle::rc_update;
+use super::state::RcState;
+use super::text::{and_list, at, from_now, local};
+use crate::chat::command::ChangeSelection;
+
+pub fn verify(
+    step: &mut Step<'_>,
+    product: &str,
+    by: &str,
+    which: &ChangeSelection,
+    reply_to: Option<&str>,
+) {
+    let now = step.now();
+    let Some(rc) = step
+        .state
+        .products
+        .get_mut(product)
+        .and_then(|p| p.current.as_mut())
+    else {
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: there is no RC in flight to verify.", at(by)),
+            vec![by.to_owned()],
+        );
+        return;
+    };
+    let mut done = Vec::new();
+    let mut problems = Vec::new();
+    match which {
+        ChangeSelection::All => {
+            for c in rc
+                .changes
+                .iter_mut()
+                .filter(|c| c.verifier == by && c.verified_at.is_none())
+            {
+                c.verified_at = Some(now);
+                done.push(c.change.id.clone());
+            }
+            if done.is_empty() {
+                problems.push(format!("you have nothing left to verify in RC #{}", rc.id));
+            }
+        }
+        ChangeSelection::Some(ids) => {
+            for id in ids {
+                match rc
+                    .changes
+                    .iter_mut()
+                    .find(|c| same_change(&c.change.id, id))
+                {
+                    None => problems.push(format!("{id} is not in RC #{}", rc.id)),
+                    Some(c) if c.verifier != by => problems.push(format!(
+                        "{} is {}'s to verify (ask them, or they can `handoff {} to {by}`)",
+                        c.change.id, c.verifier, c.change.id
+                    )),
+                    Some(c) if c.verified_at.is_some() => {
+                        problems.push(format!("{} is already verified", c.change.id))
+                    }
+                    Some(c) => {
+                        c.verified_at = Some(now);
+                        done.push(c.change.id.clone());
+                    }
+                }
+            }
+        }
+    }
+    let rc_id = rc.id;
+    let remaining = rc.pending().count();
+    let mut text = String::new();
+    if !done.is_empty() {
+        text.push_str(&format!(
+            "{}: verified {} in RC #{rc_id}; {remaining} change{} left to verify.",
+            at(by),
+            done.join(", "),
+            if remaining == 1 { "" } else { "s" }
+        ));
+    }
+    if !problems.is_empty() {
+        if !text.is_empty() {
+            text.push(' ');
+        } else {
+            text.push_str(&format!("{}: ", at(by)));
+        }
+        text.push_str(&format!("Not done: {}.", problems.join("; ")));
+    }
+    step.reply(product, reply_to, text, vec![by.to_owned()]);
+    if !done.is_empty() {
+        step.audit(Some(by), "verify", done.join(" "), None);
+    }
+    if remaining == 0 && !done.is_empty() {
+        ready(step, product);
+    }
+}
+
+/// Change ids match as written, ignoring a leading `#`.
+pub fn same_change(a: &str, b: &str) -> bool {
+    a.trim_start_matches('#')
+        .eq_ignore_ascii_case(b.trim_start_matches('#'))
+}
+
+/// Every change is verified: tell the manager, and when production opens.
+fn ready(step: &mut Step<'_>, product: &str) {
+    let Some(rc) = step
+        .state
+        .products
+        .get_mut(product)
+        .and_then(|p| p.current.as_mut())
+    else {
+        return;
+    };
+    if rc.state != RcState::Open {
+        return;
+    }
+    rc.state = RcState::Ready;
+    let rc = rc.clone();
+    rc_update(step, product, &rc);
+    let now = step.now();
+    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
+    let prefix = &step.ctx.team.prefix;
+    let window_text = match step.ctx.rules.window(rules_product, "production") {
+        None => format!(
+            "No `production` window is defined, so you can release any time with `{prefix}release`."
+        ),
+        Some(w) => {
+            let next = w.next_change(now, crate::rules::HORIZON_DAYS);
+            match (w.is_open(now), next) {
+                (true, Some(t)) => format!(
+                    "Production is open now, until {} ({}): `{prefix}release`.",
+                    local(w.tz, t),
+                    from_now(now, t)
+                ),
+                (true, None) => format!("Production is open now: `{prefix}release`."),
+                (false, Some(t)) => format!(
+                    "Production is closed; it opens {} ({}).",
+                    local(w.tz, t),
+                    from_now(now, t)
+                ),
+                (false, None) => {
+                    "Production is closed and does not open within a year; an exception is needed."
+                        .to_owned()
+                }
+            }
+        }
+    };
+    let text = format!(
+        "{}: every change in RC #{} is verified; it is ready to release. {window_text}",
+        at(&rc.manager),
+        rc.id
+    );
+    step.post(product, text, vec![rc.manager.clone()]);
+}
+
+pub fn handoff(
+    step: &mut Step<'_>,
+    product: &str,
+    by: &str,
+    change: &str,
+    to: &str,
+    reply_to: Option<&str>,
+) {
+    if !step.ctx.team.people.contains_key(to) {
+        let names: Vec<&str> = step.ctx.team.people.keys().map(String::as_str).collect();
+        let hint = crate::rules::suggest::closest(to, names.iter().copied())
+            .map(|s| format!(" Did you mean `{s}`?"))
+            .unwrap_or_default();
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: I don't know `{to}`.{hint}", at(by)),
+            vec![by.to_owned()],
+        );
+        return;
+    }
+    let Some(rc) = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.current.clone())
+    else {
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: there is no RC in flight.", at(by)),
+            vec![by.to_owned()],
+        );
+        return;
+    };
+    let Some(view) = rc
+        .changes
+        .iter()
+        .find(|c| same_change(&c.change.id, change))
+    else {
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: {change} is not in RC #{}.", at(by), rc.id),
+            vec![by.to_owned()],
+        );
+        return;
+    };
+    if view.verifier != by && rc.manager != by {
+        let v = view.verifier.clone();
+        step.reply(
+            product,
+            reply_to,
+            format!(
+                "{}: {} is {v}'s to verify; only {v} or the manager ({}) can hand it over.",
+                at(by),
+                view.change.id,
+                rc.manager
+            ),
+            vec![by.to_owned()],
+        );
+        return;
+    }
+    if view.verified_at.is_some() {
+        step.reply(
+            product,
+            reply_to,
+            format!("{}: {} is already verified.", at(by), view.change.id),
+            vec![by.to_owned()],
+        );
+        return;
+    }
+    let rc_id = rc.id;
+    let Some(c) = step
+        .state
+        .products
+        .get_mut(product)
+        .and_then(|p| p.current.as_mut())
+        .and_then(|rc| {
+            rc.changes
+                .iter_mut()
+                .find(|c| same_change(&c.change.id, change))
+        })
+    else {
+        return;
+    };
+    c.verifier = to.to_owned();
+    c.reminders = 0;
+    c.last_reminded = None;
+    c.escalated = false;
+    let text = format!(
+        "{}: {} handed you {} ({}) to verify in RC #{rc_id}. `{}verify {}` when it works.",
+        at(to),
+        at(by),
+        c.change.id,
+        c.change.title,
+        step.ctx.team.prefix,
+        c.change.id
+    );
+    let id = c.change.id.clone();
+    step.reply(product, reply_to, text, vec![to.to_owned(), by.to_owned()]);
+    step.audit(Some(by), "handoff", format!("{id} to {to}"), None);
+}
+
+pub fn away(
+    step: &mut Step<'_>,
+    product: &str,
+    by: &str,
+    until: NaiveDate,
+    reply_to: Option<&str>,
+) {
+    step.state.away.insert(by.to_owned(), until);
+    step.reply(
+        product,
+        reply_to,
+        format!("{}: noted, you are away until {until} (inclusive).", at(by)),
+        vec![by.to_owned()],
+    );
+    step.audit(Some(by), "away", until.to_string(), None);
+    // Flag their pending verifications to each manager.
+    let products: Vec<String> = step.state.products.keys().cloned().collect();
+    for p in products {
+        let Some(rc) = step
+            .state
+            .products
+            .get(&p)
+            .and_then(|ps| ps.current.clone())
+        else {
+            continue;
+        };
+        let pending: Vec<String> = rc
+            .pending()
+            .filter(|c| c.verifier == by)
+            .map(|c| c.change.id.clone())
+            .collect();
+        if pending.is_empty() {
+            continue;
+        }
+        step.post(
+            &p,
+            format!(
+                "{}: {} is away until {until} and has not verified {} in RC #{}. Hand them to someone with `{}handoff CHANGE to PERSON`.",
+                at(&rc.manager),
+                at(by),
+                and_list(&pending),
+                rc.id,
+                step.ctx.team.prefix
+            ),
+            vec![rc.manager.clone()],
+        );
+    }
+}
+
+pub fn back(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&str>) {
+    let was = step.state.away.remove(by).is_some();
+    let text = if was {
+        format!("{}: welcome back.", at(by))
+    } else {
+        format!("{}: you were not marked away.", at(by))
+    };
+    step.reply(product, reply_to, text, vec![by.to_owned()]);
+    if was {
+        step.audit(Some(by), "back", String::new(), None);
+    }
+}

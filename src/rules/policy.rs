@@ -1,0 +1,80 @@
+//! The team's process settings the engine follows: daily RCs, manager
+//! choice, urgent notice, reminders, exception lifetime and permissions.
+//! Set in the rules language (`policy { ... }`); defaults follow the seed
+//! release process.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+use chrono_tz::Tz;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyPolicy {
+    /// Minutes after local midnight, in `Policy::timezone`.
+    pub at_minute: u16,
+    /// Bit n set for weekday n (Monday = 0).
+    pub days: u8,
+    /// Cut only when there are new merged changes.
+    pub only_with_changes: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemindPolicy {
+    /// First reminder this long after the RC is cut.
+    pub first: TimeDelta,
+    /// Then again this often.
+    pub every: TimeDelta,
+    /// Tell the manager when a change is still unverified this long after
+    /// the cut.
+    pub escalate_after: TimeDelta,
+    /// Remind people only inside their working hours (their time zone).
+    pub working_hours_only: bool,
+    /// Working hours: weekday mask and minutes `[start, end)`.
+    pub working_days: u8,
+    pub working_start: u16,
+    pub working_end: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// The zone of the daily RC time.
+    pub timezone: Tz,
+    pub daily: Option<DailyPolicy>,
+    /// Daily RCs prefer managers whose zone has this zone's UTC offset.
+    pub prefer_timezone: Option<Tz>,
+    /// Not the same daily manager twice in a row when anyone else qualifies.
+    pub avoid_repeat: bool,
+    pub urgent_notice: TimeDelta,
+    pub remind: RemindPolicy,
+    pub exception_lasts: TimeDelta,
+    /// Roles allowed to take each action (by its name in the rules, e.g.
+    /// `release`); an action not listed is open to everyone.
+    pub allow: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            timezone: chrono_tz::America::New_York,
+            daily: Some(DailyPolicy {
+                at_minute: 7 * 60,
+                days: 0b111_1111,
+                only_with_changes: true,
+            }),
+            prefer_timezone: Some(chrono_tz::America::New_York),
+            avoid_repeat: true,
+            urgent_notice: TimeDelta::minutes(15),
+            remind: RemindPolicy {
+                first: TimeDelta::hours(1),
+                every: TimeDelta::hours(4),
+                escalate_after: TimeDelta::hours(24),
+                working_hours_only: true,
+                working_days: 0b001_1111,
+                working_start: 9 * 60,
+                working_end: 17 * 60,
+            },
+            exception_lasts: TimeDelta::hours(2),
+            allow: BTreeMap::new(),
+        }
+    }
+}
