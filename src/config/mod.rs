@@ -7,6 +7,9 @@
 //! reports every problem at once. Secrets are references (`Env`/`File`)
 //! resolved only when the daemon needs them.
 
+mod check_people;
+mod check_products;
+mod check_sections;
 mod error;
 mod locate;
 mod model;

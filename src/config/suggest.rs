@@ -7,15 +7,22 @@ pub(super) fn closest<'a>(
     known: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = wanted.to_lowercase();
-    let mut best: Option<(f64, &str)> = None;
+    // Few edits (a slip or a swap) or a shared beginning count as a typo.
+    let max_edits = (lower.chars().count() / 4).max(1);
+    let mut best: Option<((usize, f64), &str)> = None;
     for k in known {
         let kl = k.to_lowercase();
         if kl == lower {
             return Some(k);
         }
+        let edits = strsim::damerau_levenshtein(&lower, &kl);
         let score = strsim::jaro_winkler(&lower, &kl);
-        if score >= 0.85 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, k));
+        if edits > max_edits && score < 0.85 {
+            continue;
+        }
+        let key = (edits, score);
+        if best.is_none_or(|((e, s), _)| edits < e || (edits == e && score > s)) {
+            best = Some((key, k));
         }
     }
     best.map(|(_, k)| k)
@@ -43,10 +50,51 @@ pub(super) fn closest_timezone(wanted: &str) -> Option<&'static str> {
 
 /// `a`, `b` and `c`.
 pub(super) fn known_list(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let mut quoted: Vec<String> = Vec::new();
+    for n in names {
+        let q = format!("`{n}`");
+        if !quoted.contains(&q) {
+            quoted.push(q);
+        }
+    }
     match quoted.as_slice() {
         [] => "none".to_owned(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let cases = [
+            ("wbe", Some("web")),
+            ("WEB", Some("web")),
+            ("paymnts", Some("payments")),
+            ("zzz", None),
+        ];
+        for (wanted, want) in cases {
+            assert_eq!(
+                closest(wanted, ["web", "payments", "api"]),
+                want,
+                "{wanted}"
+            );
+        }
+        let zones = [
+            ("America/New_Yrok", Some("America/New_York")),
+            ("europe/berlin", Some("Europe/Berlin")),
+            ("Berlin", Some("Europe/Berlin")),
+            ("new york", Some("America/New_York")),
+            ("Kolkata", Some("Asia/Kolkata")),
+            ("Mars/Olympus_Mons", None),
+        ];
+        for (wanted, want) in zones {
+            assert_eq!(closest_timezone(wanted), want, "{wanted}");
+        }
+        assert_eq!(known_list(&["a", "b", "a", "c"]), "`a`, `b` and `c`");
+        assert_eq!(known_list(&[]), "none");
     }
 }

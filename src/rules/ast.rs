@@ -67,6 +67,7 @@ pub enum Item {
     Exception(ExceptionDef),
     Product(ProductDef),
     Test(TestDef),
+    Policy(PolicyDef),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +195,7 @@ pub struct ProductDef {
     pub timezones: Vec<Spanned<String>>,
     pub windows: Vec<WindowDef>,
     pub exceptions: Vec<ExceptionDef>,
+    pub policies: Vec<PolicyDef>,
     pub span: Span,
 }
 
@@ -227,4 +229,52 @@ impl DateAst {
     pub fn to_date(self) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(self.year, self.month, self.day)
     }
+}
+
+/// `policy { ... }`: how the team runs RCs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDef {
+    pub items: Vec<Spanned<PolicyItem>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyItem {
+    Timezone(Spanned<String>),
+    /// `daily off`
+    DailyOff,
+    /// `daily at 07:00 [DAYS] [if new-changes | always]`
+    Daily {
+        at: TimeAst,
+        days: Vec<Spanned<DaySpec>>,
+        only_with_changes: bool,
+    },
+    /// `manager manual requester`
+    ManualRequester,
+    /// `manager daily random committer [prefer "ZONE"] [no-repeat | repeat-ok]`
+    DailyRandom {
+        prefer: Option<Spanned<String>>,
+        repeat_ok: bool,
+    },
+    /// `urgent notice 15m`
+    UrgentNotice(Spanned<String>),
+    /// `remind first 1h every 4h escalate 24h [working-hours | anytime]`
+    Remind {
+        first: Spanned<String>,
+        every: Spanned<String>,
+        escalate: Spanned<String>,
+        working_hours_only: Option<bool>,
+    },
+    /// `working-hours weekdays 09:00-17:00`
+    WorkingHours {
+        days: Vec<Spanned<DaySpec>>,
+        time: TimeRangeAst,
+    },
+    /// `exception lasts 2h`
+    ExceptionLasts(Spanned<String>),
+    /// `allow release to lead, engineer`
+    Allow {
+        action: Spanned<String>,
+        roles: Vec<Spanned<String>>,
+    },
 }

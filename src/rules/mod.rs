@@ -10,6 +10,8 @@ pub mod localtime;
 pub mod model;
 pub mod parse;
 pub mod policy;
+mod policy_parse;
+mod policy_validate;
 pub mod source;
 pub mod suggest;
 pub mod syntax;

@@ -39,26 +39,26 @@ pub fn parse_file(source: &Source) -> Result<File, Vec<Diagnostic>> {
     }
 }
 
-type P<'i> = Pair<'i, Rule>;
+pub(super) type P<'i> = Pair<'i, Rule>;
 
-struct Walker<'s> {
-    source: &'s Source,
-    offset: usize,
-    errors: Vec<Diagnostic>,
+pub(super) struct Walker<'s> {
+    pub(super) source: &'s Source,
+    pub(super) offset: usize,
+    pub(super) errors: Vec<Diagnostic>,
 }
 
 /// Marks a failed walk step; the diagnostic is already recorded.
-struct Failed;
+pub(super) struct Failed;
 
-type R<T> = Result<T, Failed>;
+pub(super) type R<T> = Result<T, Failed>;
 
 impl Walker<'_> {
-    fn span(&self, p: &P<'_>) -> Span {
+    pub(super) fn span(&self, p: &P<'_>) -> Span {
         let s = p.as_span();
         Span::new(s.start() + self.offset, s.end() + self.offset)
     }
 
-    fn error(&mut self, span: Span, code: &'static str, msg: String, label: &str) -> Failed {
+    pub(super) fn error(&mut self, span: Span, code: &'static str, msg: String, label: &str) -> Failed {
         self.errors.push(Diagnostic::error(code, msg).in_file(
             &self.source.name,
             self.source.text.clone(),
@@ -68,7 +68,7 @@ impl Walker<'_> {
         Failed
     }
 
-    fn unexpected(&mut self, p: &P<'_>) -> Failed {
+    pub(super) fn unexpected(&mut self, p: &P<'_>) -> Failed {
         let span = self.span(p);
         self.error(
             span,
@@ -88,18 +88,19 @@ impl Walker<'_> {
             Rule::exception => self.exception(p).map(Item::Exception),
             Rule::product => self.product(p).map(Item::Product),
             Rule::test => self.test(p).map(Item::Test),
+            Rule::policy => self.policy(p).map(Item::Policy),
             Rule::EOI => return None,
             _ => Err(self.unexpected(&p)),
         };
         r.ok()
     }
 
-    fn spanned_str(&self, p: &P<'_>) -> Spanned<String> {
+    pub(super) fn spanned_str(&self, p: &P<'_>) -> Spanned<String> {
         Spanned::new(p.as_str().to_owned(), self.span(p))
     }
 
     /// A quoted text: its contents, unescaped, spanning the quotes.
-    fn text(&mut self, p: P<'_>) -> R<Spanned<String>> {
+    pub(super) fn text(&mut self, p: P<'_>) -> R<Spanned<String>> {
         let span = self.span(&p);
         match p.as_rule() {
             Rule::string => {
@@ -125,7 +126,7 @@ impl Walker<'_> {
         }
     }
 
-    fn timezone(&mut self, p: P<'_>) -> R<Spanned<String>> {
+    pub(super) fn timezone(&mut self, p: P<'_>) -> R<Spanned<String>> {
         let mut inner = p.into_inner();
         let _kw = inner.next();
         match inner.next() {
@@ -200,48 +201,47 @@ impl Walker<'_> {
         let mut time = None;
         for c in p.into_inner() {
             match c.as_rule() {
-                Rule::day_set => {
-                    for d in c.into_inner() {
-                        let span = self.span(&d);
-                        match d.as_rule() {
-                            Rule::comma => {}
-                            Rule::day_group => {
-                                let spec = match d.as_str() {
-                                    s if s.starts_with("weekdays") => DaySpec::Weekdays,
-                                    s if s.starts_with("weekends") => DaySpec::Weekends,
-                                    _ => DaySpec::Daily,
-                                };
-                                days.push(Spanned::new(spec, span));
-                            }
-                            Rule::day_range => {
-                                let ds: Vec<Weekday> = d
-                                    .into_inner()
-                                    .filter(|x| x.as_rule() == Rule::day)
-                                    .filter_map(|x| weekday(x.as_str()))
-                                    .collect();
-                                let spec = match ds.as_slice() {
-                                    [one] => DaySpec::One(*one),
-                                    [a, b] => DaySpec::Range(*a, *b),
-                                    _ => {
-                                        return Err(self.error(
-                                            span,
-                                            "internal",
-                                            "internal error: bad day range".into(),
-                                            "here",
-                                        ));
-                                    }
-                                };
-                                days.push(Spanned::new(spec, span));
-                            }
-                            _ => return Err(self.unexpected(&d)),
-                        }
-                    }
-                }
+                Rule::day_set => days = self.day_set(c)?,
                 Rule::time_range => time = Some(self.time_range(c)?),
                 _ => return Err(self.unexpected(&c)),
             }
         }
         Ok(When::Weekly { days, time })
+    }
+
+    pub(super) fn day_set(&mut self, p: P<'_>) -> R<Vec<Spanned<DaySpec>>> {
+        let mut days = Vec::new();
+        for d in p.into_inner() {
+            let span = self.span(&d);
+            match d.as_rule() {
+                Rule::comma => {}
+                Rule::day_group => {
+                    let spec = match d.as_str() {
+                        s if s.starts_with("weekdays") => DaySpec::Weekdays,
+                        s if s.starts_with("weekends") => DaySpec::Weekends,
+                        _ => DaySpec::Daily,
+                    };
+                    days.push(Spanned::new(spec, span));
+                }
+                Rule::day_range => {
+                    let ds: Vec<Weekday> = d
+                        .into_inner()
+                        .filter(|x| x.as_rule() == Rule::day)
+                        .filter_map(|x| weekday(x.as_str()))
+                        .collect();
+                    let spec = match ds.as_slice() {
+                        [one] => DaySpec::One(*one),
+                        [a, b] => DaySpec::Range(*a, *b),
+                        _ => {
+                            return Err(self.error(span, "internal", "internal error: bad day range".into(), "here"));
+                        }
+                    };
+                    days.push(Spanned::new(spec, span));
+                }
+                _ => return Err(self.unexpected(&d)),
+            }
+        }
+        Ok(days)
     }
 
     fn dated(&mut self, p: P<'_>) -> R<When> {
@@ -402,7 +402,7 @@ impl Walker<'_> {
         }
     }
 
-    fn time(&mut self, p: &P<'_>) -> R<TimeAst> {
+    pub(super) fn time(&mut self, p: &P<'_>) -> R<TimeAst> {
         let span = self.span(p);
         let (h, m) = p.as_str().split_once(':').unwrap_or(("", ""));
         match (h.parse(), m.parse()) {
@@ -416,7 +416,7 @@ impl Walker<'_> {
         }
     }
 
-    fn time_range(&mut self, p: P<'_>) -> R<TimeRangeAst> {
+    pub(super) fn time_range(&mut self, p: P<'_>) -> R<TimeRangeAst> {
         let span = self.span(&p);
         let times: Vec<TimeAst> = p
             .into_inner()
@@ -486,6 +486,7 @@ impl Walker<'_> {
             timezones: Vec::new(),
             windows: Vec::new(),
             exceptions: Vec::new(),
+            policies: Vec::new(),
             span,
         };
         let mut failed = false;
@@ -503,6 +504,10 @@ impl Walker<'_> {
                 },
                 Rule::exception => match self.exception(c) {
                     Ok(e) => def.exceptions.push(e),
+                    Err(Failed) => failed = true,
+                },
+                Rule::policy => match self.policy(c) {
+                    Ok(x) => def.policies.push(x),
                     Err(Failed) => failed = true,
                 },
                 _ => return Err(self.unexpected(&c)),

@@ -81,6 +81,47 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::local_time => "a local time like `2026-03-09 08:00`",
         Rule::utc_offset => "an offset like `-05:00`",
         Rule::for_product => "`for PRODUCT`",
+        Rule::kw_policy => "`policy`",
+        Rule::kw_daily => "`daily`",
+        Rule::kw_off => "`off`",
+        Rule::kw_if => "`if`",
+        Rule::kw_new_changes => "`new-changes`",
+        Rule::kw_manager => "`manager`",
+        Rule::kw_manual => "`manual`",
+        Rule::kw_requester => "`requester`",
+        Rule::kw_random => "`random`",
+        Rule::kw_committer => "`committer`",
+        Rule::kw_prefer => "`prefer`",
+        Rule::kw_no_repeat => "`no-repeat`",
+        Rule::kw_repeat_ok => "`repeat-ok`",
+        Rule::kw_urgent => "`urgent`",
+        Rule::kw_notice => "`notice`",
+        Rule::kw_remind => "`remind`",
+        Rule::kw_first => "`first`",
+        Rule::kw_every => "`every`",
+        Rule::kw_escalate => "`escalate`",
+        Rule::kw_working_hours => "`working-hours`",
+        Rule::kw_anytime => "`anytime`",
+        Rule::kw_lasts => "`lasts`",
+        Rule::kw_allow => "`allow`",
+        Rule::kw_to => "`to`",
+        Rule::duration => "a duration like `15m`, `2h` or `1d`",
+        Rule::action_name => {
+            "an action: `request`, `object`, `decide`, `not-viable`, `released`, `release`, `verify`, `handoff`, `away`, `exception` or `approve`"
+        }
+        Rule::policy => "a policy block",
+        Rule::policy_item => "a policy setting",
+        Rule::daily_rc => "`daily at HH:MM [DAYS] [if new-changes | always]` or `daily off`",
+        Rule::daily_when => "`if new-changes` or `always`",
+        Rule::manager_rule => "`manager manual requester` or `manager daily random committer ...`",
+        Rule::manual_manager => "`manual requester`",
+        Rule::daily_manager => "`daily random committer [prefer \"ZONE\"] [no-repeat | repeat-ok]`",
+        Rule::prefer => "`prefer \"ZONE\"`",
+        Rule::urgent_rule => "`urgent notice DURATION`",
+        Rule::remind_rule => "`remind first DURATION every DURATION escalate DURATION [working-hours | anytime]`",
+        Rule::working_hours => "`working-hours DAYS HH:MM-HH:MM`",
+        Rule::exception_lasts => "`exception lasts DURATION`",
+        Rule::allow_rule => "`allow ACTION to ROLE, ...`",
     }
 }
 
@@ -116,6 +157,23 @@ fn keywords(rule: Rule) -> &'static [&'static str] {
             "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
         ],
         Rule::ordinal => &["1st", "2nd", "3rd", "4th", "5th", "last"],
+        Rule::kw_policy | Rule::policy => &["policy"],
+        Rule::kw_daily | Rule::daily_rc => &["daily"],
+        Rule::kw_manager | Rule::manager_rule => &["manager"],
+        Rule::kw_urgent | Rule::urgent_rule => &["urgent"],
+        Rule::kw_remind | Rule::remind_rule => &["remind"],
+        Rule::kw_working_hours | Rule::working_hours => &["working-hours"],
+        Rule::kw_allow | Rule::allow_rule => &["allow"],
+        Rule::kw_lasts => &["lasts"],
+        Rule::kw_every => &["every"],
+        Rule::kw_first => &["first"],
+        Rule::kw_escalate => &["escalate"],
+        Rule::kw_prefer => &["prefer"],
+        Rule::kw_notice => &["notice"],
+        Rule::action_name => &[
+            "request", "object", "decide", "not-viable", "released", "release", "verify", "handoff", "away",
+            "exception", "approve",
+        ],
         _ => &[],
     }
 }
@@ -166,7 +224,7 @@ fn next_item_start(text: &str, at: usize) -> Option<usize> {
     let mut pos = text[at..].find('\n').map(|i| at + i + 1)?;
     loop {
         let line = &text[pos..];
-        for kw in ["window", "exception", "product", "test", "timezone"] {
+        for kw in ["window", "exception", "product", "test", "timezone", "policy"] {
             if let Some(rest) = line.strip_prefix(kw)
                 && rest.starts_with([' ', '\t'])
             {

@@ -46,11 +46,17 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
     }
 }
 
-struct Validator<'s> {
-    sources: &'s [Source],
-    errors: Vec<Diagnostic>,
+pub(super) struct Validator<'s> {
+    pub(super) sources: &'s [Source],
+    pub(super) errors: Vec<Diagnostic>,
     /// First definition of each (kind, scope, name), for duplicate errors.
     seen: BTreeMap<(&'static str, String, String), (usize, Span)>,
+}
+
+/// A file's time zone, for policy defaults.
+pub(super) struct ScopeTz {
+    pub tz: Tz,
+    pub explicit: bool,
 }
 
 /// The file and time zone a definition is read in.
@@ -63,7 +69,7 @@ struct Scope<'a> {
 }
 
 impl Validator<'_> {
-    fn push(
+    pub(super) fn push(
         &mut self,
         file: usize,
         span: Span,
@@ -82,7 +88,7 @@ impl Validator<'_> {
         &mut self.errors[last]
     }
 
-    fn written(&self, file: usize, span: Span) -> &str {
+    pub(super) fn written(&self, file: usize, span: Span) -> &str {
         self.sources[file]
             .text
             .get(span.start..span.end)
@@ -100,7 +106,7 @@ impl Validator<'_> {
     }
 
     /// Records a definition; reports a duplicate if the name is taken.
-    fn define(
+    pub(super) fn define(
         &mut self,
         kind: &'static str,
         scope: &str,
@@ -135,7 +141,7 @@ impl Validator<'_> {
         true
     }
 
-    fn timezone(&mut self, file: usize, tz: &Spanned<String>) -> Option<Tz> {
+    pub(super) fn timezone(&mut self, file: usize, tz: &Spanned<String>) -> Option<Tz> {
         match tz.node.parse::<Tz>() {
             Ok(t) => Some(t),
             Err(_) => {
@@ -249,6 +255,15 @@ impl Validator<'_> {
                 }
             }
         }
+        // Pass 1b: policies, top level then per product.
+        let tzs: Vec<ScopeTz> = file_scopes
+            .iter()
+            .map(|s| ScopeTz {
+                tz: s.tz,
+                explicit: s.tz_source != TzSource::DefaultUtc,
+            })
+            .collect();
+        self.policies(files, &tzs, &mut set);
         // Pass 2: exceptions.
         for (file, f) in files.iter().enumerate() {
             for item in &f.items {
@@ -270,7 +285,7 @@ impl Validator<'_> {
                             }
                         }
                     }
-                    ast::Item::Timezone(_) | ast::Item::Window(_) | ast::Item::Test(_) => {}
+                    ast::Item::Timezone(_) | ast::Item::Window(_) | ast::Item::Test(_) | ast::Item::Policy(_) => {}
                 }
             }
         }
@@ -356,7 +371,7 @@ impl Validator<'_> {
         })
     }
 
-    fn time_of_day(&mut self, file: usize, t: ast::TimeAst, is_end: bool) -> Option<u16> {
+    pub(super) fn time_of_day(&mut self, file: usize, t: ast::TimeAst, is_end: bool) -> Option<u16> {
         let written = self.written(file, t.span).to_owned();
         if t.minute > 59 {
             let d = self.push(
@@ -400,7 +415,7 @@ impl Validator<'_> {
         u16::try_from(t.hour * 60 + t.minute).ok()
     }
 
-    fn time_range(&mut self, file: usize, r: &ast::TimeRangeAst) -> Option<Minutes> {
+    pub(super) fn time_range(&mut self, file: usize, r: &ast::TimeRangeAst) -> Option<Minutes> {
         let start = self.time_of_day(file, r.start, false);
         let end = self.time_of_day(file, r.end, true);
         let (start, end) = (start?, end?);
@@ -768,7 +783,7 @@ impl Validator<'_> {
     }
 }
 
-fn day_mask(d: &DaySpec) -> u8 {
+pub(super) fn day_mask(d: &DaySpec) -> u8 {
     match d {
         DaySpec::Weekdays => 0b001_1111,
         DaySpec::Weekends => 0b110_0000,

@@ -174,12 +174,17 @@ pub(super) fn closest(line: &str) -> Option<(CommandKind, usize)> {
     best.map(|(_, kind, consumed)| (kind, consumed))
 }
 
-/// User text for a message: at most `max` characters, backticks made safe.
+/// User text for a one-line message: at most `max` characters, backticks
+/// made safe, line breaks and control characters made spaces.
 pub(super) fn shorten(text: &str, max: usize) -> String {
     let mut out: String = text
         .chars()
         .take(max)
-        .map(|c| if c == '`' { '\'' } else { c })
+        .map(|c| match c {
+            '`' => '\'',
+            c if c.is_whitespace() || c.is_control() => ' ',
+            c => c,
+        })
         .collect();
     if text.chars().nth(max).is_some() {
         out.push('…');

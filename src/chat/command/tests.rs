@@ -461,6 +461,10 @@ fn errors() {
             err("unknown command `hand of` (did you mean `!sg handoff 1 to b`?)"),
         ),
         (
+            "!sg released rc \r rc",
+            err("unknown command `released` (did you mean `!sg rc released rc   rc`?)"),
+        ),
+        (
             "!sg banana split",
             err("unknown command `banana`; `!sg help` lists every command"),
         ),
@@ -841,7 +845,26 @@ fn help_topics() {
 
 #[test]
 fn help_list_snapshot() {
-    insta::assert_snapshot!(help(None, DEFAULT_PREFIX), @"");
+    insta::assert_snapshot!(help(None, DEFAULT_PREFIX), @r"
+    shipgate commands (`!sg help COMMAND` for details and an example):
+      !sg rc request [urgent] REASON          ask for a release candidate now
+      !sg rc object REASON                    object to an urgent request replacing the running RC
+      !sg rc proceed                          (manager) let the urgent request replace the running RC
+      !sg rc withdraw                         (manager) keep the running RC; the urgent request waits
+      !sg rc not-viable REASON [next: STEPS]  close the running RC as not viable, saying why and what happens next
+      !sg rc released                         report that the RC is in production
+      !sg verify CHANGE... | all              say you verified your changes in the RC
+      !sg handoff CHANGE to PERSON            ask someone else to verify your change
+      !sg away until YYYY-MM-DD               say you are away until a date
+      !sg back                                say you are back before the date you gave
+      !sg release                             release the running RC to production
+      !sg release exception NAME REASON       ask to release outside the production window
+      !sg approve ID                          approve someone else's exception request
+      !sg status                              show the RC in flight, its manager and what still needs verifying
+      !sg windows                             show each window from the rules and whether it is open now
+      !sg explain [WINDOW] [at TIME]          explain why a window is open or closed
+      !sg help [COMMAND]                      list the commands, or explain one
+    ");
 }
 
 #[test]
@@ -988,6 +1011,102 @@ proptest! {
             let again = parse(&format!("{DEFAULT_PREFIX}{canonical}"), DEFAULT_PREFIX);
             prop_assert_eq!(again, Ok(Some(command)), "canonical text {:?}", canonical);
         }
+    }
+}
+
+/// Every kind of command, with the arguments `parse` can produce.
+fn any_command() -> impl Strategy<Value = Command> {
+    let word = || "[^\\s]{1,8}";
+    let text = |max: usize| {
+        let sep = prop_oneof![Just(" "), Just("\n"), Just("  ")];
+        prop::collection::vec(("[^\\s]{1,8}", sep), 1..max).prop_map(|words| {
+            let mut out = String::new();
+            for (i, (word, sep)) in words.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                out.push_str(word);
+            }
+            out
+        })
+    };
+    let line = || prop::collection::vec("[^\\s]{1,8}", 1..5).prop_map(|w| w.join(" "));
+    let starts_urgent = |text: &str| {
+        text.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("urgent"))
+    };
+    let no_marker = |text: &String| {
+        !text
+            .to_lowercase()
+            .split_whitespace()
+            .any(|w| w.starts_with("next"))
+    };
+    prop_oneof![
+        (any::<bool>(), text(6))
+            .prop_filter("reads as urgent", move |(urgent, r)| *urgent
+                || !starts_urgent(r))
+            .prop_map(|(urgent, reason)| Command::RcRequest { urgent, reason }),
+        text(6).prop_map(|reason| Command::RcObject { reason }),
+        Just(Command::RcProceed),
+        Just(Command::RcWithdraw),
+        (
+            text(6).prop_filter("has next:", no_marker),
+            prop::option::of(text(6))
+        )
+            .prop_map(|(reason, next_steps)| Command::RcNotViable { reason, next_steps }),
+        Just(Command::RcReleased),
+        Just(Command::Verify {
+            changes: ChangeSelection::All
+        }),
+        prop::collection::vec("[^\\s,]{1,8}", 1..5)
+            .prop_filter("all or duplicates", |ids| {
+                let mut seen = std::collections::HashSet::new();
+                ids.iter()
+                    .all(|id| !id.eq_ignore_ascii_case("all") && seen.insert(id.clone()))
+            })
+            .prop_map(|ids| Command::Verify {
+                changes: ChangeSelection::Some(ids)
+            }),
+        (word(), "[^\\s@][^\\s]{0,8}").prop_map(|(change, to)| Command::Handoff { change, to }),
+        (0i32..=9999, 1u32..=12, 1u32..=31)
+            .prop_filter_map("no such day", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+            .prop_map(|until| Command::Away { until }),
+        Just(Command::Back),
+        Just(Command::Release),
+        (word(), text(6))
+            .prop_map(|(exception, reason)| Command::ReleaseException { exception, reason }),
+        any::<u64>().prop_map(|id| Command::Approve { id }),
+        Just(Command::Status),
+        Just(Command::Windows),
+        (
+            prop::option::of(word().prop_filter("at", |w| !w.eq_ignore_ascii_case("at"))),
+            prop::option::of(line()),
+        )
+            .prop_map(|(window, at)| Command::Explain { window, at }),
+        prop::option::of(line()).prop_map(|topic| Command::Help { topic }),
+    ]
+}
+
+#[test]
+fn any_command_covers_every_kind() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..2000 {
+        if let Ok(tree) = any_command().new_tree(&mut runner) {
+            seen.insert(tree.current().kind());
+        }
+    }
+    assert_eq!(seen.len(), CommandKind::ALL.len());
+}
+
+proptest! {
+    #[test]
+    fn every_command_round_trips(command in any_command()) {
+        let canonical = command.to_string();
+        let parsed = parse(&format!("!SG  {canonical}"), DEFAULT_PREFIX);
+        prop_assert_eq!(parsed, Ok(Some(command)), "canonical text {:?}", canonical);
     }
 }
 

@@ -1,0 +1,240 @@
+//! Validating `policy { ... }` blocks into a [`Policy`].
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+use chrono_tz::Tz;
+
+use super::ast::{self, PolicyDef, PolicyItem, Span, Spanned};
+use super::model::RuleSet;
+use super::policy::{DailyPolicy, Policy};
+use super::validate::{Validator, day_mask};
+
+/// The longest duration a policy setting may have.
+const MAX_DAYS: i64 = 60;
+
+/// Parses `1h30m`, `15m`, `2d`. The grammar guarantees the shape.
+pub fn parse_duration(text: &str) -> Option<TimeDelta> {
+    let mut total = TimeDelta::zero();
+    let mut digits = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            continue;
+        }
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        let part = match ch {
+            'd' => TimeDelta::try_days(n)?,
+            'h' => TimeDelta::try_hours(n)?,
+            'm' => TimeDelta::try_minutes(n)?,
+            _ => return None,
+        };
+        total = total.checked_add(&part)?;
+    }
+    digits.is_empty().then_some(total)
+}
+
+/// Where each policy setting was first written, for duplicate errors.
+type Seen = BTreeMap<&'static str, (usize, Span)>;
+
+impl Validator<'_> {
+    pub(super) fn policies(&mut self, files: &[ast::File], file_tzs: &[super::validate::ScopeTz], set: &mut RuleSet) {
+        let default_tz = set
+            .windows
+            .get("production")
+            .map(|w| w.tz)
+            .or_else(|| file_tzs.iter().find(|s| s.explicit).map(|s| s.tz))
+            .unwrap_or(Tz::UTC);
+        let mut top = Policy {
+            timezone: default_tz,
+            ..Policy::default()
+        };
+        let mut seen = Seen::new();
+        for (file, f) in files.iter().enumerate() {
+            for item in &f.items {
+                if let ast::Item::Policy(def) = item {
+                    self.apply_policy(file, def, &mut top, &mut seen);
+                }
+            }
+        }
+        set.policy = top.clone();
+        for (file, f) in files.iter().enumerate() {
+            for item in &f.items {
+                let ast::Item::Product(p) = item else { continue };
+                if p.policies.is_empty() {
+                    continue;
+                }
+                let mut policy = top.clone();
+                if let Some(tz) = p.timezones.first().and_then(|t| t.node.parse::<Tz>().ok()) {
+                    policy.timezone = tz;
+                }
+                let mut seen = Seen::new();
+                for def in &p.policies {
+                    self.apply_policy(file, def, &mut policy, &mut seen);
+                }
+                if let Some(rules) = set.products.get_mut(&p.name.node) {
+                    rules.policy = Some(policy);
+                }
+            }
+        }
+    }
+
+    fn duration(&mut self, file: usize, d: &Spanned<String>) -> Option<TimeDelta> {
+        match parse_duration(&d.node) {
+            Some(t) if t > TimeDelta::zero() && t <= TimeDelta::days(MAX_DAYS) => Some(t),
+            Some(t) if t <= TimeDelta::zero() => {
+                let e = self.push(file, d.span, "bad-duration", format!("`{}` is no time at all", d.node), "zero");
+                e.help = Some("write a duration longer than zero, like `15m`".to_owned());
+                None
+            }
+            _ => {
+                let e = self.push(file, d.span, "bad-duration", format!("`{}` is too long", d.node), "too long");
+                e.help = Some(format!("durations here may be at most {MAX_DAYS} days"));
+                None
+            }
+        }
+    }
+
+    fn once(&mut self, file: usize, span: Span, what: &'static str, seen: &mut Seen) -> bool {
+        if let Some(&(first_file, first)) = seen.get(what) {
+            let e = self.push(file, span, "duplicate-setting", format!("the policy sets `{what}` twice"), "set again here");
+            if first_file == file {
+                *e = e.clone().with_related(first, "first set here");
+            }
+            e.help = Some("keep one; a product's policy overrides the top-level one".to_owned());
+            return false;
+        }
+        seen.insert(what, (file, span));
+        true
+    }
+
+    fn apply_policy(&mut self, file: usize, def: &PolicyDef, policy: &mut Policy, seen: &mut Seen) {
+        for item in &def.items {
+            let span = item.span;
+            match &item.node {
+                PolicyItem::Timezone(tz) => {
+                    if self.once(file, span, "timezone", seen)
+                        && let Some(tz) = self.timezone(file, tz)
+                    {
+                        policy.timezone = tz;
+                    }
+                }
+                PolicyItem::DailyOff => {
+                    if self.once(file, span, "daily", seen) {
+                        policy.daily = None;
+                    }
+                }
+                PolicyItem::Daily { at, days, only_with_changes } => {
+                    if !self.once(file, span, "daily", seen) {
+                        continue;
+                    }
+                    let Some(minute) = self.time_of_day(file, *at, false) else { continue };
+                    let mask = if days.is_empty() {
+                        0b111_1111
+                    } else {
+                        days.iter().fold(0, |m, d| m | day_mask(&d.node))
+                    };
+                    policy.daily = Some(DailyPolicy {
+                        at_minute: minute,
+                        days: mask,
+                        only_with_changes: *only_with_changes,
+                    });
+                }
+                PolicyItem::ManualRequester => {
+                    self.once(file, span, "manager manual", seen);
+                }
+                PolicyItem::DailyRandom { prefer, repeat_ok } => {
+                    if !self.once(file, span, "manager daily", seen) {
+                        continue;
+                    }
+                    policy.avoid_repeat = !repeat_ok;
+                    policy.prefer_timezone = match prefer {
+                        None => None,
+                        Some(p) => match self.timezone(file, p) {
+                            Some(tz) => Some(tz),
+                            None => continue,
+                        },
+                    };
+                }
+                PolicyItem::UrgentNotice(d) => {
+                    if self.once(file, span, "urgent notice", seen)
+                        && let Some(t) = self.duration(file, d)
+                    {
+                        policy.urgent_notice = t;
+                    }
+                }
+                PolicyItem::ExceptionLasts(d) => {
+                    if self.once(file, span, "exception lasts", seen)
+                        && let Some(t) = self.duration(file, d)
+                    {
+                        policy.exception_lasts = t;
+                    }
+                }
+                PolicyItem::Remind { first, every, escalate, working_hours_only } => {
+                    if !self.once(file, span, "remind", seen) {
+                        continue;
+                    }
+                    let (f, e, x) = (self.duration(file, first), self.duration(file, every), self.duration(file, escalate));
+                    if let (Some(f), Some(e), Some(x)) = (f, e, x) {
+                        policy.remind.first = f;
+                        policy.remind.every = e;
+                        policy.remind.escalate_after = x;
+                        if let Some(w) = working_hours_only {
+                            policy.remind.working_hours_only = *w;
+                        }
+                    }
+                }
+                PolicyItem::WorkingHours { days, time } => {
+                    if !self.once(file, span, "working-hours", seen) {
+                        continue;
+                    }
+                    let Some(m) = self.time_range(file, time) else { continue };
+                    if m.end < m.start {
+                        let e = self.push(file, time.span, "bad-working-hours", "working hours cannot run past midnight".to_owned(), "past midnight");
+                        e.help = Some("write a range within one day, like `09:00-17:00`".to_owned());
+                        continue;
+                    }
+                    policy.remind.working_days = days.iter().fold(0, |acc, d| acc | day_mask(&d.node));
+                    policy.remind.working_start = m.start;
+                    policy.remind.working_end = m.end;
+                }
+                PolicyItem::Allow { action, roles } => {
+                    let key: &'static str = match action.node.as_str() {
+                        "request" => "allow request",
+                        "object" => "allow object",
+                        "decide" => "allow decide",
+                        "not-viable" => "allow not-viable",
+                        "released" => "allow released",
+                        "release" => "allow release",
+                        "verify" => "allow verify",
+                        "handoff" => "allow handoff",
+                        "away" => "allow away",
+                        "exception" => "allow exception",
+                        _ => "allow approve",
+                    };
+                    if self.once(file, span, key, seen) {
+                        policy
+                            .allow
+                            .insert(action.node.clone(), roles.iter().map(|r| r.node.clone()).collect());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use chrono::TimeDelta;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Some(TimeDelta::minutes(15)));
+        assert_eq!(parse_duration("1h30m"), Some(TimeDelta::minutes(90)));
+        assert_eq!(parse_duration("2d"), Some(TimeDelta::days(2)));
+        assert_eq!(parse_duration("0m"), Some(TimeDelta::zero()));
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}
