@@ -78,6 +78,7 @@ impl Ledger {
             Event::Chat { .. } => "chat",
             Event::Ci { .. } => "ci",
             Event::Tick => "tick",
+            Event::ActionDone { .. } => "action",
         };
         let event_json =
             serde_json::to_string(event).map_err(|e| LedgerError::State(e.to_string()))?;
@@ -126,5 +127,35 @@ impl Ledger {
             }
             CommitOutcome::Duplicate { seq } => Ok(Applied::Duplicate { seq }),
         }
+    }
+}
+
+impl Ledger {
+    /// Commits messages that no event caused (e.g. a rules reload notice)
+    /// under `key`, with the state unchanged.
+    pub fn announce(
+        &mut self,
+        key: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        messages: Vec<NewMessage>,
+    ) -> Result<CommitOutcome, LedgerError> {
+        let state_json =
+            serde_json::to_string(&self.state).map_err(|e| LedgerError::State(e.to_string()))?;
+        let commit = Commit {
+            key: key.to_owned(),
+            at,
+            kind: "announce".to_owned(),
+            event_json: "{}".to_owned(),
+            state_json,
+            outbox: messages,
+            audit: vec![AuditRow {
+                actor: None,
+                action: "announce".to_owned(),
+                detail: key.to_owned(),
+                rules_version: self.rules_version.clone(),
+                seed: None,
+            }],
+        };
+        Ok(self.store.commit(&commit)?)
     }
 }

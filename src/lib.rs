@@ -5,6 +5,7 @@
 pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod ledger;
 pub mod rules;

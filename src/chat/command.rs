@@ -14,6 +14,7 @@ mod help;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::fmt;
 

@@ -4,4 +4,6 @@
 //! [`command`] turns that text into one [`command::Command`] enum, so the
 //! engine never sees a platform type or an unparsed string.
 
+pub mod adapter;
 pub mod command;
+pub mod console;

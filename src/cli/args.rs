@@ -18,6 +18,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: chat adapters, webhooks, timers, hot-reloaded rules.
+    Run(RunArgs),
     /// Check rules files: syntax, names, times, and their `test` blocks.
     ///
     /// Each PATH is checked as one rule set: a file on its own, or a
@@ -51,6 +53,17 @@ pub struct SimulateArgs {
     /// The script: one JSON object per line (`-` for stdin).
     #[arg(value_name = "EVENTS.jsonl")]
     pub events: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The team config (RON), e.g. `examples/shipgate.ron`.
+    #[arg(long, value_name = "PATH", default_value = "examples/shipgate.ron")]
+    pub config: PathBuf,
+    /// Run on a manual clock starting at this RFC 3339 instant, moved with
+    /// `POST /-/clock` (demos and tests).
+    #[arg(long, value_name = "START")]
+    pub manual_clock: Option<String>,
 }
 
 #[derive(Debug, Args)]

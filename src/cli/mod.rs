@@ -21,6 +21,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let now = chrono::Utc::now();
     let result = match cli.command {
+        Command::Run(a) => run_daemon(&a),
         Command::Check(a) => check::run(&a),
         Command::Explain(a) => explain::run(&a, now),
         Command::Calendar(a) => calendar::run(&a, now),
@@ -55,5 +56,38 @@ impl Failure {
             code: 1,
             message: message.into(),
         }
+    }
+}
+
+fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
+    let manual_clock = match &args.manual_clock {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| Failure::usage(format!("--manual-clock `{t}`: {e}")))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::invalid(format!("error: cannot start the runtime: {e}")))?;
+    let opts = crate::daemon::RunOptions {
+        config: args.config.clone(),
+        manual_clock,
+    };
+    match runtime.block_on(crate::daemon::run(opts)) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(Failure::invalid(format!("error: {e}"))),
     }
 }

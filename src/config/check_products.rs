@@ -79,7 +79,8 @@ impl Checker<'_> {
                 (Adapter::Console, None) => (name.as_str(), name_at),
                 (Adapter::Discord | Adapter::Matrix, None) => continue,
             };
-            if !self.channel_ok(adapter, channel, at) {
+            // A defaulted console channel is the name, checked above.
+            if explicit.is_some() && !self.channel_ok(adapter, channel, at) {
                 continue;
             }
             let key = match adapter {

@@ -19,7 +19,10 @@ fn differences(name: &str, text: &str, want: &[Want]) -> Vec<String> {
     let got = problems(text);
     let shown: Vec<String> = got.iter().map(|p| p.one_line("f")).collect();
     if got.len() != want.len() {
-        return vec![format!("{name}: wanted {} problems, got {shown:#?}", want.len())];
+        return vec![format!(
+            "{name}: wanted {} problems, got {shown:#?}",
+            want.len()
+        )];
     }
     let mut out = Vec::new();
     for (p, (code, pos, needle)) in got.iter().zip(want) {
@@ -247,7 +250,7 @@ fn one_semantic_error_each() {
             "(\n    products: [\n        (name: \"web\"),\n        (name: \"site\", channels: (console: \"web\")),\n    ],\n)",
             (
                 "duplicate-channel",
-                Some((4, 45)),
+                Some((4, 44)),
                 "the products `web` and `site` both use the console channel `web`",
             ),
         ),
@@ -265,7 +268,7 @@ fn one_semantic_error_each() {
             "(\n    products: [(name: \"web\")],\n    people: [(name: \"ana\", timezone: \"UTC\", chat: (discord: \"ana#1234\"))],\n)",
             (
                 "bad-chat-id",
-                Some((3, 65)),
+                Some((3, 61)),
                 "`ana#1234` is not a Discord user id",
             ),
         ),
@@ -283,7 +286,7 @@ fn one_semantic_error_each() {
             "(\n    products: [(name: \"the web\")],\n)",
             (
                 "bad-name",
-                Some((2, 24)),
+                Some((2, 23)),
                 "a product's name `the web` contains a space",
             ),
         ),
@@ -310,7 +313,7 @@ fn one_semantic_error_each() {
             "(\n    products: [(name: \"web\", actions: (on_release: Http(url: \"ci.example/hook\")))],\n)",
             (
                 "bad-url",
-                Some((2, 63)),
+                Some((2, 62)),
                 "the `on_release` URL of `web` is not an http(s) URL",
             ),
         ),

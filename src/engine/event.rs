@@ -35,6 +35,13 @@ pub enum Event {
     },
     /// Time passed: fire every timer that is due.
     Tick,
+    /// A CI action the engine asked for has run.
+    ActionDone {
+        product: String,
+        id: String,
+        ok: bool,
+        detail: String,
+    },
 }
 
 /// A message for a product's channel.
@@ -91,6 +98,9 @@ pub enum ActionKind {
 /// A CI action to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRun {
+    /// Unique per RC and kind (`cut-3`, `release-3`): CI can use it to
+    /// ignore a repeated trigger after a crash.
+    pub id: String,
     pub product: String,
     pub kind: ActionKind,
     pub rc: u64,

@@ -101,13 +101,14 @@ pub fn cut(
     };
     ps.current = Some(rc.clone());
     rc_update(step, product, &rc);
-    step.effects.push(Effect::Action(ActionRun {
+    step.action(ActionRun {
+        id: format!("cut-{}", id),
         product: product.to_owned(),
         kind: ActionKind::Cut,
         rc: id,
         changes: rc.change_ids(),
         manager: manager.to_owned(),
-    }));
+    });
     let authors = rc.authors();
     let mut mentions = vec![manager.to_owned()];
     mentions.extend(authors.iter().filter(|a| *a != manager).cloned());
@@ -474,4 +475,48 @@ pub fn ci(step: &mut Step<'_>, product: &str, rc_id: u64, status: CiStatus) {
         CiStatus::Released => released(step, product, None),
     }
     step.audit(None, "ci", format!("RC #{} {status:?}", rc.id), None);
+}
+
+/// A CI action finished. A failure is announced and the RC marked.
+pub fn action_done(step: &mut Step<'_>, product: &str, id: &str, ok: bool, detail: &str) {
+    let Some(pos) = step.state.pending_actions.iter().position(|a| a.id == id) else {
+        step.audit(
+            None,
+            "ignored",
+            format!("result of unknown action {id}"),
+            None,
+        );
+        return;
+    };
+    let run = step.state.pending_actions.remove(pos);
+    let detail: String = detail.chars().take(500).collect();
+    if ok {
+        step.audit(None, "action-ok", format!("{id}: {detail}"), None);
+        return;
+    }
+    step.audit(None, "action-failed", format!("{id}: {detail}"), None);
+    let manager = run.manager.clone();
+    if let Some(rc) = step
+        .state
+        .products
+        .get_mut(product)
+        .and_then(|p| p.current.as_mut())
+        .filter(|rc| rc.id == run.rc)
+    {
+        rc.ci = Some(CiStatus::Failed);
+    }
+    let what = match run.kind {
+        ActionKind::Cut => "building",
+        ActionKind::Release => "releasing",
+    };
+    step.post(
+        product,
+        format!(
+            "{}: the CI action for {what} RC #{} failed: {detail}. Re-run it in CI, or `{}rc not-viable REASON next: STEPS`.",
+            at(&manager),
+            run.rc,
+            step.ctx.team.prefix
+        ),
+        vec![manager],
+    );
 }

@@ -115,6 +115,12 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             status,
         } => lifecycle::ci(&mut step, product, *rc, *status),
         Event::Tick => timers::fire(&mut step),
+        Event::ActionDone {
+            product,
+            id,
+            ok,
+            detail,
+        } => lifecycle::action_done(&mut step, product, id, *ok, detail),
     }
     Outcome {
         state: step.state,
@@ -158,6 +164,14 @@ impl Step<'_> {
             mentions,
             reply_to: reply_to.map(str::to_owned),
         }));
+    }
+
+    /// Asks for a CI action and remembers it until it is reported done.
+    pub fn action(&mut self, run: ActionRun) {
+        if !self.state.pending_actions.iter().any(|a| a.id == run.id) {
+            self.state.pending_actions.push(run.clone());
+        }
+        self.effects.push(Effect::Action(run));
     }
 
     pub fn audit(&mut self, actor: Option<&str>, action: &str, detail: String, seed: Option<u64>) {

@@ -183,13 +183,14 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
     let mut rc = rc;
     rc.state = RcState::Releasing;
     rc_update(step, product, &rc);
-    step.effects.push(Effect::Action(ActionRun {
+    step.action(ActionRun {
+        id: format!("release-{}", rc.id),
         product: product.to_owned(),
         kind: ActionKind::Release,
         rc: rc.id,
         changes: rc.change_ids(),
         manager: rc.manager.clone(),
-    }));
+    });
     step.post(
         product,
         format!(

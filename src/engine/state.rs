@@ -19,6 +19,10 @@ pub struct State {
     pub products: BTreeMap<String, ProductState>,
     /// People who said they are away, and the last day they are away.
     pub away: BTreeMap<String, NaiveDate>,
+    /// CI actions asked for and not yet reported done; the daemon runs
+    /// them (again, after a crash) until it reports each.
+    #[serde(default)]
+    pub pending_actions: Vec<super::event::ActionRun>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

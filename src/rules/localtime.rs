@@ -44,6 +44,22 @@ pub fn format_offset(off: FixedOffset) -> String {
     format!("{sign}{:02}:{:02}", s / 3600, (s % 3600) / 60)
 }
 
+/// The UTC offset in force just before the daylight-saving gap that
+/// swallows the local time `written`, for a help line.
+fn offset_before_gap(written: &str, tz: Tz) -> Option<FixedOffset> {
+    let local = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(written.trim(), f).ok())?;
+    // A day earlier is before the change; gaps never come twice a day.
+    let before = local.checked_sub_signed(chrono::TimeDelta::days(1))?;
+    Some(tz.offset_from_utc_datetime(&before).fix())
+}
+
 impl LocalTimeError {
     /// A sentence and a fix, for `written` (e.g. `2026-03-08 02:30`).
     pub fn explain(&self, written: &str, tz: Tz) -> (String, String) {
@@ -53,9 +69,16 @@ impl LocalTimeError {
                     "`{written}` does not exist in {}: the clocks skip that time when daylight saving starts",
                     tz.name()
                 ),
-                "pick a time outside the skipped hour, or give the UTC offset explicitly, \
-                 e.g. `2026-03-08 02:30 -05:00`"
-                    .to_owned(),
+                match offset_before_gap(written, tz) {
+                    Some(off) => format!(
+                        "pick a time outside the skipped hour, or write the UTC offset you \
+                         mean, like `{written} {}`",
+                        format_offset(off)
+                    ),
+                    None => "pick a time outside the skipped hour, or give the UTC offset \
+                             explicitly, like `2026-03-08 02:30 -05:00`"
+                        .to_owned(),
+                },
             ),
             LocalTimeError::Ambiguous { earlier, later } => (
                 format!(

@@ -53,12 +53,23 @@ pub(super) struct Failed;
 pub(super) type R<T> = Result<T, Failed>;
 
 impl Walker<'_> {
+    /// The span of a pair without the spaces and comments pest lets a rule
+    /// swallow after its last token (`local_time = { date ~ time ~
+    /// utc_offset? }` otherwise ends after the comment and line break that
+    /// follow it), so labels underline what was written and messages quote
+    /// it exactly.
     pub(super) fn span(&self, p: &P<'_>) -> Span {
         let s = p.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        Span::new(s.start() + self.offset, trimmed_end(p) + self.offset)
     }
 
-    pub(super) fn error(&mut self, span: Span, code: &'static str, msg: String, label: &str) -> Failed {
+    pub(super) fn error(
+        &mut self,
+        span: Span,
+        code: &'static str,
+        msg: String,
+        label: &str,
+    ) -> Failed {
         self.errors.push(Diagnostic::error(code, msg).in_file(
             &self.source.name,
             self.source.text.clone(),
@@ -233,7 +244,12 @@ impl Walker<'_> {
                         [one] => DaySpec::One(*one),
                         [a, b] => DaySpec::Range(*a, *b),
                         _ => {
-                            return Err(self.error(span, "internal", "internal error: bad day range".into(), "here"));
+                            return Err(self.error(
+                                span,
+                                "internal",
+                                "internal error: bad day range".into(),
+                                "here",
+                            ));
                         }
                     };
                     days.push(Spanned::new(spec, span));
@@ -608,6 +624,35 @@ impl Walker<'_> {
                 "here",
             )),
         }
+    }
+}
+
+/// Where a pair's text really ends: at the end of its last inner pair when
+/// only spaces and comments follow it inside the pair (implicit whitespace
+/// after a trailing optional or repeated part), else at the pair's end (an
+/// atomic rule, or a closing literal like a string's quote).
+fn trimmed_end(p: &P<'_>) -> usize {
+    let end = p.as_span().end();
+    let Some(last) = p.clone().into_inner().last() else {
+        return end;
+    };
+    let inner_end = trimmed_end(&last);
+    let gap = p.get_input().get(inner_end..end).unwrap_or("");
+    if is_trivia(gap) { inner_end } else { end }
+}
+
+/// Whether `s` is only whitespace and `#` comments.
+fn is_trivia(s: &str) -> bool {
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() {
+            return true;
+        }
+        if !rest.starts_with('#') {
+            return false;
+        }
+        rest = rest.find(['\r', '\n']).map_or("", |i| &rest[i..]);
     }
 }
 

@@ -28,7 +28,11 @@ impl Walker<'_> {
                 Err(Failed) => failed = true,
             }
         }
-        if failed { Err(Failed) } else { Ok(PolicyDef { items, span }) }
+        if failed {
+            Err(Failed)
+        } else {
+            Ok(PolicyDef { items, span })
+        }
     }
 
     fn daily_rc(&mut self, p: P<'_>) -> R<PolicyItem> {
@@ -41,12 +45,18 @@ impl Walker<'_> {
                 Rule::kw_off => return Ok(PolicyItem::DailyOff),
                 Rule::time => at = Some(self.time(&c)?),
                 Rule::day_set => days = self.day_set(c)?,
-                Rule::daily_when => only_with_changes = c.into_inner().any(|x| x.as_rule() == Rule::kw_new_changes),
+                Rule::daily_when => {
+                    only_with_changes = c.into_inner().any(|x| x.as_rule() == Rule::kw_new_changes)
+                }
                 _ => return Err(self.unexpected(&c)),
             }
         }
         match at {
-            Some(at) => Ok(PolicyItem::Daily { at, days, only_with_changes }),
+            Some(at) => Ok(PolicyItem::Daily {
+                at,
+                days,
+                only_with_changes,
+            }),
             None => Err(Failed),
         }
     }
@@ -62,12 +72,17 @@ impl Walker<'_> {
                     for x in c.into_inner() {
                         match x.as_rule() {
                             Rule::prefer => {
-                                if let Some(t) = x.into_inner().find(|t| matches!(t.as_rule(), Rule::string | Rule::unclosed_string)) {
+                                if let Some(t) = x.into_inner().find(|t| {
+                                    matches!(t.as_rule(), Rule::string | Rule::unclosed_string)
+                                }) {
                                     prefer = Some(self.text(t)?);
                                 }
                             }
                             Rule::kw_repeat_ok => repeat_ok = true,
-                            Rule::kw_no_repeat | Rule::kw_daily | Rule::kw_random | Rule::kw_committer => {}
+                            Rule::kw_no_repeat
+                            | Rule::kw_daily
+                            | Rule::kw_random
+                            | Rule::kw_committer => {}
                             _ => return Err(self.unexpected(&x)),
                         }
                     }
@@ -100,7 +115,12 @@ impl Walker<'_> {
         }
         let mut it = durations.into_iter();
         match (it.next(), it.next(), it.next()) {
-            (Some(first), Some(every), Some(escalate)) => Ok(PolicyItem::Remind { first, every, escalate, working_hours_only }),
+            (Some(first), Some(every), Some(escalate)) => Ok(PolicyItem::Remind {
+                first,
+                every,
+                escalate,
+                working_hours_only,
+            }),
             _ => Err(Failed),
         }
     }
@@ -116,7 +136,8 @@ impl Walker<'_> {
                 _ => return Err(self.unexpected(&c)),
             }
         }
-        time.map(|time| PolicyItem::WorkingHours { days, time }).ok_or(Failed)
+        time.map(|time| PolicyItem::WorkingHours { days, time })
+            .ok_or(Failed)
     }
 
     fn allow_rule(&mut self, p: P<'_>) -> PolicyItem {
@@ -130,7 +151,8 @@ impl Walker<'_> {
             }
         }
         PolicyItem::Allow {
-            action: action.unwrap_or_else(|| Spanned::new(String::new(), super::ast::Span::default())),
+            action: action
+                .unwrap_or_else(|| Spanned::new(String::new(), super::ast::Span::default())),
             roles,
         }
     }

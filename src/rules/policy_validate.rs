@@ -39,7 +39,12 @@ pub fn parse_duration(text: &str) -> Option<TimeDelta> {
 type Seen = BTreeMap<&'static str, (usize, Span)>;
 
 impl Validator<'_> {
-    pub(super) fn policies(&mut self, files: &[ast::File], file_tzs: &[super::validate::ScopeTz], set: &mut RuleSet) {
+    pub(super) fn policies(
+        &mut self,
+        files: &[ast::File],
+        file_tzs: &[super::validate::ScopeTz],
+        set: &mut RuleSet,
+    ) {
         let default_tz = set
             .windows
             .get("production")
@@ -61,7 +66,9 @@ impl Validator<'_> {
         set.policy = top.clone();
         for (file, f) in files.iter().enumerate() {
             for item in &f.items {
-                let ast::Item::Product(p) = item else { continue };
+                let ast::Item::Product(p) = item else {
+                    continue;
+                };
                 if p.policies.is_empty() {
                     continue;
                 }
@@ -84,12 +91,24 @@ impl Validator<'_> {
         match parse_duration(&d.node) {
             Some(t) if t > TimeDelta::zero() && t <= TimeDelta::days(MAX_DAYS) => Some(t),
             Some(t) if t <= TimeDelta::zero() => {
-                let e = self.push(file, d.span, "bad-duration", format!("`{}` is no time at all", d.node), "zero");
+                let e = self.push(
+                    file,
+                    d.span,
+                    "bad-duration",
+                    format!("`{}` is no time at all", d.node),
+                    "zero",
+                );
                 e.help = Some("write a duration longer than zero, like `15m`".to_owned());
                 None
             }
             _ => {
-                let e = self.push(file, d.span, "bad-duration", format!("`{}` is too long", d.node), "too long");
+                let e = self.push(
+                    file,
+                    d.span,
+                    "bad-duration",
+                    format!("`{}` is too long", d.node),
+                    "too long",
+                );
                 e.help = Some(format!("durations here may be at most {MAX_DAYS} days"));
                 None
             }
@@ -98,7 +117,13 @@ impl Validator<'_> {
 
     fn once(&mut self, file: usize, span: Span, what: &'static str, seen: &mut Seen) -> bool {
         if let Some(&(first_file, first)) = seen.get(what) {
-            let e = self.push(file, span, "duplicate-setting", format!("the policy sets `{what}` twice"), "set again here");
+            let e = self.push(
+                file,
+                span,
+                "duplicate-setting",
+                format!("the policy sets `{what}` twice"),
+                "set again here",
+            );
             if first_file == file {
                 *e = e.clone().with_related(first, "first set here");
             }
@@ -125,11 +150,17 @@ impl Validator<'_> {
                         policy.daily = None;
                     }
                 }
-                PolicyItem::Daily { at, days, only_with_changes } => {
+                PolicyItem::Daily {
+                    at,
+                    days,
+                    only_with_changes,
+                } => {
                     if !self.once(file, span, "daily", seen) {
                         continue;
                     }
-                    let Some(minute) = self.time_of_day(file, *at, false) else { continue };
+                    let Some(minute) = self.time_of_day(file, *at, false) else {
+                        continue;
+                    };
                     let mask = if days.is_empty() {
                         0b111_1111
                     } else {
@@ -171,11 +202,20 @@ impl Validator<'_> {
                         policy.exception_lasts = t;
                     }
                 }
-                PolicyItem::Remind { first, every, escalate, working_hours_only } => {
+                PolicyItem::Remind {
+                    first,
+                    every,
+                    escalate,
+                    working_hours_only,
+                } => {
                     if !self.once(file, span, "remind", seen) {
                         continue;
                     }
-                    let (f, e, x) = (self.duration(file, first), self.duration(file, every), self.duration(file, escalate));
+                    let (f, e, x) = (
+                        self.duration(file, first),
+                        self.duration(file, every),
+                        self.duration(file, escalate),
+                    );
                     if let (Some(f), Some(e), Some(x)) = (f, e, x) {
                         policy.remind.first = f;
                         policy.remind.every = e;
@@ -189,13 +229,23 @@ impl Validator<'_> {
                     if !self.once(file, span, "working-hours", seen) {
                         continue;
                     }
-                    let Some(m) = self.time_range(file, time) else { continue };
+                    let Some(m) = self.time_range(file, time) else {
+                        continue;
+                    };
                     if m.end < m.start {
-                        let e = self.push(file, time.span, "bad-working-hours", "working hours cannot run past midnight".to_owned(), "past midnight");
-                        e.help = Some("write a range within one day, like `09:00-17:00`".to_owned());
+                        let e = self.push(
+                            file,
+                            time.span,
+                            "bad-working-hours",
+                            "working hours cannot run past midnight".to_owned(),
+                            "past midnight",
+                        );
+                        e.help =
+                            Some("write a range within one day, like `09:00-17:00`".to_owned());
                         continue;
                     }
-                    policy.remind.working_days = days.iter().fold(0, |acc, d| acc | day_mask(&d.node));
+                    policy.remind.working_days =
+                        days.iter().fold(0, |acc, d| acc | day_mask(&d.node));
                     policy.remind.working_start = m.start;
                     policy.remind.working_end = m.end;
                 }
@@ -214,9 +264,10 @@ impl Validator<'_> {
                         _ => "allow approve",
                     };
                     if self.once(file, span, key, seen) {
-                        policy
-                            .allow
-                            .insert(action.node.clone(), roles.iter().map(|r| r.node.clone()).collect());
+                        policy.allow.insert(
+                            action.node.clone(),
+                            roles.iter().map(|r| r.node.clone()).collect(),
+                        );
                     }
                 }
             }

@@ -3,9 +3,17 @@
 /// The known name closest to `wanted`, if one is close enough to be a
 /// plausible typo. Case differences alone always count as close.
 pub fn closest<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Similarity costs length x length: past this, a name is no typo.
+    const LONGEST: usize = 100;
+    if wanted.len() > LONGEST {
+        return None;
+    }
     let lower = wanted.to_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for k in known {
+        if k.len() > LONGEST {
+            continue;
+        }
         if k.to_lowercase() == lower {
             return Some(k);
         }

@@ -55,11 +55,11 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::clause => "an `open` or `closed` line",
         Rule::verb => "`open` or `closed`",
         Rule::when => "when: `always`, days like `mon-thu`, or dates like `dec 24`",
-        Rule::weekly | Rule::day_set | Rule::day_spec => "days like `mon-thu` or `weekdays`",
+        Rule::weekly | Rule::day_set | Rule::day_spec => "days like `mon-thu`",
         Rule::day_group => "`weekdays`, `weekends` or `daily`",
         Rule::day_range => "days like `mon` or `mon-thu`",
         Rule::day => "a day like `mon`",
-        Rule::dated | Rule::date_spec => "a date like `2026-12-24`, `dec 24` or `4th thu nov`",
+        Rule::dated | Rule::date_spec => "a date like `dec 24`",
         Rule::date_range => "a date like `2026-12-24` or `2026-12-24..2027-01-01`",
         Rule::yearly_range => "a yearly date like `dec 24` or `dec 24..jan 1`",
         Rule::month_day => "a month and day like `dec 24`",
@@ -118,7 +118,9 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::daily_manager => "`daily random committer [prefer \"ZONE\"] [no-repeat | repeat-ok]`",
         Rule::prefer => "`prefer \"ZONE\"`",
         Rule::urgent_rule => "`urgent notice DURATION`",
-        Rule::remind_rule => "`remind first DURATION every DURATION escalate DURATION [working-hours | anytime]`",
+        Rule::remind_rule => {
+            "`remind first DURATION every DURATION escalate DURATION [working-hours | anytime]`"
+        }
         Rule::working_hours => "`working-hours DAYS HH:MM-HH:MM`",
         Rule::exception_lasts => "`exception lasts DURATION`",
         Rule::allow_rule => "`allow ACTION to ROLE, ...`",
@@ -171,8 +173,17 @@ fn keywords(rule: Rule) -> &'static [&'static str] {
         Rule::kw_prefer => &["prefer"],
         Rule::kw_notice => &["notice"],
         Rule::action_name => &[
-            "request", "object", "decide", "not-viable", "released", "release", "verify", "handoff", "away",
-            "exception", "approve",
+            "request",
+            "object",
+            "decide",
+            "not-viable",
+            "released",
+            "release",
+            "verify",
+            "handoff",
+            "away",
+            "exception",
+            "approve",
         ],
         _ => &[],
     }
@@ -205,7 +216,13 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
                     } => (positives.clone(), negatives.clone()),
                     ErrorVariant::CustomError { .. } => (Vec::new(), Vec::new()),
                 };
-                errors.push(syntax_error(source, at, &positives, &negatives));
+                // A quote left open swallows the rest of its line, so the
+                // parser trips later; the open quote is the real problem.
+                let error = match unclosed_quote(&text[offset..at.min(text.len())]) {
+                    Some(q) => unclosed_string_error(source, offset + q),
+                    None => syntax_error(source, at, &positives, &negatives),
+                };
+                errors.push(error);
                 // The part before the error is dropped; resume at the next
                 // line that starts a top-level definition.
                 match next_item_start(text, at) {
@@ -224,7 +241,14 @@ fn next_item_start(text: &str, at: usize) -> Option<usize> {
     let mut pos = text[at..].find('\n').map(|i| at + i + 1)?;
     loop {
         let line = &text[pos..];
-        for kw in ["window", "exception", "product", "test", "timezone", "policy"] {
+        for kw in [
+            "window",
+            "exception",
+            "product",
+            "test",
+            "timezone",
+            "policy",
+        ] {
             if let Some(rest) = line.strip_prefix(kw)
                 && rest.starts_with([' ', '\t'])
             {
@@ -235,13 +259,68 @@ fn next_item_start(text: &str, at: usize) -> Option<usize> {
     }
 }
 
+/// The offset of the last `"` in `text` whose quoted text does not close on
+/// its line (outside comments), read the way the grammar reads strings.
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let mut last = None;
+    let mut open: Option<usize> = None;
+    let mut comment = false;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (c, open) {
+            ('\r' | '\n', _) => {
+                if let Some(q) = open.take() {
+                    last = Some(q);
+                }
+                comment = false;
+            }
+            _ if comment => {}
+            ('#', None) => comment = true,
+            ('"', None) => open = Some(i),
+            ('"', Some(_)) => open = None,
+            ('\\', Some(q)) => match chars.clone().next() {
+                Some((_, '"' | '\\')) => {
+                    chars.next();
+                }
+                // Not an escape the grammar knows: the text cannot close.
+                _ => {
+                    last = Some(q);
+                    open = None;
+                    comment = true;
+                }
+            },
+            _ => {}
+        }
+    }
+    // A quote still open where the parser stopped is not (yet) unclosed:
+    // the error is about what comes before it, or it is reported there.
+    last
+}
+
+fn unclosed_string_error(source: &Source, at: usize) -> Diagnostic {
+    let text: &str = &source.text;
+    let end = text[at..].find(['\r', '\n']).map_or(text.len(), |i| at + i);
+    Diagnostic::error("unclosed-string", "this quoted text is never closed")
+        .in_file(
+            &source.name,
+            source.text.clone(),
+            Span::new(at, end),
+            "opened here",
+        )
+        .with_help("close it with `\"` on the same line")
+}
+
 fn syntax_error(source: &Source, at: usize, positives: &[Rule], negatives: &[Rule]) -> Diagnostic {
     let text: &str = &source.text;
     let found = token_at(text, at);
     let end = at + found.len();
     let mut expected: Vec<&str> = Vec::new();
-    for r in positives {
-        let d = describe(*r);
+    for r in positives.iter().flat_map(|r| expand(*r)) {
+        // "the end of the file" is noise next to the things that may come.
+        if r == Rule::EOI && positives.len() > 1 {
+            continue;
+        }
+        let d = describe(r);
         if !expected.contains(&d) {
             expected.push(d);
         }
@@ -272,8 +351,49 @@ fn syntax_error(source: &Source, at: usize, positives: &[Rule], negatives: &[Rul
         d = d.with_help(help);
     } else if found.starts_with('"') {
         d = d.with_help("close the quoted text with `\"` on the same line");
+    } else if let Some(help) = layout_help(text, at, found, positives) {
+        d = d.with_help(help);
     }
     d
+}
+
+/// Rules whose description is a choice, split into the choices, so a list
+/// of what was expected never nests one "or" inside another.
+fn expand(rule: Rule) -> Vec<Rule> {
+    match rule {
+        Rule::verb | Rule::state => vec![Rule::kw_open, Rule::kw_closed],
+        other => vec![other],
+    }
+}
+
+/// Help for common slips that are not misspellings: spaces inside a time
+/// range, a time range without days, a missing `}` before a new definition.
+fn layout_help(text: &str, at: usize, found: &str, positives: &[Rule]) -> Option<&'static str> {
+    let looks_like_time = found.starts_with(|c: char| c.is_ascii_digit())
+        && found.contains(':')
+        && !found.contains("..");
+    let after = text.get(at + found.len()..).unwrap_or("");
+    if looks_like_time && after.trim_start_matches([' ', '\t']).starts_with('-') {
+        return Some("write a time range without spaces around `-`, like `08:00-16:00`");
+    }
+    let wants_days = positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::weekly | Rule::day_set | Rule::day_range | Rule::day | Rule::dated
+        )
+    });
+    if looks_like_time && wants_days {
+        return Some(
+            "put the days or dates before the time range, like `open mon-thu 08:00-16:00`",
+        );
+    }
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let starts_line = text.get(line_start..at)?.trim().is_empty();
+    let top_level = ["window", "exception", "product", "test", "policy"].contains(&found);
+    if starts_line && top_level && positives.contains(&Rule::rbrace) {
+        return Some("a `}` is missing: close the definition above before this line");
+    }
+    None
 }
 
 fn suggest(found: &str, positives: &[Rule]) -> Option<String> {

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime, Offset};
 use chrono_tz::Tz;
 
 use super::ast::{self, DaySpec, Span, Spanned, Verb, When};
 use super::diagnostic::Diagnostic;
-use super::localtime::{resolve_local, with_offset};
+use super::localtime::{format_offset, resolve_local, with_offset};
 use super::model::*;
 use super::parse::parse_file;
 use super::source::{Source, line_col};
@@ -33,6 +33,7 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
         sources: &sources,
         errors: Vec::new(),
         seen: BTreeMap::new(),
+        line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
     };
     let mut set = v.build(&files);
     if v.errors.is_empty() {
@@ -51,6 +52,15 @@ pub(super) struct Validator<'s> {
     pub(super) errors: Vec<Diagnostic>,
     /// First definition of each (kind, scope, name), for duplicate errors.
     seen: BTreeMap<(&'static str, String, String), (usize, Span)>,
+    /// Byte offsets where each source's lines start, so finding the line of
+    /// a definition does not rescan the file (a big file has thousands).
+    line_starts: Vec<Vec<usize>>,
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// A file's time zone, for policy defaults.
@@ -100,7 +110,7 @@ impl Validator<'_> {
         let first = text.lines().next().unwrap_or("").trim();
         Origin {
             file: self.sources[file].name.clone(),
-            line: line_col(&self.sources[file].text, span.start).0,
+            line: self.line_starts[file].partition_point(|&s| s <= span.start),
             text: first.to_owned(),
         }
     }
@@ -285,7 +295,10 @@ impl Validator<'_> {
                             }
                         }
                     }
-                    ast::Item::Timezone(_) | ast::Item::Window(_) | ast::Item::Test(_) | ast::Item::Policy(_) => {}
+                    ast::Item::Timezone(_)
+                    | ast::Item::Window(_)
+                    | ast::Item::Test(_)
+                    | ast::Item::Policy(_) => {}
                 }
             }
         }
@@ -371,7 +384,12 @@ impl Validator<'_> {
         })
     }
 
-    pub(super) fn time_of_day(&mut self, file: usize, t: ast::TimeAst, is_end: bool) -> Option<u16> {
+    pub(super) fn time_of_day(
+        &mut self,
+        file: usize,
+        t: ast::TimeAst,
+        is_end: bool,
+    ) -> Option<u16> {
         let written = self.written(file, t.span).to_owned();
         if t.minute > 59 {
             let d = self.push(
@@ -456,6 +474,11 @@ impl Validator<'_> {
             format!("impossible date `{written}`: {why}"),
             "no such day",
         );
+        if !(1..=12).contains(&d.month) {
+            if let Some(last) = self.errors.last_mut() {
+                last.help = Some("dates are written year-month-day, like `2026-12-24`".to_owned());
+            }
+        }
         None
     }
 
@@ -525,7 +548,18 @@ impl Validator<'_> {
     }
 
     fn window_help(&self, set: &RuleSet, product: Option<&str>, name: &str) -> String {
-        let names = set.window_names(product);
+        let mut names = set.window_names(product);
+        // Windows that were defined but have errors of their own still
+        // exist as far as the reader is concerned.
+        for (kind, scope, defined) in self.seen.keys() {
+            if *kind == "window"
+                && (scope.is_empty() || Some(scope.as_str()) == product)
+                && !names.contains(&defined.as_str())
+            {
+                names.push(defined);
+            }
+        }
+        names.sort_unstable();
         match closest(name, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if names.is_empty() => {
@@ -578,22 +612,32 @@ impl Validator<'_> {
             }
         }
         for extra in e.reason.iter().skip(1) {
-            self.push(
+            let first = e.reason[0].span;
+            let d = self.push(
                 file,
                 extra.span,
                 "duplicate-setting",
-                "`reason` is set twice".to_owned(),
+                format!("`reason` is set twice in exception `{}`", e.name.node),
                 "second setting",
             );
+            *d = d
+                .clone()
+                .with_related(first, "first setting")
+                .with_help("keep one `reason` line");
         }
         for extra in e.approvals.iter().skip(1) {
-            self.push(
+            let first = e.approvals[0].span;
+            let d = self.push(
                 file,
                 extra.span,
                 "duplicate-setting",
-                "`approvals` is set twice".to_owned(),
+                format!("`approvals` is set twice in exception `{}`", e.name.node),
                 "second setting",
             );
+            *d = d
+                .clone()
+                .with_related(first, "first setting")
+                .with_help("keep one `approvals` line");
         }
         let approvals = match e.approvals.first() {
             None => 0,
@@ -683,13 +727,26 @@ impl Validator<'_> {
             Some(off) => match with_offset(local, off.node) {
                 Some(t) => t,
                 None => {
-                    self.push(
+                    let offset = self.written(file, off.span).to_owned();
+                    let d = self.push(
                         file,
                         off.span,
                         "bad-offset",
-                        "this UTC offset is out of range".to_owned(),
-                        "offset",
+                        format!(
+                            "impossible UTC offset `{offset}`: offsets run from `-23:59` to `+23:59`"
+                        ),
+                        "not an offset",
                     );
+                    d.help = Some(match resolve_local(window.tz, local) {
+                        Ok(t) => format!(
+                            "in {} that local time is `{} {}`",
+                            window.tz.name(),
+                            local.format("%Y-%m-%d %H:%M"),
+                            format_offset(t.with_timezone(&window.tz).offset().fix())
+                        ),
+                        Err(_) => "write the offset from UTC in hours and minutes, like `-05:00`"
+                            .to_owned(),
+                    });
                     return None;
                 }
             },

@@ -6,7 +6,8 @@
 //! changes in the same transaction as the migration itself. Each migration
 //! runs in its own `BEGIN IMMEDIATE` transaction, which also makes two
 //! processes opening a fresh file at once harmless: the second one waits,
-//! re-reads the version, and finds nothing left to do.
+//! re-reads the version inside its transaction, and finds nothing left to
+//! do. An up-to-date database is recognised without taking the write lock.
 //!
 //! Never edit a migration that has shipped; append a new one.
 
@@ -53,7 +54,11 @@ pub const MIGRATIONS: &[&str] = &[
         last_error    TEXT,
         remote_id     TEXT
     );
-    CREATE INDEX outbox_pending ON outbox (product, id) WHERE status = 'pending';
+    -- Pending messages in id order, and per product (with `retry_at`, for
+    -- the head-of-line check); sent messages stay out of both.
+    CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
+    CREATE INDEX outbox_pending_product ON outbox (product, id, retry_at)
+        WHERE status = 'pending';
 
     -- Who did what, under which rules, with which random seed.
     CREATE TABLE audit (
@@ -119,6 +124,19 @@ pub(crate) fn migrate_with(
             source,
         }
     };
+    // Fast path without a write lock, so that opening a second connection
+    // while the daemon writes does not wait for the daemon's transaction.
+    let found = schema_version(conn, path)?;
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    if found == supported {
+        return Ok(());
+    }
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -2,7 +2,7 @@
 //! a new command cannot ship without its usage, description and example.
 
 use super::CommandKind;
-use super::parse::{Cursor, closest, invocation, resolve, shorten, strip_prefix};
+use super::words::{Cursor, closest, invocation, resolve, shorten, strip_prefix};
 
 /// What `help` says about one kind of command.
 pub(super) struct Spec {

@@ -1,0 +1,139 @@
+//! The console adapter's input side: stdin lines become chat events from
+//! the configured person (switchable with `/as`), in the configured
+//! product (switchable with `/product`).
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Shared;
+use crate::chat::console::{CONSOLE_HELP, ConsoleLine, parse_line};
+use crate::engine::{CiStatus, Event};
+
+fn say(text: &str) {
+    println!("{text}");
+}
+
+/// Reads stdin until EOF (then asks the daemon to stop) or shutdown.
+pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let Some(console) = shared.config.console.clone() else {
+        return;
+    };
+    let mut person = console.person.clone();
+    let mut product = console.product.clone();
+    let session = shared.clock.now().timestamp_millis();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut n: u64 = 0;
+    say(&format!(
+        "shipgate console: you are {person}, in {product}. Type `{}help` for commands, `/help` for console commands.",
+        shared.config.prefix
+    ));
+    loop {
+        let line = tokio::select! {
+            () = shutdown.cancelled() => return,
+            l = lines.next_line() => l,
+        };
+        let line = match line {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                tracing::info!("stdin closed: stopping");
+                shutdown.cancel();
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read stdin");
+                shutdown.cancel();
+                return;
+            }
+        };
+        n += 1;
+        let key = format!("console:{session}:{n}");
+        let event = match parse_line(&line) {
+            ConsoleLine::Nothing => continue,
+            ConsoleLine::Help => {
+                say(CONSOLE_HELP);
+                continue;
+            }
+            ConsoleLine::Bad(why) => {
+                say(&format!("console: {why}"));
+                continue;
+            }
+            ConsoleLine::As(who) => {
+                if shared.config.person(&who).is_some() {
+                    person = who;
+                    say(&format!("console: you are now {person}"));
+                } else {
+                    let names: Vec<&str> = shared
+                        .config
+                        .people
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    say(&format!(
+                        "console: nobody called `{who}`; the team is {}",
+                        names.join(", ")
+                    ));
+                }
+                continue;
+            }
+            ConsoleLine::Product(p) => {
+                if shared.config.product(&p).is_some() {
+                    product = p;
+                    say(&format!("console: now in {product}"));
+                } else {
+                    let names: Vec<&str> = shared
+                        .config
+                        .products
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    say(&format!(
+                        "console: no product `{p}`; the products are {}",
+                        names.join(", ")
+                    ));
+                }
+                continue;
+            }
+            ConsoleLine::Merge { change, title } => {
+                say(&format!(
+                    "console: {change} merged to {product} by {person}"
+                ));
+                Event::Merged {
+                    product: product.clone(),
+                    change,
+                    author: person.clone(),
+                    title,
+                }
+            }
+            ConsoleLine::Ci { rc, status } => {
+                let status = match status.as_str() {
+                    "built" => CiStatus::Built,
+                    "deployed" => CiStatus::Deployed,
+                    "failed" => CiStatus::Failed,
+                    "released" => CiStatus::Released,
+                    other => {
+                        say(&format!(
+                            "console: `{other}` is not a CI status: built, deployed, failed or released"
+                        ));
+                        continue;
+                    }
+                };
+                Event::Ci {
+                    product: product.clone(),
+                    rc,
+                    status,
+                }
+            }
+            ConsoleLine::Say(text) => Event::Chat {
+                product: product.clone(),
+                from: person.clone(),
+                text,
+                message_id: Some(key.clone()),
+            },
+        };
+        if let Err(e) = shared.submit(vec![(key, event)]).await {
+            say(&format!("console: {e}"));
+        }
+    }
+}

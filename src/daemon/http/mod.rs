@@ -1,0 +1,108 @@
+//! HTTP: webhooks, the events API, status, health, metrics and admin.
+
+mod api;
+mod hooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::reload::Reloader;
+use super::shared::Shared;
+use crate::config::SecretString;
+
+/// Secrets resolved at start-up; never logged or shown.
+#[derive(Default)]
+pub struct Secrets {
+    pub api_token: Option<SecretString>,
+    pub github_secret: Option<SecretString>,
+    pub gitlab_token: Option<SecretString>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    pub secrets: Arc<Secrets>,
+    pub reloader: Option<Arc<Reloader>>,
+    pub manual_clock: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.shared.config.http.body_limit;
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/status", get(api::status))
+        .route("/api/events", post(api::events))
+        .route("/hooks/github", post(hooks::github))
+        .route("/hooks/gitlab", post(hooks::gitlab))
+        .route("/-/reload", post(api::reload))
+        .route("/-/clock", post(api::clock))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// A JSON error body with a status.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": message.into() })),
+    )
+        .into_response()
+}
+
+/// Constant-time comparison of a presented secret with the expected one.
+pub fn same_secret(presented: &[u8], expected: &SecretString) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.ct_eq(expected.expose().as_bytes()).into()
+}
+
+/// Checks `Authorization: Bearer TOKEN` against the API token.
+pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<(), Response> {
+    let Some(token) = token else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "this endpoint is disabled: no `http.api_token` is configured",
+        ));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if presented.is_empty() || !same_secret(presented.as_bytes(), token) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        ));
+    }
+    Ok(())
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.shared.readiness() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let depth = {
+        let reader = s.shared.reader.lock().await;
+        reader.outbox_depth().unwrap_or(0)
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.shared.metrics.render(depth),
+    )
+        .into_response()
+}

@@ -1,0 +1,183 @@
+//! Counters for `GET /metrics` (Prometheus text format).
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::engine::{Effect, Event};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    events: [AtomicU64; 5],
+    duplicates: AtomicU64,
+    effects: [AtomicU64; 5],
+    reload_ok: AtomicU64,
+    reload_failed: AtomicU64,
+    /// 1 when the last reload succeeded, 0 when it failed.
+    reload_success: AtomicI64,
+    reload_timestamp: AtomicI64,
+    rules_version: Mutex<String>,
+    sent: AtomicU64,
+    send_failures: AtomicU64,
+}
+
+const EVENT_KINDS: [&str; 5] = ["merged", "chat", "ci", "tick", "action"];
+const EFFECT_KINDS: [&str; 5] = ["post", "rc", "release", "remind", "action"];
+
+fn event_index(e: &Event) -> usize {
+    match e {
+        Event::Merged { .. } => 0,
+        Event::Chat { .. } => 1,
+        Event::Ci { .. } => 2,
+        Event::Tick => 3,
+        Event::ActionDone { .. } => 4,
+    }
+}
+
+fn effect_index(e: &Effect) -> usize {
+    match e {
+        Effect::Post(_) => 0,
+        Effect::Rc(_) => 1,
+        Effect::Release(_) => 2,
+        Effect::Remind(_) => 3,
+        Effect::Action(_) => 4,
+    }
+}
+
+impl Metrics {
+    pub fn event(&self, e: &Event, effects: &[Effect]) {
+        self.events[event_index(e)].fetch_add(1, Ordering::Relaxed);
+        for x in effects {
+            self.effects[effect_index(x)].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reload(&self, ok: bool, at_unix: i64, version: Option<&str>) {
+        if ok {
+            self.reload_ok.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.reload_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.reload_success.store(i64::from(ok), Ordering::Relaxed);
+        self.reload_timestamp.store(at_unix, Ordering::Relaxed);
+        if let (Some(v), Ok(mut g)) = (version, self.rules_version.lock()) {
+            *g = v.to_owned();
+        }
+    }
+
+    pub fn sent(&self, ok: bool) {
+        if ok {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.send_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The Prometheus exposition, with the outbox depth read by the caller.
+    pub fn render(&self, outbox_depth: u64) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# HELP shipgate_events_total Events decided, by kind.");
+        let _ = writeln!(s, "# TYPE shipgate_events_total counter");
+        for (i, k) in EVENT_KINDS.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "shipgate_events_total{{kind=\"{k}\"}} {}",
+                self.events[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_duplicate_events_total Events ignored because their key was seen before."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_duplicate_events_total counter");
+        let _ = writeln!(
+            s,
+            "shipgate_duplicate_events_total {}",
+            self.duplicates.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_decisions_total Effects decided, by kind."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_decisions_total counter");
+        for (i, k) in EFFECT_KINDS.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "shipgate_decisions_total{{kind=\"{k}\"}} {}",
+                self.effects[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_outbox_depth Chat messages waiting to be sent."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_outbox_depth gauge");
+        let _ = writeln!(s, "shipgate_outbox_depth {outbox_depth}");
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_messages_sent_total Chat messages sent, and failed attempts."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_messages_sent_total counter");
+        let _ = writeln!(
+            s,
+            "shipgate_messages_sent_total{{result=\"ok\"}} {}",
+            self.sent.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "shipgate_messages_sent_total{{result=\"failed\"}} {}",
+            self.send_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_rules_reloads_total Rules reloads, by result."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_rules_reloads_total counter");
+        let _ = writeln!(
+            s,
+            "shipgate_rules_reloads_total{{result=\"ok\"}} {}",
+            self.reload_ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "shipgate_rules_reloads_total{{result=\"failed\"}} {}",
+            self.reload_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_rules_reload_success 1 if the last rules reload succeeded."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_rules_reload_success gauge");
+        let _ = writeln!(
+            s,
+            "shipgate_rules_reload_success {}",
+            self.reload_success.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_rules_reload_timestamp_seconds When rules were last (re)loaded."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_rules_reload_timestamp_seconds gauge");
+        let _ = writeln!(
+            s,
+            "shipgate_rules_reload_timestamp_seconds {}",
+            self.reload_timestamp.load(Ordering::Relaxed)
+        );
+        let version = self
+            .rules_version
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_rules_version_info The active rules version (hash)."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_rules_version_info gauge");
+        let _ = writeln!(s, "shipgate_rules_version_info{{version=\"{version}\"}} 1");
+        s
+    }
+}

@@ -1,0 +1,319 @@
+//! `shipgate run`: the long-running service. Tokio tasks wired together:
+//! the single writer (engine + store + timers), the outbox dispatcher, CI
+//! actions, the rules watcher, the console, and HTTP. Only here is the clock
+//! read, through [`clock::Clock`].
+
+pub mod actions;
+pub mod clock;
+pub mod console;
+pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod reload;
+pub mod shared;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::console::ConsoleAdapter;
+use crate::config::{Config, SecretString};
+use crate::ledger::Ledger;
+use crate::rules::{self, Source};
+use crate::store::Store;
+use clock::{Clock, ManualClock, SystemClock};
+use reload::{Reloader, decode_sources, encode_sources, hash_sources};
+use shared::{ActiveRules, Shared};
+
+/// Options for `shipgate run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config: std::path::PathBuf,
+    /// Start a manual clock at this instant (tests and demos).
+    pub manual_clock: Option<DateTime<Utc>>,
+}
+
+/// A start-up failure, said in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+fn resolve(
+    config: &Config,
+    s: Option<&crate::config::Secret>,
+) -> Result<Option<SecretString>, StartError> {
+    match s {
+        None => Ok(None),
+        Some(s) => config
+            .resolve(s)
+            .map(Some)
+            .map_err(|e| StartError(format!("{e}"))),
+    }
+}
+
+/// Loads the rules for start-up: from disk, else the last good stored
+/// version (not ready), else refuses to start.
+fn startup_rules(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<(ActiveRules, Result<(), String>, Option<String>), StartError> {
+    let Some(path) = &config.rules else {
+        let sources = vec![Source::new(rules::DEFAULT_RULES_NAME, rules::DEFAULT_RULES)];
+        let hash = hash_sources(&sources);
+        let set = rules::compile(sources).map_err(|d| {
+            StartError(format!(
+                "the embedded rules are invalid: {}",
+                d.iter()
+                    .map(|x| x.one_line())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        return Ok((
+            ActiveRules {
+                set,
+                hash,
+                origin: "the embedded default rules".to_owned(),
+            },
+            Ok(()),
+            None,
+        ));
+    };
+    let disk = rules::source::read_sources(std::slice::from_ref(path)).and_then(|sources| {
+        let hash = hash_sources(&sources);
+        let text = encode_sources(&sources);
+        rules::compile(sources).map(|set| (set, hash, text))
+    });
+    match disk {
+        Ok((set, hash, text)) => {
+            let _ = now;
+            Ok((
+                ActiveRules {
+                    set,
+                    hash: hash.clone(),
+                    origin: path.display().to_string(),
+                },
+                Ok(()),
+                Some(text),
+            ))
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{}", d.render(false));
+            }
+            let last = store
+                .last_good_rules()
+                .map_err(|e| StartError(e.to_string()))?;
+            let Some(v) = last else {
+                return Err(StartError(format!(
+                    "the rules in {} are not valid ({} problem(s), above) and no earlier good version is stored; fix them and start again",
+                    path.display(),
+                    diags.len()
+                )));
+            };
+            let sources = decode_sources(&v.text)
+                .ok_or_else(|| StartError("the stored rules version cannot be read".to_owned()))?;
+            let set = rules::compile(sources).map_err(|_| {
+                StartError("the stored rules version no longer compiles".to_owned())
+            })?;
+            let reason = format!(
+                "the rules on disk ({}) are invalid; running on the last good version {} from {}",
+                path.display(),
+                &v.hash[..v.hash.len().min(12)],
+                crate::timefmt::utc(v.loaded_at)
+            );
+            tracing::error!("{reason}");
+            eprintln!("WARNING: {reason}");
+            Ok((
+                ActiveRules {
+                    set,
+                    hash: v.hash,
+                    origin: "the last good stored version".to_owned(),
+                },
+                Err(reason),
+                None,
+            ))
+        }
+    }
+}
+
+async fn shutdown_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            () = token.cancelled() => return,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = token.cancelled() => return,
+        }
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}
+
+#[cfg(unix)]
+async fn sighup(reloader: Arc<Reloader>, token: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = token.cancelled() => return,
+            got = hup.recv() => if got.is_none() { return },
+        }
+        let result = reloader.reload("SIGHUP").await;
+        tracing::info!(?result, "reload on SIGHUP");
+    }
+}
+
+/// Runs the daemon until SIGTERM, Ctrl-C or (console) end of input.
+pub async fn run(opts: RunOptions) -> Result<(), StartError> {
+    let config = Config::load(&opts.config).map_err(|e| {
+        let diags = e.diagnostics();
+        if diags.is_empty() {
+            StartError(e.to_string())
+        } else {
+            StartError(
+                diags
+                    .iter()
+                    .map(|d| d.render(false))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        }
+    })?;
+    let secrets = http::Secrets {
+        api_token: resolve(&config, config.http.api_token.as_ref())?,
+        github_secret: resolve(&config, config.http.github_secret.as_ref())?,
+        gitlab_token: resolve(&config, config.http.gitlab_token.as_ref())?,
+    };
+    let clock: Arc<dyn Clock> = match opts.manual_clock {
+        Some(t) => ManualClock::new(t),
+        None => Arc::new(SystemClock),
+    };
+    let store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
+    let (active, ready, text) = startup_rules(&config, &store, clock.now())?;
+    let mut ledger = Ledger::open(store).map_err(|e| StartError(e.to_string()))?;
+    if let Some(text) = &text {
+        ledger
+            .store_mut()
+            .record_rules_version(&active.hash, text, clock.now())
+            .map_err(|e| StartError(e.to_string()))?;
+    }
+    let reader = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
+    let dispatcher_store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
+    let adapters = outbox::Adapters {
+        console: config.console.as_ref().map(|_| ConsoleAdapter),
+    };
+    for p in &config.products {
+        if adapters.route(&config, &p.name).is_none() {
+            return Err(StartError(format!(
+                "product `{}` has no channel on any running chat adapter; give it a channel or enable the console",
+                p.name
+            )));
+        }
+    }
+    let team = crate::team::team_from_config(&config);
+    let (intake_tx, intake_rx) = mpsc::channel(256);
+    let rules_path = config.rules.clone();
+    let listen = config.http.listen.clone();
+    let shared = Arc::new(Shared::new(
+        config,
+        team,
+        clock,
+        active,
+        ledger.state().clone(),
+        intake_tx,
+        reader,
+        ready.clone(),
+    ));
+    shared.metrics.reload(
+        ready.is_ok(),
+        shared.clock.now().timestamp(),
+        Some(&shared.rules.load().hash),
+    );
+    let token = CancellationToken::new();
+    let (actions_tx, actions_rx) = mpsc::unbounded_channel();
+    // Actions asked for before a crash and never reported run again.
+    for run in &ledger.state().pending_actions {
+        let _ = actions_tx.send(run.clone());
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| StartError(format!("cannot listen on {listen}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(listen);
+    tracing::info!(addr = %local, rules = %shared.rules.load().origin, "shipgate is running");
+    eprintln!(
+        "shipgate: listening on http://{local}; rules from {}",
+        shared.rules.load().origin
+    );
+    let reloader = rules_path.map(|p| Arc::new(Reloader::new(shared.clone(), p)));
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(writer::run(
+        shared.clone(),
+        ledger,
+        intake_rx,
+        actions_tx,
+        token.clone(),
+    ));
+    tasks.spawn(outbox::run(
+        shared.clone(),
+        dispatcher_store,
+        adapters,
+        token.clone(),
+    ));
+    tasks.spawn(actions::run(shared.clone(), actions_rx, token.clone()));
+    if let Some(r) = &reloader {
+        tasks.spawn(reload::watch(r.clone(), token.clone()));
+        #[cfg(unix)]
+        tasks.spawn(sighup(r.clone(), token.clone()));
+    }
+    tasks.spawn(console::run(shared.clone(), token.clone()));
+    tasks.spawn(shutdown_signal(token.clone()));
+    let app = http::router(http::AppState {
+        shared: shared.clone(),
+        secrets: Arc::new(secrets),
+        reloader: reloader.clone(),
+        manual_clock: opts.manual_clock.is_some(),
+    });
+    let http_token = token.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { http_token.cancelled().await });
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "HTTP server failed");
+        token.cancel();
+    }
+    // Intake has stopped; let the writer finish and the outbox flush.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    Ok(())
+}
+
+/// Whether `path` looks like a config file that exists.
+pub fn config_exists(path: &Path) -> bool {
+    path.is_file()
+}

@@ -1,0 +1,365 @@
+//! Hot reload of rules, the vector way: watch the directory, debounce,
+//! gate on a content hash, compile and test on the side, swap only on
+//! success, keep the old rules on failure, and say so in every product's
+//! channel.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use notify::{RecursiveMode, Watcher};
+use serde::Serialize;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::shared::{ActiveRules, Intake, Shared};
+use crate::rules::{self, RuleSet, Source};
+use crate::store::{NewMessage, rules_hash};
+
+/// How long the directory must be quiet before a reload.
+pub const QUIET: Duration = Duration::from_millis(200);
+/// The longest a burst of saves may delay a reload.
+pub const MAX_DELAY: Duration = Duration::from_millis(1000);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ReloadResult {
+    /// Same content as the active rules.
+    Unchanged {
+        version: String,
+    },
+    Loaded {
+        version: String,
+        summary: Vec<String>,
+    },
+    Rejected {
+        diagnostics: Vec<String>,
+    },
+}
+
+/// The stored text of a rules version: its files as JSON.
+pub fn encode_sources(sources: &[Source]) -> String {
+    let files: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|s| (s.name.as_str(), &*s.text))
+        .collect();
+    serde_json::to_string(&files).unwrap_or_default()
+}
+
+pub fn decode_sources(text: &str) -> Option<Vec<Source>> {
+    let files: Vec<(String, String)> = serde_json::from_str(text).ok()?;
+    Some(files.into_iter().map(|(n, t)| Source::new(n, t)).collect())
+}
+
+pub fn hash_sources(sources: &[Source]) -> String {
+    let pairs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|s| (s.name.as_str(), &*s.text))
+        .collect();
+    rules_hash(&pairs)
+}
+
+/// Whether a file event in the rules directory may change the rules.
+/// Editor leftovers never do; Kubernetes' `..data` swaps do.
+pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with("..") {
+        return true;
+    }
+    if name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".swo")
+        || name == "4913"
+        || name.starts_with(".#")
+        || (name.starts_with('#') && name.ends_with('#'))
+        || name.starts_with('.')
+    {
+        return false;
+    }
+    match target_file {
+        Some(t) => name == t,
+        None => name.ends_with(".rules"),
+    }
+}
+
+/// What changed in open hours over the next 14 days, per product and window.
+pub fn summarize(
+    old: &RuleSet,
+    new: &RuleSet,
+    products: &[String],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let end = now + TimeDelta::days(14);
+    let mut out = Vec::new();
+    let open_minutes = |set: &RuleSet, product: Option<&str>, name: &str| -> i64 {
+        set.window(product, name)
+            .map(|w| {
+                w.open_intervals(now, end)
+                    .iter()
+                    .map(|(a, b)| (*b - *a).num_minutes())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let mut scopes: Vec<Option<&str>> = vec![None];
+    scopes.extend(products.iter().map(|p| Some(p.as_str())));
+    for product in scopes {
+        let mut names: Vec<&str> = old.window_names(product);
+        names.extend(new.window_names(product));
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let (a, b) = (
+                open_minutes(old, product, name),
+                open_minutes(new, product, name),
+            );
+            let same = match (old.window(product, name), new.window(product, name)) {
+                (Some(x), Some(y)) => x.open_intervals(now, end) == y.open_intervals(now, end),
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let scope = product.map(|p| format!(" for {p}")).unwrap_or_default();
+            let d = b - a;
+            let change = match d.signum() {
+                1 => format!("gains {}", crate::timefmt::duration(TimeDelta::minutes(d))),
+                -1 => format!("loses {}", crate::timefmt::duration(TimeDelta::minutes(-d))),
+                _ => "keeps its total but moves".to_owned(),
+            };
+            out.push(format!(
+                "`{name}`{scope} {change} of open time in the next 14 days"
+            ));
+        }
+    }
+    out.dedup();
+    out
+}
+
+pub struct Reloader {
+    shared: Arc<Shared>,
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl Reloader {
+    pub fn new(shared: Arc<Shared>, path: PathBuf) -> Self {
+        Self {
+            shared,
+            path,
+            lock: Mutex::new(()),
+        }
+    }
+
+    async fn announce(&self, key: String, text: String, version: Option<(String, String)>) {
+        let messages = self
+            .shared
+            .config
+            .products
+            .iter()
+            .map(|p| NewMessage {
+                product: p.name.clone(),
+                text: text.clone(),
+                mentions: Vec::new(),
+                reply_to: None,
+            })
+            .collect();
+        let (tx, rx) = oneshot::channel();
+        let sent = self
+            .shared
+            .intake
+            .send(Intake::Announce {
+                key,
+                messages,
+                rules_version: version,
+                reply: Some(tx),
+            })
+            .await;
+        if sent.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Reads, compiles and tests the rules on disk; swaps them in if they
+    /// are valid and new.
+    pub async fn reload(&self, why: &str) -> ReloadResult {
+        let _guard = self.lock.lock().await;
+        let path = self.path.clone();
+        let read = tokio::task::spawn_blocking(move || rules::source::read_sources(&[path])).await;
+        let now = self.shared.clock.now();
+        let sources = match read {
+            Ok(Ok(s)) => s,
+            Ok(Err(diags)) => {
+                return self
+                    .reject(why, diags.iter().map(|d| d.one_line()).collect(), None)
+                    .await;
+            }
+            Err(e) => {
+                return self
+                    .reject(why, vec![format!("internal error: {e}")], None)
+                    .await;
+            }
+        };
+        let hash = hash_sources(&sources);
+        let current = self.shared.rules.load_full();
+        if current.hash == hash {
+            return ReloadResult::Unchanged { version: hash };
+        }
+        let text = encode_sources(&sources);
+        let compiled = tokio::task::spawn_blocking(move || rules::compile(sources)).await;
+        let set = match compiled {
+            Ok(Ok(set)) => set,
+            Ok(Err(diags)) => {
+                return self
+                    .reject(
+                        why,
+                        diags.iter().map(|d| d.one_line()).collect(),
+                        Some(hash),
+                    )
+                    .await;
+            }
+            Err(e) => {
+                return self
+                    .reject(why, vec![format!("internal error: {e}")], Some(hash))
+                    .await;
+            }
+        };
+        let products: Vec<String> = self
+            .shared
+            .config
+            .products
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let summary = summarize(&current.set, &set, &products, now);
+        self.shared.rules.store(Arc::new(ActiveRules {
+            set,
+            hash: hash.clone(),
+            origin: self.path.display().to_string(),
+        }));
+        self.shared
+            .metrics
+            .reload(true, now.timestamp(), Some(&hash));
+        self.shared.set_ready(Ok(()));
+        self.shared.replan.notify_one();
+        let short = &hash[..hash.len().min(12)];
+        tracing::info!(version = short, why, "rules reloaded");
+        let detail = if summary.is_empty() {
+            "no window's open hours change in the next 14 days".to_owned()
+        } else {
+            summary.join("; ")
+        };
+        self.announce(
+            format!("rules:{hash}:{}", now.timestamp_millis()),
+            format!("Rules reloaded (version {short}, {why}): {detail}."),
+            Some((hash.clone(), text)),
+        )
+        .await;
+        ReloadResult::Loaded {
+            version: hash,
+            summary,
+        }
+    }
+
+    async fn reject(
+        &self,
+        why: &str,
+        diagnostics: Vec<String>,
+        hash: Option<String>,
+    ) -> ReloadResult {
+        let now = self.shared.clock.now();
+        self.shared.metrics.reload(false, now.timestamp(), None);
+        for d in &diagnostics {
+            tracing::warn!(why, "rules rejected: {d}");
+        }
+        let shown: Vec<&String> = diagnostics.iter().take(10).collect();
+        let more = diagnostics.len().saturating_sub(shown.len());
+        let mut text = format!(
+            "The edited rules were NOT loaded ({why}); the previous rules stay active. {} problem{}:",
+            diagnostics.len(),
+            if diagnostics.len() == 1 { "" } else { "s" }
+        );
+        for d in shown {
+            text.push_str("\n  ");
+            text.push_str(d);
+        }
+        if more > 0 {
+            text.push_str(&format!("\n  … and {more} more (run `shipgate check`)"));
+        }
+        // One notice per bad version, not one per save of the same text.
+        let key = match hash {
+            Some(h) => format!("rules-rejected:{h}"),
+            None => format!("rules-unreadable:{}", now.timestamp_millis()),
+        };
+        self.announce(key, text, None).await;
+        ReloadResult::Rejected { diagnostics }
+    }
+}
+
+/// Watches the rules path and reloads after each burst of changes.
+pub async fn watch(reloader: Arc<Reloader>, shutdown: CancellationToken) {
+    let path = reloader.path.clone();
+    let (dir, target) = if path.is_dir() {
+        (path.clone(), None)
+    } else {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (
+            dir,
+            path.file_name().and_then(|n| n.to_str()).map(str::to_owned),
+        )
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let target_for_cb = target.clone();
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res
+            && ev
+                .paths
+                .iter()
+                .any(|p| is_relevant(p, target_for_cb.as_deref()))
+        {
+            let _ = tx.send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch the rules; hot reload is off (SIGHUP and POST /-/reload still work)");
+            return;
+        }
+    };
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
+        tracing::error!(error = %e, dir = %dir.display(), "cannot watch the rules directory; hot reload is off");
+        return;
+    }
+    tracing::info!(dir = %dir.display(), "watching rules for changes");
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            got = rx.recv() => if got.is_none() { break },
+        }
+        // Debounce: wait for the burst to end, but not forever.
+        let started = tokio::time::Instant::now();
+        loop {
+            let left = MAX_DELAY.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(QUIET.min(left), rx.recv()).await {
+                Ok(Some(())) => continue,
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let result = reloader.reload("file changed").await;
+        tracing::debug!(?result, "reload after file change");
+    }
+    drop(watcher);
+}

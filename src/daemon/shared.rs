@@ -1,0 +1,131 @@
+//! What the daemon's tasks share: config, team, clock, the active rules,
+//! a snapshot of the state, metrics, and wake-ups.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+
+use super::clock::Clock;
+use super::metrics::Metrics;
+use crate::config::Config;
+use crate::engine::{Event, State, Team};
+use crate::ledger::Applied;
+use crate::rules::RuleSet;
+use crate::store::{NewMessage, Store};
+
+/// The rules decisions are made with.
+#[derive(Debug)]
+pub struct ActiveRules {
+    pub set: RuleSet,
+    pub hash: String,
+    /// Where they came from: a path, `the embedded defaults`, or the last
+    /// good version stored in the database.
+    pub origin: String,
+}
+
+/// Work for the single writer.
+pub enum Intake {
+    /// Events to decide and commit, each under its idempotency key.
+    Events {
+        items: Vec<(String, Event)>,
+        reply: Option<oneshot::Sender<Result<Vec<Applied>, String>>>,
+    },
+    /// Messages not caused by an event (rules reloads), committed under a
+    /// key; optionally records a rules version.
+    Announce {
+        key: String,
+        messages: Vec<NewMessage>,
+        rules_version: Option<(String, String)>,
+        reply: Option<oneshot::Sender<Result<(), String>>>,
+    },
+}
+
+pub struct Shared {
+    pub config: Config,
+    pub team: Team,
+    pub clock: Arc<dyn Clock>,
+    pub rules: ArcSwap<ActiveRules>,
+    pub state: ArcSwap<State>,
+    pub metrics: Metrics,
+    /// Wakes the engine to re-plan timers (rules changed, clock moved).
+    pub replan: Notify,
+    /// Wakes the outbox dispatcher.
+    pub outbox_ready: Notify,
+    ready: AtomicBool,
+    not_ready_reason: std::sync::Mutex<String>,
+    pub intake: mpsc::Sender<Intake>,
+    /// A read connection for HTTP status and metrics.
+    pub reader: Mutex<Store>,
+}
+
+impl Shared {
+    #[expect(clippy::too_many_arguments, reason = "built once at start-up")]
+    pub fn new(
+        config: Config,
+        team: Team,
+        clock: Arc<dyn Clock>,
+        rules: ActiveRules,
+        state: State,
+        intake: mpsc::Sender<Intake>,
+        reader: Store,
+        ready: Result<(), String>,
+    ) -> Self {
+        let (ok, reason) = match ready {
+            Ok(()) => (true, String::new()),
+            Err(r) => (false, r),
+        };
+        Self {
+            config,
+            team,
+            clock,
+            rules: ArcSwap::from_pointee(rules),
+            state: ArcSwap::from_pointee(state),
+            metrics: Metrics::default(),
+            replan: Notify::new(),
+            outbox_ready: Notify::new(),
+            ready: AtomicBool::new(ok),
+            not_ready_reason: std::sync::Mutex::new(reason),
+            intake,
+            reader: Mutex::new(reader),
+        }
+    }
+
+    pub fn set_ready(&self, r: Result<(), String>) {
+        let reason = match &r {
+            Ok(()) => String::new(),
+            Err(e) => e.clone(),
+        };
+        if let Ok(mut g) = self.not_ready_reason.lock() {
+            *g = reason;
+        }
+        self.ready.store(r.is_ok(), Ordering::SeqCst);
+    }
+
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.ready.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(self
+                .not_ready_reason
+                .lock()
+                .map(|g| g.clone())
+                .unwrap_or_else(|_| "not ready".to_owned()))
+        }
+    }
+
+    /// Sends events to the writer and waits for the result.
+    pub async fn submit(&self, items: Vec<(String, Event)>) -> Result<Vec<Applied>, String> {
+        let (tx, rx) = oneshot::channel();
+        self.intake
+            .send(Intake::Events {
+                items,
+                reply: Some(tx),
+            })
+            .await
+            .map_err(|_| "shipgate is shutting down".to_owned())?;
+        rx.await
+            .map_err(|_| "shipgate is shutting down".to_owned())?
+    }
+}

@@ -1,0 +1,655 @@
+//! Property tests: random windows, rendered as rules text and compiled,
+//! checked against a reference evaluator written here from the generator's
+//! own representation, and `next_change` against a minute-by-minute scan.
+//!
+//! The reference knows nothing of `shipgate::rules::model`: it converts an
+//! instant to local wall time with chrono-tz and applies the language's
+//! meaning directly (half-open ranges, `24:00`, ranges past midnight belong
+//! to the day they start, closed wins).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use proptest::prelude::*;
+use proptest::sample::select;
+use shipgate::rules::{Source, Window, compile};
+
+// ------------------------------------------------------ the representation
+
+const ZONES: &[&str] = &[
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "America/Santiago",
+    "America/Havana",
+];
+
+/// UTC offset changes of the zones above, 2025-2028 (from the IANA rules),
+/// so that instants and dates can be drawn near them.
+const TRANSITIONS: &[&str] = &[
+    "2025-03-09T07:00:00Z",
+    "2025-11-02T06:00:00Z",
+    "2026-03-08T07:00:00Z",
+    "2026-11-01T06:00:00Z",
+    "2027-03-14T07:00:00Z",
+    "2027-11-07T06:00:00Z",
+    "2028-03-12T07:00:00Z",
+    "2028-11-05T06:00:00Z",
+    "2025-03-30T01:00:00Z",
+    "2025-10-26T01:00:00Z",
+    "2026-03-29T01:00:00Z",
+    "2026-10-25T01:00:00Z",
+    "2027-03-28T01:00:00Z",
+    "2027-10-31T01:00:00Z",
+    "2028-03-26T01:00:00Z",
+    "2028-10-29T01:00:00Z",
+    "2025-04-05T15:00:00Z",
+    "2025-10-04T15:30:00Z",
+    "2026-04-04T15:00:00Z",
+    "2026-10-03T15:30:00Z",
+    "2027-04-03T15:00:00Z",
+    "2027-10-02T15:30:00Z",
+    "2028-04-01T15:00:00Z",
+    "2028-09-30T15:30:00Z",
+    "2025-04-06T03:00:00Z",
+    "2025-09-07T04:00:00Z",
+    "2026-04-05T03:00:00Z",
+    "2026-09-06T04:00:00Z",
+    "2027-04-04T03:00:00Z",
+    "2027-09-05T04:00:00Z",
+    "2028-04-02T03:00:00Z",
+    "2028-09-03T04:00:00Z",
+    "2025-03-09T05:00:00Z",
+    "2025-11-02T05:00:00Z",
+    "2026-03-08T05:00:00Z",
+    "2026-11-01T05:00:00Z",
+    "2027-03-14T05:00:00Z",
+    "2027-11-07T05:00:00Z",
+    "2028-03-12T05:00:00Z",
+    "2028-11-05T05:00:00Z",
+];
+
+fn transition(i: usize) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(TRANSITIONS[i % TRANSITIONS.len()])
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const LONG_DAY_NAMES: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const LONG_MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+#[derive(Debug, Clone)]
+enum DayAtom {
+    /// 0 = Monday.
+    One(usize, bool),
+    /// `a-b`, wrapping past Sunday when `b < a`.
+    Range(usize, usize),
+    Weekdays,
+    Weekends,
+    Daily,
+}
+
+#[derive(Debug, Clone)]
+enum DateSpec {
+    /// Inclusive.
+    Range(NaiveDate, NaiveDate),
+    /// `(month, day)`, inclusive, wrapping over the new year.
+    Yearly((u32, u32), (u32, u32), bool),
+    /// 1..=5, or -1 for `last`; weekday 0 = Monday; month 1..=12.
+    Nth(i8, usize, u32, bool),
+}
+
+#[derive(Debug, Clone)]
+enum Days {
+    Always,
+    Weekly(Vec<DayAtom>),
+    Dated(Vec<DateSpec>),
+}
+
+#[derive(Debug, Clone)]
+struct ClauseSpec {
+    open: bool,
+    days: Days,
+    /// Minutes after midnight; `end` 1440 is `24:00`, `end <= start` runs
+    /// past midnight.
+    time: Option<(u16, u16)>,
+    label: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct WindowSpec {
+    zone: usize,
+    /// 0: no time zone anywhere (UTC), 1: file level, 2: in the window.
+    placement: u8,
+    clauses: Vec<ClauseSpec>,
+}
+
+impl WindowSpec {
+    fn tz(&self) -> Tz {
+        if self.placement == 0 {
+            chrono_tz::UTC
+        } else {
+            ZONES[self.zone].parse().unwrap()
+        }
+    }
+}
+
+// ------------------------------------------------------------- rendering
+
+fn hhmm(m: u16) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+fn render_days(atoms: &[DayAtom]) -> String {
+    atoms
+        .iter()
+        .map(|a| match a {
+            DayAtom::One(d, long) => {
+                if *long {
+                    LONG_DAY_NAMES[*d].to_owned()
+                } else {
+                    DAY_NAMES[*d].to_owned()
+                }
+            }
+            DayAtom::Range(a, b) => format!("{}-{}", DAY_NAMES[*a], DAY_NAMES[*b]),
+            DayAtom::Weekdays => "weekdays".to_owned(),
+            DayAtom::Weekends => "weekends".to_owned(),
+            DayAtom::Daily => "daily".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn month_name(m: u32, long: bool) -> &'static str {
+    let i = (m - 1) as usize;
+    if long { LONG_MONTHS[i] } else { MONTHS[i] }
+}
+
+fn render_dates(specs: &[DateSpec]) -> String {
+    specs
+        .iter()
+        .map(|s| match s {
+            DateSpec::Range(a, b) if a == b => a.format("%Y-%m-%d").to_string(),
+            DateSpec::Range(a, b) => format!("{}..{}", a.format("%Y-%m-%d"), b.format("%Y-%m-%d")),
+            DateSpec::Yearly(from, to, long) if from == to => {
+                format!("{} {}", month_name(from.0, *long), from.1)
+            }
+            DateSpec::Yearly(from, to, long) => format!(
+                "{} {}..{} {}",
+                month_name(from.0, *long),
+                from.1,
+                month_name(to.0, *long),
+                to.1
+            ),
+            DateSpec::Nth(n, wd, month, long) => {
+                let ord = match n {
+                    1 => "1st",
+                    2 => "2nd",
+                    3 => "3rd",
+                    4 => "4th",
+                    5 => "5th",
+                    _ => "last",
+                };
+                format!("{ord} {} {}", DAY_NAMES[*wd], month_name(*month, *long))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn render(spec: &WindowSpec) -> String {
+    let mut s = String::from("# generated\n");
+    if spec.placement == 1 {
+        s.push_str(&format!("timezone \"{}\"\n", ZONES[spec.zone]));
+    }
+    s.push_str("window w {\n");
+    if spec.placement == 2 {
+        s.push_str(&format!("    timezone \"{}\"\n", ZONES[spec.zone]));
+    }
+    for c in &spec.clauses {
+        let verb = if c.open { "open" } else { "closed" };
+        let when = match &c.days {
+            Days::Always => "always".to_owned(),
+            Days::Weekly(atoms) => render_days(atoms),
+            Days::Dated(specs) => render_dates(specs),
+        };
+        let time = c
+            .time
+            .map(|(a, b)| format!(" {}-{}", hhmm(a), hhmm(b)))
+            .unwrap_or_default();
+        let label = c
+            .label
+            .as_ref()
+            .map(|l| format!(" \"{l}\""))
+            .unwrap_or_default();
+        s.push_str(&format!("    {verb} {when}{time}{label}\n"));
+    }
+    s.push_str("}\n");
+    s
+}
+
+// ------------------------------------------------------ reference evaluator
+
+fn weekday_index(d: NaiveDate) -> usize {
+    match d.weekday() {
+        Weekday::Mon => 0,
+        Weekday::Tue => 1,
+        Weekday::Wed => 2,
+        Weekday::Thu => 3,
+        Weekday::Fri => 4,
+        Weekday::Sat => 5,
+        Weekday::Sun => 6,
+    }
+}
+
+fn atom_has(atom: &DayAtom, wd: usize) -> bool {
+    match atom {
+        DayAtom::One(d, _) => *d == wd,
+        DayAtom::Range(a, b) => {
+            // Walk from a to b, wrapping after Sunday.
+            let mut d = *a;
+            loop {
+                if d == wd {
+                    return true;
+                }
+                if d == *b {
+                    return false;
+                }
+                d = (d + 1) % 7;
+            }
+        }
+        DayAtom::Weekdays => wd < 5,
+        DayAtom::Weekends => wd >= 5,
+        DayAtom::Daily => true,
+    }
+}
+
+fn month_length(year: i32, month: u32) -> u32 {
+    (28..=31)
+        .rev()
+        .find(|d| NaiveDate::from_ymd_opt(year, month, *d).is_some())
+        .unwrap()
+}
+
+fn date_spec_has(spec: &DateSpec, d: NaiveDate) -> bool {
+    match spec {
+        DateSpec::Range(a, b) => *a <= d && d <= *b,
+        DateSpec::Yearly(from, to, _) => {
+            let md = (d.month(), d.day());
+            if from <= to {
+                *from <= md && md <= *to
+            } else {
+                md >= *from || md <= *to
+            }
+        }
+        DateSpec::Nth(n, wd, month, _) => {
+            if d.month() != *month || weekday_index(d) != *wd {
+                return false;
+            }
+            if *n > 0 {
+                // How many of this weekday in the month so far, this one
+                // included.
+                let count = (1..=d.day())
+                    .filter(|day| {
+                        weekday_index(NaiveDate::from_ymd_opt(d.year(), d.month(), *day).unwrap())
+                            == *wd
+                    })
+                    .count();
+                count == *n as usize
+            } else {
+                d.day() + 7 > month_length(d.year(), d.month())
+            }
+        }
+    }
+}
+
+fn day_has(days: &Days, d: NaiveDate) -> bool {
+    match days {
+        Days::Always => true,
+        Days::Weekly(atoms) => atoms.iter().any(|a| atom_has(a, weekday_index(d))),
+        Days::Dated(specs) => specs.iter().any(|s| date_spec_has(s, d)),
+    }
+}
+
+fn clause_has(c: &ClauseSpec, local: NaiveDateTime) -> bool {
+    let d = local.date();
+    let Some((start, end)) = c.time else {
+        return day_has(&c.days, d);
+    };
+    let m = (local.hour() * 60 + local.minute()) as u16;
+    if start < end {
+        start <= m && m < end && day_has(&c.days, d)
+    } else {
+        let yesterday = d.pred_opt().unwrap();
+        (m >= start && day_has(&c.days, d)) || (m < end && day_has(&c.days, yesterday))
+    }
+}
+
+fn reference_open(spec: &WindowSpec, at: DateTime<Utc>) -> bool {
+    let local = at.with_timezone(&spec.tz()).naive_local();
+    let mut open = false;
+    for c in &spec.clauses {
+        if clause_has(c, local) {
+            if !c.open {
+                return false;
+            }
+            open = true;
+        }
+    }
+    open
+}
+
+/// The first whole minute after `at`, within `days` days, at which
+/// `is_open` differs from its value at `at`.
+fn brute_next_change(w: &Window, at: DateTime<Utc>, days: i64) -> Option<DateTime<Utc>> {
+    let state = w.is_open(at);
+    let limit = at + chrono::TimeDelta::days(days);
+    let secs = at.timestamp();
+    let on_minute = secs.rem_euclid(60) == 0 && at.timestamp_subsec_nanos() == 0;
+    let mut m = if on_minute {
+        secs + 60
+    } else {
+        (secs.div_euclid(60) + 1) * 60
+    };
+    loop {
+        let t = DateTime::<Utc>::from_timestamp(m, 0).unwrap();
+        if t > limit {
+            return None;
+        }
+        if w.is_open(t) != state {
+            return Some(t);
+        }
+        m += 60;
+    }
+}
+
+// -------------------------------------------------------------- strategies
+
+fn day_atom() -> impl Strategy<Value = DayAtom> {
+    prop_oneof![
+        4 => (0usize..7, any::<bool>()).prop_map(|(d, l)| DayAtom::One(d, l)),
+        3 => (0usize..7, 0usize..7).prop_map(|(a, b)| DayAtom::Range(a, b)),
+        1 => Just(DayAtom::Weekdays),
+        1 => Just(DayAtom::Weekends),
+        1 => Just(DayAtom::Daily),
+    ]
+}
+
+fn minute() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        3 => 0u16..1440,
+        // Near midnight and the hours daylight saving moves.
+        3 => select(vec![0u16, 30, 60, 90, 105, 120, 135, 150, 180, 210, 240, 1380, 1410, 1439]),
+    ]
+}
+
+fn time_range() -> impl Strategy<Value = (u16, u16)> {
+    (
+        minute(),
+        prop_oneof![4 => minute(), 1 => Just(1440u16), 1 => Just(0u16)],
+    )
+        // `08:00-08:00` is an error; move the end an hour on.
+        .prop_map(|(start, end)| {
+            if start == end {
+                (start, (start + 60) % 1440)
+            } else {
+                (start, end)
+            }
+        })
+}
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    let base = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    prop_oneof![
+        (0u64..1461).prop_map(move |d| base + Days::new(d)),
+        // Around a daylight-saving change (as a date in any zone).
+        (0usize..TRANSITIONS.len(), 0u64..5).prop_map(|(i, k)| {
+            let d = transition(i).date_naive();
+            d - Days::new(2) + Days::new(k)
+        }),
+    ]
+}
+
+fn month_day() -> impl Strategy<Value = (u32, u32)> {
+    // Any day of a leap year, so `feb 29` appears.
+    (1u32..=12, 1u32..=31).prop_map(|(m, d)| (m, d.min(month_length(2024, m))))
+}
+
+fn date_spec() -> impl Strategy<Value = DateSpec> {
+    prop_oneof![
+        3 => (date(), prop_oneof![Just(0u64), 0u64..10, 0u64..60])
+            .prop_map(|(a, k)| DateSpec::Range(a, a + Days::new(k))),
+        2 => (month_day(), prop::option::of(month_day()), any::<bool>())
+            .prop_map(|(a, b, l)| DateSpec::Yearly(a, b.unwrap_or(a), l)),
+        2 => (prop_oneof![1i8..=5, Just(-1i8)], 0usize..7, 1u32..=12, any::<bool>())
+            .prop_map(|(n, wd, m, l)| DateSpec::Nth(n, wd, m, l)),
+    ]
+}
+
+fn clause() -> impl Strategy<Value = ClauseSpec> {
+    let days = prop_oneof![
+        1 => Just(Days::Always),
+        6 => prop::collection::vec(day_atom(), 1..=3).prop_map(Days::Weekly),
+        3 => prop::collection::vec(date_spec(), 1..=2).prop_map(Days::Dated),
+    ];
+    (
+        prop::bool::weighted(0.65),
+        days,
+        prop::option::weighted(0.8, time_range()),
+        prop::option::weighted(0.2, "[a-z ]{1,12}"),
+    )
+        .prop_map(|(open, days, time, label)| ClauseSpec {
+            open,
+            time: if matches!(days, Days::Always) {
+                None
+            } else {
+                time
+            },
+            days,
+            label,
+        })
+}
+
+fn window_spec() -> impl Strategy<Value = WindowSpec> {
+    (
+        0usize..ZONES.len(),
+        prop_oneof![1 => Just(0u8), 3 => Just(1u8), 2 => Just(2u8)],
+        prop::collection::vec(clause(), 1..=4),
+    )
+        .prop_map(|(zone, placement, clauses)| WindowSpec {
+            zone,
+            placement,
+            clauses,
+        })
+}
+
+/// An instant, drawn from raw numbers once the window is known: uniform in
+/// 2025-2028, near an offset change, or on (or a second either side of) a
+/// clause boundary in local time.
+fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
+    let start = Utc
+        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp();
+    let span = Utc
+        .with_ymd_and_hms(2029, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp()
+        - start;
+    let uniform = DateTime::<Utc>::from_timestamp(start + (a % span as u64) as i64, 0).unwrap();
+    let jitter = [0i64, 0, 0, -1, 1, -60, 30, 59][(b % 8) as usize];
+    match kind % 3 {
+        0 => uniform,
+        1 => {
+            // Within 36 hours of a change; on a whole minute half the time.
+            let t = transition(a as usize);
+            let offset = (b / 8 % (72 * 3600)) as i64 - 36 * 3600;
+            let offset = if b % 2 == 0 { offset / 60 * 60 } else { offset };
+            t + chrono::TimeDelta::seconds(offset)
+        }
+        _ => {
+            let tz = spec.tz();
+            let mut boundaries = vec![0u16];
+            for c in &spec.clauses {
+                if let Some((s, e)) = c.time {
+                    boundaries.push(s);
+                    boundaries.push(e % 1440);
+                }
+            }
+            let m = boundaries[(b / 8) as usize % boundaries.len()];
+            // A date near a change half the time.
+            let day = if a % 2 == 0 {
+                transition((a / 2) as usize).date_naive() + Days::new(a / 64 % 3) - Days::new(1)
+            } else {
+                uniform.date_naive()
+            };
+            let local = day
+                .and_hms_opt(u32::from(m / 60), u32::from(m % 60), 0)
+                .unwrap();
+            let t = match tz.from_local_datetime(&local) {
+                chrono::LocalResult::Single(t) => t,
+                chrono::LocalResult::Ambiguous(x, y) => {
+                    if a % 4 < 2 {
+                        x
+                    } else {
+                        y
+                    }
+                }
+                chrono::LocalResult::None => return uniform,
+            };
+            t.with_timezone(&Utc) + chrono::TimeDelta::seconds(jitter)
+        }
+    }
+}
+
+fn compile_spec(spec: &WindowSpec) -> (String, Arc<Window>) {
+    let text = render(spec);
+    let set = match compile(vec![Source::new("gen.rules", text.as_str())]) {
+        Ok(set) => set,
+        Err(diags) => panic!(
+            "generated rules did not compile:\n{text}\n{}",
+            diags
+                .iter()
+                .map(|d| d.render(false))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    };
+    let w = set.window(None, "w").unwrap().clone();
+    assert_eq!(w.tz, spec.tz(), "time zone of\n{text}");
+    (text, w)
+}
+
+// ------------------------------------------------------------------ tests
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 192,
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    })]
+
+    /// `is_open` and `decide` agree with the reference at random instants.
+    #[test]
+    fn is_open_matches_reference(
+        spec in window_spec(),
+        draws in prop::collection::vec((0u8..3, any::<u64>(), any::<u64>()), 24),
+    ) {
+        let (text, w) = compile_spec(&spec);
+        for (kind, a, b) in draws {
+            let at = instant(&spec, kind, a, b);
+            let want = reference_open(&spec, at);
+            prop_assert_eq!(w.is_open(at), want, "is_open at {} ({}) for\n{}", at,
+                at.with_timezone(&spec.tz()), text);
+            let d = w.decide(at);
+            prop_assert_eq!(d.open, want, "decide at {} for\n{}", at, text);
+            prop_assert_eq!(d.local, at.with_timezone(&spec.tz()).naive_local());
+            match d.because {
+                Some(c) => {
+                    prop_assert_eq!(c.open, want);
+                    prop_assert!(c.matches(d.local));
+                }
+                // Closed with no clause: no clause matches at all.
+                None => prop_assert!(!want && spec.clauses.iter().all(|c| !clause_has(c, d.local))),
+            }
+        }
+    }
+
+    /// `next_change(t, 8)` is the first minute a scan finds a different state.
+    #[test]
+    fn next_change_matches_scan(
+        spec in window_spec(),
+        draws in prop::collection::vec((0u8..3, any::<u64>(), any::<u64>()), 3),
+    ) {
+        let (text, w) = compile_spec(&spec);
+        for (kind, a, b) in draws {
+            let at = instant(&spec, kind, a, b);
+            let want = brute_next_change(&w, at, 8);
+            let got = w.next_change(at, 8);
+            prop_assert_eq!(got, want, "next_change from {} ({}) for\n{}", at,
+                at.with_timezone(&spec.tz()), text);
+        }
+    }
+
+    /// `open_intervals` over a few days agrees with `is_open` sampled every
+    /// few minutes, and its intervals are sorted, clipped, and never touch.
+    #[test]
+    fn open_intervals_match_is_open(
+        spec in window_spec(),
+        (kind, a, b) in (0u8..3, any::<u64>(), any::<u64>()),
+        hours in 1i64..96,
+    ) {
+        let (text, w) = compile_spec(&spec);
+        let from = instant(&spec, kind, a, b);
+        let to = from + chrono::TimeDelta::hours(hours);
+        let iv = w.open_intervals(from, to);
+        for pair in iv.windows(2) {
+            prop_assert!(pair[0].1 < pair[1].0, "touching or unsorted {:?} for\n{}", iv, text);
+        }
+        for (s, e) in &iv {
+            prop_assert!(from <= *s && s < e && *e <= to, "{:?} outside [{}, {}) for\n{}", iv, from, to, text);
+            prop_assert!(w.is_open(*s));
+            if *e < to {
+                prop_assert!(!w.is_open(*e), "still open at the end {} for\n{}", e, text);
+            }
+        }
+        let mut t = from;
+        while t < to {
+            let inside = iv.iter().any(|(s, e)| *s <= t && t < *e);
+            prop_assert_eq!(inside, reference_open(&spec, t), "at {} for\n{}", t, text);
+            t += chrono::TimeDelta::minutes(7);
+        }
+    }
+}
