@@ -2,6 +2,9 @@
 //!
 //! The release process lives in rule files ([`rules`]).
 
+// matrix-sdk's futures are deep; the default limit overflows proving Send.
+#![recursion_limit = "256"]
+
 pub mod chat;
 pub mod cli;
 pub mod config;

@@ -132,7 +132,7 @@ enum DateSpec {
 }
 
 #[derive(Debug, Clone)]
-enum Days {
+enum DaySel {
     Always,
     Weekly(Vec<DayAtom>),
     Dated(Vec<DateSpec>),
@@ -141,7 +141,7 @@ enum Days {
 #[derive(Debug, Clone)]
 struct ClauseSpec {
     open: bool,
-    days: Days,
+    days: DaySel,
     /// Minutes after midnight; `end` 1440 is `24:00`, `end <= start` runs
     /// past midnight.
     time: Option<(u16, u16)>,
@@ -241,9 +241,9 @@ fn render(spec: &WindowSpec) -> String {
     for c in &spec.clauses {
         let verb = if c.open { "open" } else { "closed" };
         let when = match &c.days {
-            Days::Always => "always".to_owned(),
-            Days::Weekly(atoms) => render_days(atoms),
-            Days::Dated(specs) => render_dates(specs),
+            DaySel::Always => "always".to_owned(),
+            DaySel::Weekly(atoms) => render_days(atoms),
+            DaySel::Dated(specs) => render_dates(specs),
         };
         let time = c
             .time
@@ -335,11 +335,11 @@ fn date_spec_has(spec: &DateSpec, d: NaiveDate) -> bool {
     }
 }
 
-fn day_has(days: &Days, d: NaiveDate) -> bool {
+fn day_has(days: &DaySel, d: NaiveDate) -> bool {
     match days {
-        Days::Always => true,
-        Days::Weekly(atoms) => atoms.iter().any(|a| atom_has(a, weekday_index(d))),
-        Days::Dated(specs) => specs.iter().any(|s| date_spec_has(s, d)),
+        DaySel::Always => true,
+        DaySel::Weekly(atoms) => atoms.iter().any(|a| atom_has(a, weekday_index(d))),
+        DaySel::Dated(specs) => specs.iter().any(|s| date_spec_has(s, d)),
     }
 }
 
@@ -460,9 +460,9 @@ fn date_spec() -> impl Strategy<Value = DateSpec> {
 
 fn clause() -> impl Strategy<Value = ClauseSpec> {
     let days = prop_oneof![
-        1 => Just(Days::Always),
-        6 => prop::collection::vec(day_atom(), 1..=3).prop_map(Days::Weekly),
-        3 => prop::collection::vec(date_spec(), 1..=2).prop_map(Days::Dated),
+        1 => Just(DaySel::Always),
+        6 => prop::collection::vec(day_atom(), 1..=3).prop_map(DaySel::Weekly),
+        3 => prop::collection::vec(date_spec(), 1..=2).prop_map(DaySel::Dated),
     ];
     (
         prop::bool::weighted(0.65),
@@ -472,7 +472,7 @@ fn clause() -> impl Strategy<Value = ClauseSpec> {
     )
         .prop_map(|(open, days, time, label)| ClauseSpec {
             open,
-            time: if matches!(days, Days::Always) {
+            time: if matches!(days, DaySel::Always) {
                 None
             } else {
                 time
@@ -511,6 +511,7 @@ fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
     let uniform = DateTime::<Utc>::from_timestamp(start + (a % span as u64) as i64, 0).unwrap();
     let jitter = [0i64, 0, 0, -1, 1, -60, 30, 59][(b % 8) as usize];
     match kind % 3 {
+        0 if b % 16 == 15 => uniform + chrono::TimeDelta::milliseconds(500),
         0 => uniform,
         1 => {
             // Within 36 hours of a change; on a whole minute half the time.
@@ -574,12 +575,18 @@ fn compile_spec(spec: &WindowSpec) -> (String, Arc<Window>) {
 
 // ------------------------------------------------------------------ tests
 
+/// 256 cases per property, or `PROPTEST_CASES` for a longer run.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 256;
+    }
+    config.max_shrink_iters = 4000;
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 192,
-        max_shrink_iters: 2000,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     /// `is_open` and `decide` agree with the reference at random instants.
     #[test]
@@ -611,7 +618,7 @@ proptest! {
     #[test]
     fn next_change_matches_scan(
         spec in window_spec(),
-        draws in prop::collection::vec((0u8..3, any::<u64>(), any::<u64>()), 3),
+        draws in prop::collection::vec((0u8..3, any::<u64>(), any::<u64>()), 4),
     ) {
         let (text, w) = compile_spec(&spec);
         for (kind, a, b) in draws {

@@ -7,3 +7,5 @@
 pub mod adapter;
 pub mod command;
 pub mod console;
+pub mod inbound;
+pub mod matrix;

@@ -169,8 +169,11 @@ pub(super) fn is_snowflake(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A room id (`!opaque:server`, or `!opaque` from room version 12 on) or
+/// an alias (`#name:server`).
 pub(super) fn is_matrix_room(id: &str) -> bool {
-    (id.starts_with('!') || id.starts_with('#')) && id.contains(':') && !id.contains(' ')
+    let well_formed = id.len() > 1 && !id.contains(char::is_whitespace);
+    well_formed && (id.starts_with('!') || (id.starts_with('#') && id.contains(':')))
 }
 
 pub(super) fn is_http_url(url: &str) -> bool {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::shared::Shared;
@@ -15,6 +15,28 @@ fn say(text: &str) {
     println!("{text}");
 }
 
+/// Reads stdin on a plain thread: a read parked in tokio's blocking pool
+/// would keep the runtime, and so the process, from exiting on SIGTERM
+/// while stdin stays open. The channel closes at end of input.
+fn stdin_lines() -> mpsc::Receiver<std::io::Result<String>> {
+    use std::io::BufRead as _;
+    let (tx, rx) = mpsc::channel(64);
+    let spawned = std::thread::Builder::new()
+        .name("console-stdin".to_owned())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let failed = line.is_err();
+                if tx.blocking_send(line).is_err() || failed {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the console reader");
+    }
+    rx
+}
+
 /// Reads stdin until EOF (then asks the daemon to stop) or shutdown.
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let Some(console) = shared.config.console.clone() else {
@@ -23,7 +45,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut person = console.person.clone();
     let mut product = console.product.clone();
     let session = shared.clock.now().timestamp_millis();
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut lines = stdin_lines();
     let mut n: u64 = 0;
     say(&format!(
         "shipgate console: you are {person}, in {product}. Type `{}help` for commands, `/help` for console commands.",
@@ -32,16 +54,16 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     loop {
         let line = tokio::select! {
             () = shutdown.cancelled() => return,
-            l = lines.next_line() => l,
+            l = lines.recv() => l,
         };
         let line = match line {
-            Ok(Some(l)) => l,
-            Ok(None) => {
+            Some(Ok(l)) => l,
+            None => {
                 tracing::info!("stdin closed: stopping");
                 shutdown.cancel();
                 return;
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::error!(error = %e, "cannot read stdin");
                 shutdown.cancel();
                 return;

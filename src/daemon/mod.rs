@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::console::ConsoleAdapter;
+use crate::chat::inbound::Inbound;
+use crate::chat::matrix::MatrixAdapter;
 use crate::config::{Config, SecretString};
 use crate::ledger::Ledger;
 use crate::rules::{self, Source};
@@ -220,8 +222,24 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     }
     let reader = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
     let dispatcher_store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
+    let token = CancellationToken::new();
+    let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(256);
+    let mut adapter_tasks = Vec::new();
+    let matrix = match &config.matrix {
+        None => None,
+        Some(_) => {
+            let (m, task) = MatrixAdapter::start(&config, inbound_tx.clone(), token.clone())
+                .await
+                .map_err(StartError)?;
+            adapter_tasks.push(task);
+            tracing::info!("matrix adapter connected");
+            Some(m)
+        }
+    };
+    drop(inbound_tx);
     let adapters = outbox::Adapters {
         console: config.console.as_ref().map(|_| ConsoleAdapter),
+        matrix,
     };
     for p in &config.products {
         if adapters.route(&config, &p.name).is_none() {
@@ -250,7 +268,6 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         shared.clock.now().timestamp(),
         Some(&shared.rules.load().hash),
     );
-    let token = CancellationToken::new();
     let (actions_tx, actions_rx) = mpsc::unbounded_channel();
     // Actions asked for before a crash and never reported run again.
     for run in &ledger.state().pending_actions {
@@ -290,6 +307,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         tasks.spawn(sighup(r.clone(), token.clone()));
     }
     tasks.spawn(console::run(shared.clone(), token.clone()));
+    tasks.spawn(inbound(shared.clone(), inbound_rx, token.clone()));
     tasks.spawn(shutdown_signal(token.clone()));
     let app = http::router(http::AppState {
         shared: shared.clone(),
@@ -310,7 +328,31 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     })
     .await;
     tasks.abort_all();
+    for t in adapter_tasks {
+        t.abort();
+    }
     Ok(())
+}
+
+/// Chat messages from platform adapters become engine events, keyed by the
+/// platform's message id so a redelivered message changes nothing.
+async fn inbound(shared: Arc<Shared>, mut rx: mpsc::Receiver<Inbound>, token: CancellationToken) {
+    loop {
+        let msg = tokio::select! {
+            () = token.cancelled() => return,
+            m = rx.recv() => match m { Some(m) => m, None => return },
+        };
+        let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
+        let event = crate::engine::Event::Chat {
+            product: msg.product,
+            from: msg.from,
+            text: msg.text,
+            message_id: Some(msg.message_id),
+        };
+        if let Err(e) = shared.submit(vec![(key, event)]).await {
+            tracing::warn!(error = %e, "could not record a chat message");
+        }
+    }
 }
 
 /// Whether `path` looks like a config file that exists.

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::shared::Shared;
 use crate::chat::adapter::{ChatAdapter, Outgoing, SendError};
 use crate::chat::console::ConsoleAdapter;
+use crate::chat::matrix::MatrixAdapter;
 use crate::config::{Adapter, Config};
 use crate::store::{OutboxMessage, Store};
 
@@ -20,12 +21,18 @@ use crate::store::{OutboxMessage, Store};
 #[derive(Default)]
 pub struct Adapters {
     pub console: Option<ConsoleAdapter>,
+    pub matrix: Option<MatrixAdapter>,
 }
 
 impl Adapters {
     /// The platform and channel a product's messages go to.
     pub fn route(&self, config: &Config, product: &str) -> Option<(Adapter, String)> {
         let p = config.product(product)?;
+        if self.matrix.is_some()
+            && let Some(room) = p.channels.get(Adapter::Matrix)
+        {
+            return Some((Adapter::Matrix, room.to_owned()));
+        }
         if self.console.is_some() {
             return Some((
                 Adapter::Console,
@@ -50,7 +57,13 @@ impl Adapters {
                     "the console adapter is not running".to_owned(),
                 )),
             },
-            Adapter::Discord | Adapter::Matrix => Err(SendError::Permanent(format!(
+            Adapter::Matrix => match &self.matrix {
+                Some(m) => m.send(message).await,
+                None => Err(SendError::Permanent(
+                    "the matrix adapter is not running".to_owned(),
+                )),
+            },
+            Adapter::Discord => Err(SendError::Permanent(format!(
                 "the {} adapter is not running",
                 adapter.name()
             ))),

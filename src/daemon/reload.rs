@@ -66,6 +66,10 @@ pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
+    // The configured file itself, even when its name looks hidden.
+    if target_file == Some(name) {
+        return true;
+    }
     if name.starts_with("..") {
         return true;
     }
@@ -86,7 +90,9 @@ pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
     }
 }
 
-/// What changed in open hours over the next 14 days, per product and window.
+/// What changed in open hours over the next 14 days, per window: top-level
+/// windows once, and a product's view only where it overrides the window
+/// (`products` are names of `product` blocks in the rules).
 pub fn summarize(
     old: &RuleSet,
     new: &RuleSet,
@@ -113,6 +119,15 @@ pub fn summarize(
         names.sort_unstable();
         names.dedup();
         for name in names {
+            let overrides = |set: &RuleSet| {
+                product
+                    .and_then(|p| set.products.get(p))
+                    .is_some_and(|p| p.windows.contains_key(name))
+            };
+            if product.is_some() && !overrides(old) && !overrides(new) {
+                // The top-level window: already said once.
+                continue;
+            }
             let (a, b) = (
                 open_minutes(old, product, name),
                 open_minutes(new, product, name),
@@ -128,13 +143,17 @@ pub fn summarize(
             let scope = product.map(|p| format!(" for {p}")).unwrap_or_default();
             let d = b - a;
             let change = match d.signum() {
-                1 => format!("gains {}", crate::timefmt::duration(TimeDelta::minutes(d))),
-                -1 => format!("loses {}", crate::timefmt::duration(TimeDelta::minutes(-d))),
-                _ => "keeps its total but moves".to_owned(),
+                1 => format!(
+                    "gains {} of open time",
+                    crate::timefmt::duration(TimeDelta::minutes(d))
+                ),
+                -1 => format!(
+                    "loses {} of open time",
+                    crate::timefmt::duration(TimeDelta::minutes(-d))
+                ),
+                _ => "moves its open hours (same total)".to_owned(),
             };
-            out.push(format!(
-                "`{name}`{scope} {change} of open time in the next 14 days"
-            ));
+            out.push(format!("`{name}`{scope} {change} in the next 14 days"));
         }
     }
     out.dedup();
@@ -229,13 +248,25 @@ impl Reloader {
                     .await;
             }
         };
-        let products: Vec<String> = self
+        // The rules' `product` blocks the configured products use, before
+        // and after.
+        let mut products: Vec<String> = self
             .shared
             .config
             .products
             .iter()
-            .map(|p| p.name.clone())
+            .flat_map(|p| {
+                let team = &self.shared.team;
+                [
+                    team.rules_product(&current.set, &p.name),
+                    team.rules_product(&set, &p.name),
+                ]
+            })
+            .flatten()
+            .map(str::to_owned)
             .collect();
+        products.sort_unstable();
+        products.dedup();
         let summary = summarize(&current.set, &set, &products, now);
         self.shared.rules.store(Arc::new(ActiveRules {
             set,

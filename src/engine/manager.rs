@@ -86,7 +86,11 @@ pub fn pick_daily_manager(
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let person = pool.choose(&mut rng)?.clone();
-    let mut why = format!("picked at random from {} (seed {seed})", pool.join(", "));
+    let mut why = if pool.len() == 1 {
+        format!("the only eligible committer, seed {seed}")
+    } else {
+        format!("picked at random from {} (seed {seed})", pool.join(", "))
+    };
     if !notes.is_empty() {
         why.push_str("; ");
         why.push_str(&notes.join("; "));

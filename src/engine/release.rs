@@ -296,7 +296,7 @@ pub fn request_exception(
             ),
             vec![by.to_owned()],
         );
-        release(step, product, by, reply_to);
+        release_if_allowed(step, product, by, id, reply_to);
         return;
     }
     push_request(step, product, req);
@@ -312,6 +312,40 @@ pub fn request_exception(
             if rule.approvals == 1 { "" } else { "s" }
         ),
         Vec::new(),
+    );
+}
+
+/// Releases for `who` once their exception is granted, unless the policy
+/// keeps `release` to roles they lack: then the team is told who can.
+fn release_if_allowed(
+    step: &mut Step<'_>,
+    product: &str,
+    who: &str,
+    id: u64,
+    reply_to: Option<&str>,
+) {
+    let policy = step.ctx.policy(product);
+    let roles = policy.allow.get("release").cloned().unwrap_or_default();
+    let has = step.ctx.team.people.get(who).is_some_and(|m| {
+        roles.is_empty() || roles.iter().any(|r| r == "anyone" || m.roles.contains(r))
+    });
+    if has {
+        release(step, product, who, reply_to);
+        return;
+    }
+    let wanted = roles
+        .iter()
+        .map(|r| format!("`{r}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    step.post(
+        product,
+        format!(
+            "{}: exception #{id} is granted, but `release` takes the {wanted} role; someone with it can `{}release` before the exception expires.",
+            at(who),
+            step.ctx.team.prefix
+        ),
+        vec![who.to_owned()],
     );
 }
 
@@ -401,20 +435,21 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
         ),
         vec![requester.clone()],
     );
-    let ready = step
+    let current = step
         .state
         .products
         .get(product)
         .and_then(|p| p.current.as_ref())
-        .is_some_and(|rc| rc.state == RcState::Ready);
-    if ready {
-        release(step, product, &requester, reply_to);
+        .map(|rc| (rc.id, rc.state == RcState::Ready));
+    if let Some((_, true)) = current {
+        release_if_allowed(step, product, &requester, id, reply_to);
     } else {
         step.post(
             product,
             format!(
-                "{}: RC is not ready yet; release with `{}release` once every change is verified (before the exception expires).",
+                "{}: RC #{} is not ready yet; release with `{}release` once every change is verified (before the exception expires).",
                 at(&requester),
+                current.map_or(0, |(id, _)| id),
                 step.ctx.team.prefix
             ),
             vec![requester],

@@ -103,6 +103,12 @@ pub fn parse_instant(text: &str, tz: Tz) -> Result<DateTime<Utc>, (String, Strin
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
+    // A local time with an explicit offset, as suggested for DST overlaps.
+    for f in ["%Y-%m-%d %H:%M %:z", "%Y-%m-%d %H:%M:%S %:z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, f) {
+            return Ok(t.with_timezone(&Utc));
+        }
+    }
     let local = [
         "%Y-%m-%d %H:%M",
         "%Y-%m-%d %H:%M:%S",

@@ -82,7 +82,16 @@ impl Source {
         let name = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|e| io_error(&name, &e))?;
         if meta.len() > MAX_FILE_BYTES as u64 {
-            return Self::from_bytes(name, &vec![0; MAX_FILE_BYTES + 1]);
+            return Err(Box::new(
+                Diagnostic::error(
+                    "file-too-large",
+                    format!(
+                        "`{name}` is {} bytes; rules files may be at most {MAX_FILE_BYTES} bytes (1 MiB)",
+                        meta.len()
+                    ),
+                )
+                .with_help("split the rules into several files in the rules directory"),
+            ));
         }
         let bytes = std::fs::read(path).map_err(|e| io_error(&name, &e))?;
         Self::from_bytes(name, &bytes)

@@ -474,10 +474,10 @@ impl Validator<'_> {
             format!("impossible date `{written}`: {why}"),
             "no such day",
         );
-        if !(1..=12).contains(&d.month) {
-            if let Some(last) = self.errors.last_mut() {
-                last.help = Some("dates are written year-month-day, like `2026-12-24`".to_owned());
-            }
+        if !(1..=12).contains(&d.month)
+            && let Some(last) = self.errors.last_mut()
+        {
+            last.help = Some("dates are written year-month-day, like `2026-12-24`".to_owned());
         }
         None
     }
@@ -689,6 +689,9 @@ impl Validator<'_> {
             let names = set.product_names();
             let help = match closest(&p.node, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
+                None if names.is_empty() => {
+                    "no products are defined; define one with `product NAME { ... }`".to_owned()
+                }
                 None => format!("the products defined here are {}", known_list(&names)),
             };
             let d = self.push(

@@ -1,0 +1,413 @@
+//! The Matrix adapter (matrix-sdk): one room per product, plain or
+//! end-to-end encrypted. The session and encryption keys live in a store
+//! under the data directory, so a restart keeps the same device.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::{RequestConfig, SyncSettings};
+use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::events::relation::Reply;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomOrAliasId};
+use matrix_sdk::{Client, Room};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::adapter::{ChatAdapter, Outgoing, SendError};
+use super::inbound::Inbound;
+use crate::config::{Adapter, Config, MatrixConfig};
+
+/// The Matrix side of shipgate.
+#[derive(Clone)]
+pub struct MatrixAdapter {
+    client: Client,
+    /// Configured channel (room id or alias) -> room id.
+    rooms: BTreeMap<String, OwnedRoomId>,
+}
+
+fn session_file(store: &std::path::Path) -> PathBuf {
+    store.join("session.json")
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> String {
+    format!("matrix: {what}: {e}")
+}
+
+/// HTML-escapes chat text and turns `@name` mentions into pills.
+pub fn to_html(text: &str, mentions: &BTreeMap<String, Option<String>>) -> String {
+    let mut html = String::with_capacity(text.len() + 16);
+    for ch in text.chars() {
+        match ch {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\n' => html.push_str("<br>"),
+            c => html.push(c),
+        }
+    }
+    // Longest names first so `@ann` does not eat `@anna`.
+    let mut names: Vec<(&String, &String)> = mentions
+        .iter()
+        .filter_map(|(n, id)| id.as_ref().map(|id| (n, id)))
+        .collect();
+    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    for (name, id) in names {
+        let pill = format!("<a href=\"https://matrix.to/#/{id}\">{name}</a>");
+        html = html.replace(&format!("@{name}"), &pill);
+    }
+    // `code` spans.
+    let mut out = String::with_capacity(html.len());
+    let mut open = false;
+    for ch in html.chars() {
+        if ch == '`' {
+            out.push_str(if open { "</code>" } else { "<code>" });
+            open = !open;
+        } else {
+            out.push(ch);
+        }
+    }
+    if open {
+        out.push_str("</code>");
+    }
+    out
+}
+
+fn send_error(e: &matrix_sdk::Error) -> SendError {
+    match e.client_api_error_kind() {
+        Some(ErrorKind::LimitExceeded(data)) => {
+            let wait = match data.retry_after {
+                Some(RetryAfter::Delay(d)) => d,
+                Some(RetryAfter::DateTime(t)) => t
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or(Duration::from_secs(1)),
+                None => Duration::from_secs(1),
+            };
+            SendError::RateLimited(wait)
+        }
+        Some(ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::UnknownToken(_)) => {
+            SendError::Permanent(e.to_string())
+        }
+        _ => SendError::Transient(e.to_string()),
+    }
+}
+
+impl MatrixAdapter {
+    /// Logs in (or restores the stored session), joins the configured
+    /// rooms, syncs once to skip history, and starts the sync loop that
+    /// hands new messages to `inbound`.
+    pub async fn start(
+        config: &Config,
+        inbound: mpsc::Sender<Inbound>,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
+        let m: &MatrixConfig = config.matrix.as_ref().ok_or("matrix: not configured")?;
+        let store = config
+            .matrix_store_dir()
+            .ok_or("matrix: no store directory")?;
+        std::fs::create_dir_all(&store)
+            .map_err(|e| err(&format!("cannot create {}", store.display()), e))?;
+        let client = Client::builder()
+            .homeserver_url(&m.homeserver)
+            .sqlite_store(store.join("sdk"), None)
+            .request_config(
+                RequestConfig::new()
+                    .retry_limit(5)
+                    .timeout(Duration::from_secs(30)),
+            )
+            .build()
+            .await
+            .map_err(|e| err("cannot create the client", e))?;
+        Self::log_in(&client, config, m, &store).await?;
+        // First sync: learn the rooms and skip history before handling.
+        let first = client
+            .sync_once(SyncSettings::default())
+            .await
+            .map_err(|e| err("first sync failed", e))?;
+        let mut rooms = BTreeMap::new();
+        for p in &config.products {
+            let Some(channel) = p.channels.get(Adapter::Matrix) else {
+                continue;
+            };
+            let id = Self::join(&client, channel).await?;
+            rooms.insert(channel.to_owned(), id);
+        }
+        let adapter = Self {
+            client: client.clone(),
+            rooms: rooms.clone(),
+        };
+        let by_room: BTreeMap<OwnedRoomId, String> = config
+            .products
+            .iter()
+            .filter_map(|p| {
+                let ch = p.channels.get(Adapter::Matrix)?;
+                Some((rooms.get(ch)?.clone(), p.name.clone()))
+            })
+            .collect();
+        let people: BTreeMap<String, String> = config
+            .people
+            .iter()
+            .filter_map(|p| Some((p.chat.get(Adapter::Matrix)?.to_owned(), p.name.clone())))
+            .collect();
+        let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
+        let allowed: Vec<OwnedRoomId> = rooms.values().cloned().collect();
+        // Invites: accept only to configured rooms.
+        client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room, client: Client| {
+            let allowed = allowed.clone();
+            async move {
+                if client.user_id().is_some_and(|me| me.as_str() == ev.state_key.as_str()) && allowed.contains(&room.room_id().to_owned()) {
+                    if let Err(e) = room.join().await {
+                        tracing::warn!(error = %e, room = %room.room_id(), "matrix: could not accept an invite");
+                    }
+                }
+            }
+        });
+        client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
+            let inbound = inbound.clone();
+            let by_room = by_room.clone();
+            let people = people.clone();
+            let own = own.clone();
+            async move {
+                if own.as_ref().is_some_and(|me| *me == ev.sender) {
+                    return;
+                }
+                // Edits of old messages are not new commands.
+                if matches!(ev.content.relates_to, Some(Relation::Replacement(_))) {
+                    return;
+                }
+                // Only text: notices are other bots talking.
+                let MessageType::Text(text) = &ev.content.msgtype else {
+                    return;
+                };
+                let Some(product) = by_room.get(room.room_id()) else {
+                    return;
+                };
+                let sender = ev.sender.to_string();
+                let from = people.get(&sender).cloned().unwrap_or(sender);
+                let msg = Inbound {
+                    adapter: "matrix",
+                    product: product.clone(),
+                    from,
+                    text: strip_reply_fallback(&text.body),
+                    message_id: ev.event_id.to_string(),
+                };
+                let _ = inbound.send(msg).await;
+            }
+        });
+        let settings = SyncSettings::default()
+            .token(first.next_batch.clone())
+            .timeout(Duration::from_secs(10));
+        let sync_client = client.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let run = sync_client.sync(settings.clone());
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    r = run => {
+                        // A homeserver restart ends the loop with an error:
+                        // wait and sync again from the stored token.
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "matrix: sync stopped; retrying");
+                        }
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        });
+        Ok((adapter, task))
+    }
+
+    async fn log_in(
+        client: &Client,
+        config: &Config,
+        m: &MatrixConfig,
+        store: &std::path::Path,
+    ) -> Result<(), String> {
+        let file = session_file(store);
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Ok(session) = serde_json::from_str::<MatrixSession>(&text)
+        {
+            client
+                .restore_session(session)
+                .await
+                .map_err(|e| err("cannot restore the stored session", e))?;
+            tracing::info!("matrix: restored the stored session");
+            return Ok(());
+        }
+        if let Some(p) = &m.password {
+            let pw = config.resolve(p).map_err(|e| err("password", e))?;
+            client
+                .matrix_auth()
+                .login_username(&m.user, pw.expose())
+                .initial_device_display_name(&m.device_name)
+                .send()
+                .await
+                .map_err(|e| err("login failed", e))?;
+        } else if let Some(t) = &m.access_token {
+            let token = config.resolve(t).map_err(|e| err("access token", e))?;
+            let probe = Client::builder()
+                .homeserver_url(&m.homeserver)
+                .build()
+                .await
+                .map_err(|e| err("cannot create the client", e))?;
+            let session = |user_id, device_id| MatrixSession {
+                meta: matrix_sdk::SessionMeta { user_id, device_id },
+                tokens: matrix_sdk::authentication::SessionTokens {
+                    access_token: token.expose().to_owned(),
+                    refresh_token: None,
+                },
+            };
+            // Ask the homeserver who this token belongs to.
+            let placeholder = session(
+                OwnedUserId::try_from(m.user.as_str()).map_err(|e| err("user id", e))?,
+                "PLACEHOLDER".into(),
+            );
+            probe
+                .restore_session(placeholder)
+                .await
+                .map_err(|e| err("access token", e))?;
+            let who = probe
+                .whoami()
+                .await
+                .map_err(|e| err("the access token is not accepted", e))?;
+            let device = who
+                .device_id
+                .ok_or("matrix: the access token has no device; log in with a password once")?;
+            client
+                .restore_session(session(who.user_id, device))
+                .await
+                .map_err(|e| err("cannot use the access token", e))?;
+        } else {
+            return Err("matrix: give a password or an access_token".to_owned());
+        }
+        if let Some(session) = client.matrix_auth().session() {
+            let json = serde_json::to_string(&session).map_err(|e| err("session", e))?;
+            write_private(&file, &json).map_err(|e| err("cannot save the session", e))?;
+        }
+        Ok(())
+    }
+
+    async fn join(client: &Client, channel: &str) -> Result<OwnedRoomId, String> {
+        let target = <&RoomOrAliasId>::try_from(channel)
+            .map_err(|e| err(&format!("`{channel}` is not a room id or alias"), e))?;
+        let room = client
+            .join_room_by_id_or_alias(target, &[])
+            .await
+            .map_err(|e| err(&format!("cannot join {channel}"), e))?;
+        Ok(room.room_id().to_owned())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Removes the quoted fallback (`> <@a:b> ...` lines) of a reply.
+pub fn strip_reply_fallback(body: &str) -> String {
+    let mut lines = body.lines().peekable();
+    if lines.peek().is_some_and(|l| l.starts_with("> ")) {
+        while lines.peek().is_some_and(|l| l.starts_with('>')) {
+            lines.next();
+        }
+        while lines.peek().is_some_and(|l| l.trim().is_empty()) {
+            lines.next();
+        }
+    }
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(text.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, text)
+    }
+}
+
+impl ChatAdapter for MatrixAdapter {
+    fn name(&self) -> &'static str {
+        "matrix"
+    }
+
+    async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
+        let room_id = self
+            .rooms
+            .get(&message.channel)
+            .cloned()
+            .or_else(|| OwnedRoomId::try_from(message.channel.as_str()).ok())
+            .ok_or_else(|| SendError::Permanent(format!("unknown room {}", message.channel)))?;
+        let Some(room) = self.client.get_room(&room_id) else {
+            return Err(SendError::Transient(format!("not in room {room_id} yet")));
+        };
+        let html = to_html(&message.text, &message.mentions);
+        let mut content = RoomMessageEventContent::notice_html(message.text.clone(), html);
+        let ids: Vec<OwnedUserId> = message
+            .mentions
+            .values()
+            .flatten()
+            .filter_map(|id| OwnedUserId::try_from(id.as_str()).ok())
+            .collect();
+        content = content.add_mentions(Mentions::with_user_ids(ids));
+        if let Some(reply) = message
+            .reply_to
+            .as_deref()
+            .and_then(|r| OwnedEventId::try_from(r).ok())
+        {
+            content.relates_to = Some(Relation::Reply(Reply::with_event_id(reply)));
+        }
+        let txn: OwnedTransactionId = format!("shipgate-{}", message.id).into();
+        let resp = room
+            .send(content)
+            .with_transaction_id(txn)
+            .await
+            .map_err(|e| send_error(&e))?;
+        Ok(Some(resp.response.event_id.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_and_pills() {
+        let mut m = BTreeMap::new();
+        m.insert("ana".to_owned(), Some("@ana:example.org".to_owned()));
+        m.insert("ben".to_owned(), None);
+        let html = to_html("@ana: RC <#1> & `!sg verify`\nnext @ben", &m);
+        assert_eq!(
+            html,
+            "<a href=\"https://matrix.to/#/@ana:example.org\">ana</a>: RC &lt;#1&gt; &amp; <code>!sg verify</code><br>next @ben"
+        );
+    }
+
+    #[test]
+    fn reply_fallback_is_stripped() {
+        assert_eq!(
+            strip_reply_fallback("> <@a:b> hi\n> there\n\n!sg status"),
+            "!sg status"
+        );
+        assert_eq!(strip_reply_fallback("!sg status"), "!sg status");
+    }
+}

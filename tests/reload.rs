@@ -1,0 +1,725 @@
+//! Hot reload of rules (issue 4): every way editors and deployers save,
+//! 100 saves each. Every valid save becomes active within 2 s, no invalid
+//! content is ever active, and editor leftovers alone never reload.
+//!
+//! The daemon's core (shared state, writer, watcher) runs in-process on its
+//! own runtime; the test thread edits files as an editor would and samples
+//! `Shared::rules`. A separate test runs the real binary for `SIGHUP` and
+//! `POST /-/reload`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support_reload;
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use shipgate::daemon::reload::{MAX_DELAY, QUIET, ReloadResult, is_relevant, summarize};
+use shipgate::rules::{self, Source};
+use support_reload::{
+    Daemon, FILE, LOST, Latencies, Layout, Sampler, WITHIN, failing_test, syntax_error, valid,
+};
+
+/// Saves per pattern.
+const SAVES: u32 = 100;
+
+/// One way of saving `text` as the rules file; `n` varies the details.
+type Save = fn(&Daemon, &str, u32);
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// `open(O_TRUNC)` then `write`.
+fn write_in_place(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn in_place(d: &Daemon, text: &str, _n: u32) {
+    write_in_place(&d.file(), text);
+}
+
+/// Truncate, write a first part, pause a little (well under the quiet
+/// period), write the rest.
+fn in_place_two_chunks(d: &Daemon, text: &str, n: u32) {
+    let bytes = text.as_bytes();
+    let split = bytes.len() / 4 + (n as usize * 37) % (bytes.len() / 2);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(d.file())
+        .unwrap();
+    f.write_all(&bytes[..split]).unwrap();
+    f.flush().unwrap();
+    sleep_ms(10 + u64::from(n % 5) * 10);
+    f.write_all(&bytes[split..]).unwrap();
+}
+
+/// Write a temp file next to the target, then rename it over the target
+/// (atomic-write libraries, VS Code, sed -i, Ansible, most deployers).
+fn temp_then_rename(d: &Daemon, text: &str, n: u32) {
+    let tmp = match n % 3 {
+        0 => d.rules_dir.join(format!(".{FILE}.tmp{n}")),
+        1 => d.rules_dir.join(format!("{FILE}.new")),
+        _ => d.rules_dir.join(format!("tmp{n}XyZ")),
+    };
+    let mut f = fs::File::create(&tmp).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    fs::rename(&tmp, d.file()).unwrap();
+}
+
+/// Vim with `writebackup` and `backupcopy=auto`: its swap file is written
+/// while editing, it probes the directory with a `4913` file, renames the
+/// original to `x.rules~`, writes a new `x.rules` and deletes the backup.
+fn vim(d: &Daemon, text: &str, n: u32) {
+    let dir = &d.rules_dir;
+    fs::write(dir.join(format!(".{FILE}.swp")), format!("swap {n}")).unwrap();
+    let probe = dir.join("4913");
+    fs::File::create(&probe).unwrap();
+    fs::remove_file(&probe).unwrap();
+    let backup = dir.join(format!("{FILE}~"));
+    fs::rename(d.file(), &backup).unwrap();
+    let mut f = fs::File::create(d.file()).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    fs::remove_file(&backup).unwrap();
+    if n % 10 == 0 {
+        // :q
+        fs::remove_file(dir.join(format!(".{FILE}.swp"))).unwrap();
+    }
+}
+
+/// Emacs: a lock symlink `.#x.rules` while the buffer is modified, an
+/// auto-save file `#x.rules#`, a backup `x.rules~` made by renaming on the
+/// first save of a session, later saves in place.
+fn emacs(d: &Daemon, text: &str, n: u32) {
+    let dir = &d.rules_dir;
+    let lock = dir.join(format!(".#{FILE}"));
+    std::os::unix::fs::symlink(format!("ana@host.{n}:1773000000"), &lock).unwrap();
+    let autosave = dir.join(format!("#{FILE}#"));
+    fs::write(&autosave, text).unwrap();
+    if n % 3 == 1 {
+        fs::rename(d.file(), dir.join(format!("{FILE}~"))).unwrap();
+        fs::write(d.file(), text).unwrap();
+    } else {
+        write_in_place(&d.file(), text);
+    }
+    fs::remove_file(&autosave).unwrap();
+    fs::remove_file(&lock).unwrap();
+}
+
+/// Delete the file, and re-create it once the daemon has seen it missing
+/// (every 25th save: two seconds later).
+fn delete_then_recreate(d: &Daemon, text: &str, n: u32) {
+    let failed = d.counts().failed;
+    fs::remove_file(d.file()).unwrap();
+    assert!(
+        d.wait_failed(failed + 1, LOST),
+        "deleting the rules was not noticed"
+    );
+    if n % 25 == 0 {
+        sleep_ms(2000);
+    }
+    fs::write(d.file(), text).unwrap();
+}
+
+/// A Kubernetes ConfigMap update (see [`Daemon::configmap_update`]).
+fn configmap(d: &Daemon, text: &str, _n: u32) {
+    d.configmap_update(text);
+}
+
+/// Saves 100 valid versions with `save`, each awaited, with an invalid save
+/// (a failing `test` block, or a syntax error) after every tenth.
+fn run_pattern(name: &str, layout: Layout, save: Save) {
+    let started = Instant::now();
+    let d = Daemon::start(layout);
+    assert_eq!(
+        d.settle(),
+        "unchanged",
+        "{name}: the rules on disk are active"
+    );
+    let sampler = Sampler::start(d.shared.clone());
+    let before = d.counts();
+    let mut latencies = Latencies::default();
+    let mut invalid = 0;
+    for n in 1..=SAVES {
+        let text = valid(n);
+        let hash = d.expect_valid(n, &text);
+        save(&d, &text, n);
+        let Some(took) = d.wait_active(&hash, LOST) else {
+            panic!("{name}: save {n} did not become active within {LOST:?}");
+        };
+        latencies.0.push(took);
+        if n % 10 == 5 {
+            let id = 700 + n;
+            let bad = if n % 20 == 5 {
+                failing_test(id)
+            } else {
+                syntax_error(id)
+            };
+            save(&d, &bad, id);
+            assert!(
+                d.wait_rejected(&bad, LOST),
+                "{name}: invalid save {id} was not rejected"
+            );
+            assert_eq!(
+                d.active().hash,
+                hash,
+                "{name}: the rules changed on an invalid save"
+            );
+            invalid += 1;
+        }
+    }
+    assert_eq!(d.settle(), "unchanged");
+    let seen = sampler.finish();
+    d.check_versions(&seen)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let after = d.counts();
+    eprintln!(
+        "{name}: {SAVES} valid + {invalid} invalid saves in {:.1?}; activation {}; \
+         {} versions sampled; {} rejected reads besides the invalid saves",
+        started.elapsed(),
+        latencies.summary(),
+        seen.len(),
+        after.failed - before.failed - invalid,
+    );
+    assert_eq!(
+        after.ok - before.ok,
+        u64::from(SAVES),
+        "{name}: each valid save is loaded exactly once"
+    );
+    let max = latencies.percentile(100);
+    assert!(
+        max <= WITHIN,
+        "{name}: a save took {max:?} to become active ({})",
+        latencies.summary()
+    );
+    d.stop();
+}
+
+#[test]
+fn save_in_place() {
+    run_pattern("in place", Layout::Plain, in_place);
+}
+
+#[test]
+fn save_in_place_in_two_chunks() {
+    run_pattern("in place, two chunks", Layout::Plain, in_place_two_chunks);
+}
+
+#[test]
+fn save_temp_then_rename() {
+    run_pattern("temp then rename", Layout::Plain, temp_then_rename);
+}
+
+#[test]
+fn save_like_vim() {
+    run_pattern("vim", Layout::Plain, vim);
+}
+
+#[test]
+fn save_like_emacs() {
+    run_pattern("emacs", Layout::Plain, emacs);
+}
+
+#[test]
+fn delete_then_recreate_seconds_later() {
+    run_pattern("delete, re-create", Layout::Plain, delete_then_recreate);
+}
+
+#[test]
+fn kubernetes_configmap_swaps() {
+    run_pattern("configmap", Layout::ConfigMap, configmap);
+}
+
+/// Bursts at 50 saves a second, in place then by rename, with invalid
+/// saves mixed in: the last write wins, a long burst still reloads every
+/// second or so (`MAX_DELAY`), and the burst costs a handful of reloads.
+#[test]
+fn bursts_of_fifty_saves_a_second_last_write_wins() {
+    let d = Daemon::start(Layout::Plain);
+    assert_eq!(d.settle(), "unchanged");
+    let sampler = Sampler::start(d.shared.clone());
+    let mut latencies = Latencies::default();
+    for (round, save) in [(0, in_place as Save), (1, temp_then_rename as Save)] {
+        let before = d.counts();
+        let start = Instant::now();
+        let mut last = String::new();
+        for k in 1..=SAVES {
+            let n = round * SAVES + k;
+            let text = match k % 9 {
+                3 => syntax_error(700 + n),
+                6 => failing_test(700 + n),
+                _ => {
+                    let t = valid(n);
+                    last = d.expect_valid(n, &t);
+                    t
+                }
+            };
+            save(&d, &text, n);
+            let next = start + Duration::from_millis(20) * k;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        let during = d.counts();
+        let burst = start.elapsed();
+        let took = d.wait_active(&last, LOST);
+        let Some(took) = took else {
+            panic!("round {round}: the last save of the burst never became active");
+        };
+        latencies.0.push(took);
+        assert_eq!(d.settle(), "unchanged");
+        let after = d.counts();
+        eprintln!(
+            "burst {round}: {SAVES} saves in {burst:.1?}; {} reloads during it; last active after {took:?}; {} loads, {} rejections in all",
+            during.ok + during.failed - before.ok - before.failed,
+            after.ok - before.ok,
+            after.failed - before.failed,
+        );
+        assert!(
+            during.ok + during.failed > before.ok + before.failed,
+            "round {round}: no reload during a {burst:?} burst (MAX_DELAY is 1 s)"
+        );
+        assert!(
+            after.ok + after.failed - before.ok - before.failed <= 8,
+            "round {round}: a burst of {SAVES} saves is a handful of reloads, not {after:?}"
+        );
+        assert!(
+            took <= WITHIN,
+            "round {round}: last save active after {took:?}"
+        );
+    }
+    let seen = sampler.finish();
+    d.check_versions(&seen).unwrap();
+    eprintln!("bursts: last-save activation {}", latencies.summary());
+    d.stop();
+}
+
+/// Editor leftovers alone never reload: the rules text is changed where
+/// the watcher does not look, so any reload would activate it; then every
+/// kind of leftover is created, written, renamed and deleted. Nothing may
+/// change until the rules file itself is touched.
+#[test]
+fn editor_leftovers_alone_never_reload() {
+    let d = Daemon::start(Layout::Outside);
+    assert_eq!(d.settle(), "unchanged");
+    let before = d.active();
+    let counts = d.counts();
+    let tripwire = valid(1400);
+    let tripwire_hash = d.expect_valid(1400, &tripwire);
+    d.write_outside(&tripwire);
+    let dir = &d.rules_dir;
+    for round in 0..20 {
+        // vim
+        for swap in [".x.rules.swp", ".x.rules.swo", ".x.rules.swx"] {
+            fs::write(dir.join(swap), format!("swap {round}")).unwrap();
+        }
+        fs::File::create(dir.join("4913")).unwrap();
+        fs::remove_file(dir.join("4913")).unwrap();
+        fs::write(dir.join("x.rules~"), valid(1000 + round)).unwrap();
+        fs::rename(dir.join("x.rules~"), dir.join("y.rules~")).unwrap();
+        fs::remove_file(dir.join("y.rules~")).unwrap();
+        // Emacs
+        std::os::unix::fs::symlink("ana@host.1:1773000000", dir.join(".#x.rules")).unwrap();
+        fs::write(dir.join("#x.rules#"), valid(1100 + round)).unwrap();
+        write_in_place(&dir.join("x.rules~"), &valid(1200 + round));
+        fs::remove_file(dir.join("#x.rules#")).unwrap();
+        fs::remove_file(dir.join(".#x.rules")).unwrap();
+        // Other files next to the rules.
+        fs::write(dir.join("notes.txt"), "notes").unwrap();
+        fs::write(dir.join("other.rules"), valid(1250 + round)).unwrap();
+        fs::remove_file(dir.join("other.rules")).unwrap();
+        for swap in [".x.rules.swp", ".x.rules.swo", ".x.rules.swx"] {
+            fs::remove_file(dir.join(swap)).unwrap();
+        }
+        sleep_ms(25);
+    }
+    // Longer than any debounce.
+    std::thread::sleep(MAX_DELAY + QUIET + Duration::from_millis(300));
+    let now = d.active();
+    assert!(
+        Arc::ptr_eq(&before, &now),
+        "leftovers reloaded the rules: {} -> {}",
+        before.hash,
+        now.hash
+    );
+    assert_eq!(d.counts(), counts, "leftovers caused a reload");
+    // The tripwire was live: touching the rules file itself reloads.
+    d.relink();
+    assert!(
+        d.wait_active(&tripwire_hash, LOST).is_some(),
+        "the rules file itself was touched, but nothing reloaded"
+    );
+    d.stop();
+}
+
+#[test]
+fn is_relevant_table() {
+    let t = Some("x.rules");
+    let cases: &[(&str, Option<&str>, bool)] = &[
+        // The rules file itself.
+        ("x.rules", t, true),
+        ("/etc/shipgate/rules/x.rules", t, true),
+        // Kubernetes ConfigMap machinery.
+        ("..data", t, true),
+        ("..data_tmp", t, true),
+        ("..2026_03_09_09_00_00.123456789", t, true),
+        // Other files in the directory.
+        ("y.rules", t, false),
+        ("x.rules.tmp", t, false),
+        ("x.rulesx", t, false),
+        ("notes.txt", t, false),
+        // vim
+        ("x.rules~", t, false),
+        (".x.rules.swp", t, false),
+        (".x.rules.swo", t, false),
+        (".x.rules.swx", t, false),
+        ("4913", t, false),
+        // Emacs
+        (".#x.rules", t, false),
+        ("#x.rules#", t, false),
+        // Hidden temp files.
+        (".x.rules.tmp123", t, false),
+        // A hidden rules file is still the rules file when it is the target.
+        (".team.rules", Some(".team.rules"), true),
+        (".team.rules", t, false),
+        // Watching a directory: any `*.rules`, not leftovers.
+        ("a.rules", None, true),
+        ("/srv/rules/b.rules", None, true),
+        ("..data", None, true),
+        ("a.rules~", None, false),
+        (".a.rules.swp", None, false),
+        (".#a.rules", None, false),
+        ("#a.rules#", None, false),
+        ("4913", None, false),
+        (".a.rules", None, false),
+        (".rules", None, false),
+        ("a.txt", None, false),
+        // No file name.
+        ("/", t, false),
+        ("", None, false),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(path, target, want)| is_relevant(Path::new(path), *target) != *want)
+        .map(|(path, target, want)| format!("is_relevant({path:?}, {target:?}) should be {want}"))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+fn compile(text: &str) -> rules::RuleSet {
+    rules::compile(vec![Source::new("t.rules", text)]).unwrap_or_else(|d| {
+        panic!(
+            "{text}: {:?}",
+            d.iter().map(|x| x.one_line()).collect::<Vec<_>>()
+        )
+    })
+}
+
+#[test]
+fn summarize_table() {
+    let monday = Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap();
+    let base = "window production { open mon-thu 08:00-16:00 }\nwindow candidate { open always }\n";
+    let web: &[&str] = &["web"];
+    let none: &[&str] = &[];
+    let cases: &[(&str, &str, &str, &[&str], &[&str])] = &[
+        ("same rules", base, base, web, &[]),
+        (
+            "comments and order do not matter",
+            base,
+            "# reordered\nwindow candidate { open always }\nwindow production { open mon-thu 08:00-16:00 }\n",
+            web,
+            &[],
+        ),
+        (
+            "a day more",
+            base,
+            "window production { open mon-fri 08:00-16:00 }\nwindow candidate { open always }\n",
+            none,
+            &["`production` gains 16 hours of open time in the next 14 days"],
+        ),
+        (
+            "an hour less each day",
+            base,
+            "window production { open mon-thu 08:00-15:00 }\nwindow candidate { open always }\n",
+            none,
+            &["`production` loses 8 hours of open time in the next 14 days"],
+        ),
+        (
+            "moved",
+            base,
+            "window production { open tue-fri 08:00-16:00 }\nwindow candidate { open always }\n",
+            none,
+            &["`production` moves its open hours (same total) in the next 14 days"],
+        ),
+        (
+            "a window added and one removed",
+            base,
+            "window production { open mon-thu 08:00-16:00 }\nwindow hotfix { open always }\n",
+            none,
+            &[
+                "`candidate` loses 14 days of open time in the next 14 days",
+                "`hotfix` gains 14 days of open time in the next 14 days",
+            ],
+        ),
+        (
+            "a product override",
+            base,
+            "window production { open mon-thu 08:00-16:00 }\nwindow candidate { open always }\n\
+             product web { window production { open mon 08:00-09:00 } }\n",
+            web,
+            &["`production` for web loses 2 days 14 hours of open time in the next 14 days"],
+        ),
+        (
+            "a top-level change is said once, not again for each product",
+            base,
+            "window production { open mon-fri 08:00-16:00 }\nwindow candidate { open always }\n",
+            &["web", "payments"],
+            &["`production` gains 16 hours of open time in the next 14 days"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, old, new, products, want) in cases {
+        let products: Vec<String> = products.iter().map(|p| (*p).to_owned()).collect();
+        let got = summarize(&compile(old), &compile(new), &products, monday);
+        if got != *want {
+            wrong.push(format!("{what}: got {got:#?}, want {want:#?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The window is 14 days from `now`, whatever the day.
+    let later = monday + TimeDelta::days(3);
+    assert_eq!(
+        summarize(&compile(base), &compile(base), &[], later),
+        Vec::<String>::new()
+    );
+}
+
+/// Reload through the API of the in-process reloader: the result says what
+/// happened, and a rejection keeps the old rules.
+#[test]
+fn reload_results() {
+    let d = Daemon::start(Layout::Outside);
+    assert_eq!(d.settle(), "unchanged");
+    let old = d.active();
+    d.write_outside(&syntax_error(9));
+    match d.reload_now() {
+        ReloadResult::Rejected { diagnostics } => {
+            assert!(!diagnostics.is_empty());
+            assert!(
+                diagnostics
+                    .iter()
+                    .any(|x| x.contains(FILE) && x.contains(":9:")),
+                "diagnostics name the file and line: {diagnostics:?}"
+            );
+        }
+        other => panic!("a syntax error was not rejected: {other:?}"),
+    }
+    assert!(Arc::ptr_eq(&old, &d.active()));
+    d.write_outside(&failing_test(9));
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    assert!(Arc::ptr_eq(&old, &d.active()));
+    let text = valid(9);
+    let hash = d.expect_valid(9, &text);
+    d.write_outside(&text);
+    match d.reload_now() {
+        ReloadResult::Loaded { version, summary } => {
+            assert_eq!(version, hash);
+            assert!(!summary.is_empty(), "production's hours changed");
+        }
+        other => panic!("valid rules were not loaded: {other:?}"),
+    }
+    assert_eq!(d.active().hash, hash);
+    assert_eq!(d.reload_now(), ReloadResult::Unchanged { version: hash });
+    // The file disappears: rejected, the rules stay.
+    let active = d.active();
+    fs::remove_file(d.dir.path().join("outside").join(FILE)).unwrap();
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    assert!(Arc::ptr_eq(&active, &d.active()));
+    d.check_versions(&[active]).unwrap();
+    d.stop();
+}
+
+/// A request over a fresh connection; the status and the body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_owned())
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// When production next opens, from `/api/status` (the clock is at Monday
+/// 00:00, so this is the minute the active rules open it).
+fn next_opening(addr: &str) -> String {
+    let (code, body) = http(addr, "GET", "/api/status");
+    assert_eq!(code, 200, "{body}");
+    json(&body)["products"]["web"]["production"]["next_change"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn failed_reloads(addr: &str) -> u64 {
+    let (_, body) = http(addr, "GET", "/metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix("shipgate_rules_reloads_total{result=\"failed\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// `SIGHUP` and `POST /-/reload` on the real daemon. The rules file is a
+/// symlink to a file outside the watched directory, so only the signal or
+/// the request can make the daemon see a change.
+#[test]
+fn sighup_and_post_reload_on_the_daemon() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let (rules_dir, outside) = (dir.path().join("rules"), dir.path().join("outside"));
+    fs::create_dir(&rules_dir).unwrap();
+    fs::create_dir(&outside).unwrap();
+    let write = |text: &str| {
+        fs::write(outside.join(".tmp"), text).unwrap();
+        fs::rename(outside.join(".tmp"), outside.join(FILE)).unwrap();
+    };
+    write(&valid(100));
+    std::os::unix::fs::symlink(format!("../outside/{FILE}"), rules_dir.join(FILE)).unwrap();
+    let config = dir.path().join("shipgate.ron");
+    fs::write(
+        &config,
+        format!(
+            "(\n  database: \"shipgate.db\",\n  rules: \"rules/{FILE}\",\n  \
+             console: (person: \"ana\", product: \"web\"),\n  \
+             http: (listen: \"127.0.0.1:0\"),\n  \
+             products: [(name: \"web\")],\n  \
+             people: [(name: \"ana\", timezone: \"UTC\")],\n)\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .args(["--manual-clock", "2026-03-09T00:00:00Z"])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || std::io::copy(&mut { stdout }, &mut std::io::sink()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split_once("listening on http://").map(|x| x.1) {
+                let _ = tx.send(rest.split(';').next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    assert_eq!(next_opening(&addr), "2026-03-09T01:40:00Z");
+
+    // POST /-/reload answers with the result.
+    let (code, body) = http(&addr, "POST", "/-/reload");
+    assert_eq!(
+        (code, json(&body)["result"].as_str()),
+        (200, Some("unchanged")),
+        "{body}"
+    );
+    write(&valid(7));
+    let (code, body) = http(&addr, "POST", "/-/reload");
+    let loaded = json(&body);
+    assert_eq!(
+        (code, loaded["result"].as_str()),
+        (200, Some("loaded")),
+        "{body}"
+    );
+    assert!(!loaded["summary"].as_array().unwrap().is_empty(), "{body}");
+    let (_, status) = http(&addr, "GET", "/api/status");
+    assert_eq!(json(&status)["rules"]["version"], loaded["version"]);
+    assert_eq!(next_opening(&addr), "2026-03-09T00:07:00Z");
+    write(&syntax_error(8));
+    let (code, body) = http(&addr, "POST", "/-/reload");
+    assert_eq!(
+        (code, json(&body)["result"].as_str()),
+        (422, Some("rejected")),
+        "{body}"
+    );
+    assert!(body.contains(FILE), "diagnostics name the file: {body}");
+    assert_eq!(next_opening(&addr), "2026-03-09T00:07:00Z");
+
+    // SIGHUP reloads too.
+    write(&valid(42));
+    signal(pid, "-HUP");
+    let start = Instant::now();
+    while next_opening(&addr) != "2026-03-09T00:42:00Z" {
+        assert!(start.elapsed() < LOST, "SIGHUP did not reload the rules");
+        sleep_ms(20);
+    }
+    let failed = failed_reloads(&addr);
+    write(&failing_test(43));
+    signal(pid, "-HUP");
+    let start = Instant::now();
+    while failed_reloads(&addr) == failed {
+        assert!(
+            start.elapsed() < LOST,
+            "SIGHUP did not try the failing rules"
+        );
+        sleep_ms(20);
+    }
+    assert_eq!(next_opening(&addr), "2026-03-09T00:42:00Z");
+
+    signal(pid, "-TERM");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > LOST {
+            let _ = child.kill();
+            panic!("the daemon did not stop on SIGTERM");
+        }
+        sleep_ms(20);
+    };
+    assert!(status.success(), "{status}");
+}
