@@ -5,7 +5,12 @@
 //! After every kill (before the restart) the database passes
 //! `PRAGMA integrity_check` and holds every delivery that was acknowledged
 //! with a 2xx. At the end, after one clean run, every outbox message is
-//! sent and was printed exactly once across all runs.
+//! sent, was printed at least once, and was never printed twice, with one
+//! exception the console cannot avoid: a kill that lands after a post was
+//! written to stdout but before it was marked sent repeats that one post
+//! after the restart. (The console has no idempotency key; Matrix and
+//! Discord drop such a repeat by the outbox id.) So a repeat is allowed
+//! only for a killed run's last post, once per such kill.
 //!
 //! The kill moments come from a seeded RNG; the seed is printed, and
 //! `SHIPGATE_CRASH_SEED=N` replays a run.
@@ -76,13 +81,22 @@ fn send_cycle(
     }
 }
 
+/// The chat posts (`[channel] shipgate: ...`) in a run's stdout.
+fn chat_posts(stdout: &[String]) -> Vec<String> {
+    posts(stdout)
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.starts_with('['))
+        .collect()
+}
+
 /// How the console renders a stored message.
 fn rendered(product: &str, text: &str) -> String {
     format!("[{product}] shipgate: {}", text.replace('\n', "\n    "))
 }
 
 #[test]
-fn kill_9_at_random_moments_loses_and_repeats_nothing() {
+fn kill_9_at_random_moments_loses_nothing_and_repeats_only_the_post_in_flight() {
     let seed: u64 = std::env::var("SHIPGATE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -93,7 +107,8 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
     let setup = env.setup.clone();
     let db = env.db_path();
     let started = Instant::now();
-    let mut stdout: Vec<String> = Vec::new();
+    // Each run's posts, and whether it was killed.
+    let mut runs: Vec<(Vec<String>, bool)> = Vec::new();
     let mut all_acked: Vec<String> = Vec::new();
     let mut acked_api = 0usize;
     let mut start_time = Duration::ZERO;
@@ -112,7 +127,7 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
         std::thread::sleep(Duration::from_millis(rng.random_range(0..=50)));
         let f = d.kill9();
         sender.join().unwrap();
-        stdout.extend(f.stdout);
+        runs.push((chat_posts(&f.stdout), true));
 
         // Before the restart: the file is sound and holds every delivery
         // the daemon acknowledged.
@@ -148,7 +163,7 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let f = d.stop();
-    stdout.extend(f.stdout);
+    runs.push((chat_posts(&f.stdout), false));
 
     let store = Store::open(&db).unwrap();
     assert!(store.integrity_check().unwrap());
@@ -157,7 +172,8 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
     }
     assert_eq!(store.outbox_depth().unwrap(), 0, "messages left unsent");
 
-    // Every stored message was printed exactly once over all the runs.
+    // Every stored message was printed, once, or twice when it was in
+    // flight at a kill.
     let mut stored: BTreeMap<String, usize> = BTreeMap::new();
     let (mut id, mut misses, mut total) = (1i64, 0, 0usize);
     while misses < 100 {
@@ -173,21 +189,45 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
         id += 1;
     }
     let mut printed: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, p) in posts(&stdout) {
-        if p.starts_with('[') {
-            *printed.entry(p).or_default() += 1;
+    // The message in flight when a run was killed: its last post.
+    let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
+    for (posts, killed) in &runs {
+        for p in posts {
+            *printed.entry(p.clone()).or_default() += 1;
+        }
+        if let Some(last) = posts.last().filter(|_| *killed) {
+            *in_flight.entry(last.clone()).or_default() += 1;
         }
     }
     let mut wrong = Vec::new();
+    let mut repeats = 0;
     for (text, n) in &stored {
         let p = printed.get(text).copied().unwrap_or(0);
-        if p != *n {
-            wrong.push(format!("stored {n}x, printed {p}x: {text}"));
+        let k = in_flight.get(text).copied().unwrap_or(0);
+        if p < *n {
+            wrong.push(format!("stored {n}x, printed {p}x (lost): {text}"));
+        } else if p - n > k {
+            let at: Vec<String> = runs
+                .iter()
+                .enumerate()
+                .flat_map(|(r, (posts, _))| {
+                    posts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| *p == text)
+                        .map(move |(i, _)| format!("run {r} post {i}/{}", posts.len()))
+                })
+                .collect();
+            wrong.push(format!(
+                "stored {n}x, printed {p}x ({}), in flight at {k} kill(s) (repeated): {text}",
+                at.join(", ")
+            ));
         }
+        repeats += p - n;
     }
     for (text, p) in &printed {
         if !stored.contains_key(text) {
-            wrong.push(format!("printed {p}x, never stored: {text}"));
+            wrong.push(format!("printed {p}x, never stored (torn?): {text}"));
         }
     }
     assert!(
@@ -197,7 +237,7 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
     );
     let cuts = stored.keys().filter(|t| t.contains("is cut")).count();
     println!(
-        "{CYCLES} kill -9 cycles in {crash_time:?} (start-up {start_time:?}); {} deliveries and {acked_api} chat events acknowledged; {total} messages ({cuts} RC cuts), each printed once",
+        "{CYCLES} kill -9 cycles in {crash_time:?} (start-up {start_time:?}); {} deliveries and {acked_api} chat events acknowledged; {total} messages ({cuts} RC cuts); {repeats} printed again after the kill that caught them between printing and marking sent",
         all_acked.len()
     );
     assert!(!all_acked.is_empty(), "no delivery was ever acknowledged");

@@ -210,39 +210,42 @@ fn run_pattern(name: &str, layout: Layout, save: Save) {
     d.stop();
 }
 
-#[test]
-fn save_in_place() {
-    run_pattern("in place", Layout::Plain, in_place);
-}
+/// The ways of saving that are awaited one save at a time.
+const PATTERNS: [(&str, Layout, Save); 7] = [
+    ("in place", Layout::Plain, in_place),
+    ("in place, two chunks", Layout::Plain, in_place_two_chunks),
+    ("temp then rename", Layout::Plain, temp_then_rename),
+    ("vim", Layout::Plain, vim),
+    ("emacs", Layout::Plain, emacs),
+    ("delete, re-create", Layout::Plain, delete_then_recreate),
+    ("configmap", Layout::ConfigMap, configmap),
+];
 
+/// Every pattern, 100 saves each. They run side by side, each against its
+/// own daemon and directory: the time is spent waiting out quiet periods,
+/// not computing, so this takes as long as the slowest pattern (about a
+/// minute) rather than the sum (about three), and the latencies include the
+/// contention of seven daemons on one machine.
 #[test]
-fn save_in_place_in_two_chunks() {
-    run_pattern("in place, two chunks", Layout::Plain, in_place_two_chunks);
-}
-
-#[test]
-fn save_temp_then_rename() {
-    run_pattern("temp then rename", Layout::Plain, temp_then_rename);
-}
-
-#[test]
-fn save_like_vim() {
-    run_pattern("vim", Layout::Plain, vim);
-}
-
-#[test]
-fn save_like_emacs() {
-    run_pattern("emacs", Layout::Plain, emacs);
-}
-
-#[test]
-fn delete_then_recreate_seconds_later() {
-    run_pattern("delete, re-create", Layout::Plain, delete_then_recreate);
-}
-
-#[test]
-fn kubernetes_configmap_swaps() {
-    run_pattern("configmap", Layout::ConfigMap, configmap);
+fn every_save_pattern_100_saves_each() {
+    let runs: Vec<_> = PATTERNS
+        .iter()
+        .map(|&(name, layout, save)| {
+            let run = std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || run_pattern(name, layout, save))
+                .unwrap();
+            (name, run)
+        })
+        .collect();
+    let failed: Vec<&str> = runs
+        .into_iter()
+        .filter_map(|(name, run)| run.join().is_err().then_some(name))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "save patterns failed (their messages are above): {failed:?}"
+    );
 }
 
 /// Bursts at 50 saves a second, in place then by rename, with invalid
@@ -428,13 +431,17 @@ fn compile(text: &str) -> rules::RuleSet {
     })
 }
 
+/// What changes, the old rules, the new, the `product` blocks to look at,
+/// and the summary wanted.
+type SummaryCase<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], &'a [&'a str]);
+
 #[test]
 fn summarize_table() {
     let monday = Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap();
     let base = "window production { open mon-thu 08:00-16:00 }\nwindow candidate { open always }\n";
     let web: &[&str] = &["web"];
     let none: &[&str] = &[];
-    let cases: &[(&str, &str, &str, &[&str], &[&str])] = &[
+    let cases: &[SummaryCase] = &[
         ("same rules", base, base, web, &[]),
         (
             "comments and order do not matter",
@@ -542,7 +549,27 @@ fn reload_results() {
         other => panic!("valid rules were not loaded: {other:?}"),
     }
     assert_eq!(d.active().hash, hash);
-    assert_eq!(d.reload_now(), ReloadResult::Unchanged { version: hash });
+    assert_eq!(
+        d.reload_now(),
+        ReloadResult::Unchanged {
+            version: hash.clone()
+        }
+    );
+    // Emptied (what an in-place save looks like between its truncate and
+    // its write): rejected, the rules stay.
+    d.write_outside("");
+    match d.reload_now() {
+        ReloadResult::Rejected { diagnostics } => {
+            assert!(
+                diagnostics.iter().any(|x| x.contains("empty")),
+                "{diagnostics:?}"
+            );
+        }
+        other => panic!("an empty file was not rejected: {other:?}"),
+    }
+    d.write_outside("  \n\n");
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    assert_eq!(d.active().hash, hash);
     // The file disappears: rejected, the rules stay.
     let active = d.active();
     fs::remove_file(d.dir.path().join("outside").join(FILE)).unwrap();

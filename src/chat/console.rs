@@ -102,9 +102,11 @@ impl ChatAdapter for ConsoleAdapter {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
-        let text = render(message);
+        // One write for the whole post, so a crash cannot leave half of it.
+        let text = format!("{}\n", render(message));
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}").map_err(|e| SendError::Transient(e.to_string()))?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| SendError::Transient(e.to_string()))?;
         out.flush()
             .map_err(|e| SendError::Transient(e.to_string()))?;
         Ok(None)

@@ -7,5 +7,6 @@
 pub mod adapter;
 pub mod command;
 pub mod console;
+pub mod discord;
 pub mod inbound;
 pub mod matrix;

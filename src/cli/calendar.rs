@@ -65,9 +65,9 @@ pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure>
         };
         let json = serde_json::to_string_pretty(&out)
             .map_err(|e| Failure::invalid(format!("error: cannot write JSON: {e}")))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!(
+        out!(
             "{}",
             grid(
                 &window,

@@ -13,7 +13,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
         match rules::load(std::slice::from_ref(path)) {
             Ok(set) => {
                 if !args.json {
-                    println!("ok: {}: {}", path.display(), summary(&set));
+                    outln!("ok: {}: {}", path.display(), summary(&set));
                 }
             }
             Err(diags) => {
@@ -40,7 +40,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
 fn report(diags: &[Diagnostic], json: bool, color: bool) {
     for d in diags {
         if json {
-            println!("{}", d.to_json());
+            outln!("{}", d.to_json());
         } else {
             eprintln!("{}", d.render(color));
         }

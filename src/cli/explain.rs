@@ -25,9 +25,9 @@ pub fn run(args: &ExplainArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure> 
     if args.json {
         let json = serde_json::to_string_pretty(&x)
             .map_err(|e| Failure::invalid(format!("error: cannot write JSON: {e}")))?;
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{}", human(&x, &window, &loaded.origin));
+        out!("{}", human(&x, &window, &loaded.origin));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,22 @@
 //! Exit codes are a stable interface: 0 success, 1 the rules (or the
 //! question) are wrong, 2 usage errors.
 
+/// `println!` that stops quietly when stdout is closed (`| head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod args;
 pub mod calendar;
 pub mod check;

@@ -66,14 +66,14 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
     let entries = sim::run(&config, &set, &lines, args.seed)
         .map_err(|e| Failure::invalid(format!("error: simulation failed: {e}")))?;
     if args.transcript {
-        print!(
+        out!(
             "{}",
             sim::transcript::render(&entries, set.policy(None).timezone)
         );
     } else {
         for e in &entries {
             if let sim::Entry::Effect { at, effect } = e {
-                println!("{}", sim::effect_json(*at, effect));
+                outln!("{}", sim::effect_json(*at, effect));
             }
         }
     }

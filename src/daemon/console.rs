@@ -44,7 +44,14 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     };
     let mut person = console.person.clone();
     let mut product = console.product.clone();
-    let session = shared.clock.now().timestamp_millis();
+    // Typed lines are keyed per run; the random part keeps two runs that
+    // start at the same instant (a manual clock) from sharing keys, which
+    // would drop the second run's lines as duplicates.
+    let session = format!(
+        "{}-{:08x}",
+        shared.clock.now().timestamp_millis(),
+        rand::random::<u32>()
+    );
     let mut lines = stdin_lines();
     let mut n: u64 = 0;
     say(&format!(

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::console::ConsoleAdapter;
+use crate::chat::discord::DiscordAdapter;
 use crate::chat::inbound::Inbound;
 use crate::chat::matrix::MatrixAdapter;
 use crate::config::{Config, SecretString};
@@ -58,16 +59,21 @@ fn resolve(
     }
 }
 
+/// The rules to start on, whether that makes the daemon ready, and the
+/// text to record as a rules version.
+struct StartupRules {
+    active: ActiveRules,
+    ready: Result<(), String>,
+    record: Option<String>,
+}
+
 /// Loads the rules for start-up: from disk, else the last good stored
 /// version (not ready), else refuses to start.
-fn startup_rules(
-    config: &Config,
-    store: &Store,
-    now: DateTime<Utc>,
-) -> Result<(ActiveRules, Result<(), String>, Option<String>), StartError> {
+fn startup_rules(config: &Config, store: &Store) -> Result<StartupRules, StartError> {
     let Some(path) = &config.rules else {
         let sources = vec![Source::new(rules::DEFAULT_RULES_NAME, rules::DEFAULT_RULES)];
         let hash = hash_sources(&sources);
+        let text = encode_sources(&sources);
         let set = rules::compile(sources).map_err(|d| {
             StartError(format!(
                 "the embedded rules are invalid: {}",
@@ -77,15 +83,15 @@ fn startup_rules(
                     .join("; ")
             ))
         })?;
-        return Ok((
-            ActiveRules {
+        return Ok(StartupRules {
+            active: ActiveRules {
                 set,
                 hash,
                 origin: "the embedded default rules".to_owned(),
             },
-            Ok(()),
-            None,
-        ));
+            ready: Ok(()),
+            record: Some(text),
+        });
     };
     let disk = rules::source::read_sources(std::slice::from_ref(path)).and_then(|sources| {
         let hash = hash_sources(&sources);
@@ -93,18 +99,15 @@ fn startup_rules(
         rules::compile(sources).map(|set| (set, hash, text))
     });
     match disk {
-        Ok((set, hash, text)) => {
-            let _ = now;
-            Ok((
-                ActiveRules {
-                    set,
-                    hash: hash.clone(),
-                    origin: path.display().to_string(),
-                },
-                Ok(()),
-                Some(text),
-            ))
-        }
+        Ok((set, hash, text)) => Ok(StartupRules {
+            active: ActiveRules {
+                set,
+                hash,
+                origin: path.display().to_string(),
+            },
+            ready: Ok(()),
+            record: Some(text),
+        }),
         Err(diags) => {
             for d in &diags {
                 eprintln!("{}", d.render(false));
@@ -132,15 +135,15 @@ fn startup_rules(
             );
             tracing::error!("{reason}");
             eprintln!("WARNING: {reason}");
-            Ok((
-                ActiveRules {
+            Ok(StartupRules {
+                active: ActiveRules {
                     set,
                     hash: v.hash,
                     origin: "the last good stored version".to_owned(),
                 },
-                Err(reason),
-                None,
-            ))
+                ready: Err(reason),
+                record: None,
+            })
         }
     }
 }
@@ -212,7 +215,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         None => Arc::new(SystemClock),
     };
     let store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
-    let (active, ready, text) = startup_rules(&config, &store, clock.now())?;
+    let StartupRules {
+        active,
+        ready,
+        record: text,
+    } = startup_rules(&config, &store)?;
     let mut ledger = Ledger::open(store).map_err(|e| StartError(e.to_string()))?;
     if let Some(text) = &text {
         ledger
@@ -236,10 +243,22 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             Some(m)
         }
     };
+    let discord = match &config.discord {
+        None => None,
+        Some(_) => {
+            let (d, task) = DiscordAdapter::start(&config, inbound_tx.clone(), token.clone())
+                .await
+                .map_err(StartError)?;
+            adapter_tasks.push(task);
+            tracing::info!("discord adapter connected");
+            Some(d)
+        }
+    };
     drop(inbound_tx);
     let adapters = outbox::Adapters {
         console: config.console.as_ref().map(|_| ConsoleAdapter),
         matrix,
+        discord,
     };
     for p in &config.products {
         if adapters.route(&config, &p.name).is_none() {
@@ -328,8 +347,15 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     })
     .await;
     tasks.abort_all();
+    // Adapters close their connections (Discord: a clean gateway close).
     for t in adapter_tasks {
-        t.abort();
+        let abort = t.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), t)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::shared::Shared;
 use crate::chat::adapter::{ChatAdapter, Outgoing, SendError};
 use crate::chat::console::ConsoleAdapter;
+use crate::chat::discord::DiscordAdapter;
 use crate::chat::matrix::MatrixAdapter;
 use crate::config::{Adapter, Config};
 use crate::store::{OutboxMessage, Store};
@@ -22,6 +23,7 @@ use crate::store::{OutboxMessage, Store};
 pub struct Adapters {
     pub console: Option<ConsoleAdapter>,
     pub matrix: Option<MatrixAdapter>,
+    pub discord: Option<DiscordAdapter>,
 }
 
 impl Adapters {
@@ -32,6 +34,11 @@ impl Adapters {
             && let Some(room) = p.channels.get(Adapter::Matrix)
         {
             return Some((Adapter::Matrix, room.to_owned()));
+        }
+        if self.discord.is_some()
+            && let Some(channel) = p.channels.get(Adapter::Discord)
+        {
+            return Some((Adapter::Discord, channel.to_owned()));
         }
         if self.console.is_some() {
             return Some((
@@ -63,10 +70,12 @@ impl Adapters {
                     "the matrix adapter is not running".to_owned(),
                 )),
             },
-            Adapter::Discord => Err(SendError::Permanent(format!(
-                "the {} adapter is not running",
-                adapter.name()
-            ))),
+            Adapter::Discord => match &self.discord {
+                Some(d) => d.send(message).await,
+                None => Err(SendError::Permanent(
+                    "the discord adapter is not running".to_owned(),
+                )),
+            },
         }
     }
 }

@@ -229,6 +229,22 @@ impl Reloader {
         if current.hash == hash {
             return ReloadResult::Unchanged { version: hash };
         }
+        // An empty file compiles to rules with no windows at all. It is
+        // what the watcher sees between an editor's truncate and its write,
+        // so it is never taken for the new rules.
+        let empty: Vec<String> = sources
+            .iter()
+            .filter(|s| s.text.trim().is_empty())
+            .map(|s| {
+                format!(
+                    "{}: the file is empty; if that is meant, write at least a comment",
+                    s.name
+                )
+            })
+            .collect();
+        if !empty.is_empty() {
+            return self.reject(why, empty, Some(hash)).await;
+        }
         let text = encode_sources(&sources);
         let compiled = tokio::task::spawn_blocking(move || rules::compile(sources)).await;
         let set = match compiled {

@@ -93,12 +93,15 @@ fn reminder_due(
     if c.verified_at.is_some() || rc.state != RcState::Open {
         return None;
     }
-    let base = c
+    let mut base = c
         .last_reminded
         .map_or(rc.cut_at + policy.remind.first, |t| t + policy.remind.every);
-    let today = base.with_timezone(&policy.timezone).date_naive();
-    if state.is_away(&c.verifier, today) {
-        return None;
+    // Someone away is reminded again from the day after they are back.
+    let day = base.with_timezone(&policy.timezone).date_naive();
+    if state.is_away(&c.verifier, day)
+        && let Some(until) = state.away.get(&c.verifier)
+    {
+        base = start_of_local_day(policy.timezone, until.succ_opt()?)?.max(base);
     }
     let tz = team
         .people

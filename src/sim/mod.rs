@@ -43,11 +43,16 @@ pub fn run(
     let team = team_from_config(config);
     let mut out = Vec::new();
     let mut n: u64 = 0;
+    // The virtual clock never goes back: a timer that became due in the
+    // past (say, a reminder held while someone was away) fires now.
+    let mut clock: Option<DateTime<Utc>> = None;
     for line in lines {
         // Fire every timer due up to and including this line's time.
         while let Some(due) = next_due(ledger.state(), rules, &team)
             && due <= line.at
         {
+            let due = clock.map_or(due, |c| due.max(c));
+            clock = Some(due);
             n += 1;
             let ctx = Context {
                 rules,
@@ -85,6 +90,7 @@ pub fn run(
             What::Clock => Event::Tick,
         };
         out.push(Entry::Input(line.clone()));
+        clock = Some(line.at);
         n += 1;
         let ctx = Context {
             rules,

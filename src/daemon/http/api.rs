@@ -69,7 +69,7 @@ fn to_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
 /// without it, the body's hash is the key.
 pub async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref()) {
-        return r;
+        return *r;
     }
     let base = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         Some(k) if !k.trim().is_empty() => format!("api:{}", k.trim()),
@@ -156,7 +156,7 @@ pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
     if s.secrets.api_token.is_some()
         && let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref())
     {
-        return r;
+        return *r;
     }
     match &s.reloader {
         None => error(

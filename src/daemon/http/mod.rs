@@ -63,12 +63,12 @@ pub fn same_secret(presented: &[u8], expected: &SecretString) -> bool {
 }
 
 /// Checks `Authorization: Bearer TOKEN` against the API token.
-pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<(), Response> {
+pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<(), Box<Response>> {
     let Some(token) = token else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             "this endpoint is disabled: no `http.api_token` is configured",
-        ));
+        )));
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -76,10 +76,10 @@ pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<()
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if presented.is_empty() || !same_secret(presented.as_bytes(), token) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token",
-        ));
+        )));
     }
     Ok(())
 }

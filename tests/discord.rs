@@ -1,0 +1,578 @@
+//! shipgate's Discord adapter (the real serenity client inside the real
+//! daemon) against a fake Discord that speaks REST and the gateway:
+//! commands and replies, a whole RC, a gateway drop with RESUME, a 429, and
+//! a long answer split under Discord's limit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fake_discord;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fake_discord::{BOT_ID, FakeDiscord, GUILD_MESSAGES, MESSAGE_CONTENT};
+
+const API_TOKEN: &str = "discord-test-api-token";
+const WEB: &str = "1200000000000000001";
+const PAYMENTS: &str = "1200000000000000002";
+const ELSEWHERE: &str = "1200000000000000003";
+const ANA: &str = "1100000000000000001";
+const BEN: &str = "1100000000000000002";
+
+/// The shipgate daemon, as a child process.
+struct Shipgate {
+    child: Child,
+    http: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Shipgate {
+    fn start(config: &Path, clock: &str) -> Shipgate {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .args(["run", "--config"])
+            .arg(config)
+            .args(["--manual-clock", clock])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                l2.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let http = loop {
+            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| {
+                l.split("listening on http://")
+                    .nth(1)
+                    .map(|a| a.split(';').next().unwrap_or("").trim().to_owned())
+            }) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "shipgate exited with {status}:\n{}",
+                    lines.lock().unwrap().join("\n")
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "shipgate did not start:\n{}",
+                lines.lock().unwrap().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Shipgate {
+            child,
+            http: format!("http://{http}"),
+            stderr: lines,
+        }
+    }
+
+    async fn events(&self, body: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/events", self.http))
+            .bearer_auth(API_TOKEN)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "api/events: {}", r.status());
+    }
+
+    async fn clock(&self, now: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/-/clock", self.http))
+            .body(format!("{{\"now\": \"{now}\"}}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "clock: {}", r.status());
+    }
+
+    /// SIGKILL: a crash.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM; the daemon (and its gateway shard) must stop cleanly.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "shipgate did not stop on SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if std::env::var_os("SHOW_DAEMON_LOG").is_some() {
+            eprintln!("{}", self.log());
+        }
+        assert!(
+            status.success(),
+            "shipgate exited with {status}:\n{}",
+            self.log()
+        );
+    }
+}
+
+impl Drop for Shipgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct World {
+    fake: FakeDiscord,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+async fn world() -> World {
+    let fake = FakeDiscord::start(&[WEB, PAYMENTS, ELSEWHERE]).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("token"),
+        format!("{}\n", fake_discord::TOKEN),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("api-token"), API_TOKEN).unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let config = dir.path().join("shipgate.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+    database: "shipgate.db",
+    rules: "{rules}",
+    seed: 7,
+    http: (listen: "127.0.0.1:0", api_token: File("api-token")),
+    discord: (token: File("token"), api_base: Some("{base}")),
+    products: [
+        (name: "web", channels: (discord: "{WEB}")),
+        (name: "payments", channels: (discord: "{PAYMENTS}")),
+    ],
+    people: [
+        (name: "ana", timezone: "America/New_York", chat: (discord: "{ANA}"), roles: ["engineer", "lead"]),
+        (name: "ben", timezone: "America/New_York", chat: (discord: "{BEN}"), roles: ["engineer"]),
+    ],
+)"#,
+            rules = rules.display(),
+            base = fake.base,
+        ),
+    )
+    .unwrap();
+    World {
+        fake,
+        _dir: dir,
+        config,
+    }
+}
+
+fn ana(w: &World, channel: &str, text: &str) -> String {
+    w.fake.say(channel, ANA, "ana", text)
+}
+
+fn ben(w: &World, channel: &str, text: &str) -> String {
+    w.fake.say(channel, BEN, "ben", text)
+}
+
+fn replies_to(c: &fake_discord::Created, id: &str) -> bool {
+    c.message_reference
+        .as_ref()
+        .and_then(|r| r["message_id"].as_str())
+        == Some(id)
+}
+
+fn allowed_users(c: &fake_discord::Created) -> Vec<String> {
+    let am = c
+        .allowed_mentions
+        .as_ref()
+        .expect("allowed_mentions is set");
+    assert_eq!(
+        am["parse"],
+        serde_json::json!([]),
+        "no @everyone or role pings: {am}"
+    );
+    am["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_get_replies_with_mentions() {
+    let w = world().await;
+    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    // Start-up: the token was checked, the gateway URL asked for, and the
+    // IDENTIFY asked for message content.
+    let requests = w.fake.requests();
+    assert!(
+        requests.contains(&"GET /api/v10/users/@me".to_owned()),
+        "{requests:?}"
+    );
+    assert!(
+        requests.contains(&"GET /api/v10/gateway".to_owned()),
+        "{requests:?}"
+    );
+    let ids = w.fake.identifies();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let intents = ids[0]["intents"].as_u64().unwrap();
+    assert_eq!(
+        intents & (GUILD_MESSAGES | MESSAGE_CONTENT),
+        GUILD_MESSAGES | MESSAGE_CONTENT
+    );
+    assert!(w.fake.gateway_queries()[0].contains("v=10"));
+
+    let cmd = ana(&w, WEB, "!sg status");
+    let (_, answer) = w.fake.wait_for(WEB, "no RC in flight", 0).await;
+    assert!(
+        replies_to(&answer, &cmd),
+        "the answer replies to the command: {answer:?}"
+    );
+    assert!(answer.enforce_nonce, "{answer:?}");
+    assert!(
+        answer
+            .nonce
+            .as_ref()
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| n.starts_with("sg") && n.len() <= 25)
+    );
+    assert_eq!(allowed_users(&answer), Vec::<String>::new());
+    assert!(
+        answer.message_reference.as_ref().unwrap()["fail_if_not_exists"] == false,
+        "a deleted command still gets its answer: {answer:?}"
+    );
+
+    // A typo: the answer mentions ben as a Discord user mention.
+    let typo = ben(&w, WEB, "!sg stauts");
+    let (_, bad) = w.fake.wait_for(WEB, "did you mean", 0).await;
+    assert!(bad.content.starts_with(&format!("<@{BEN}>")), "{bad:?}");
+    assert!(!bad.content.contains("@ben"), "{bad:?}");
+    assert_eq!(allowed_users(&bad), vec![BEN.to_owned()]);
+    assert!(replies_to(&bad, &typo));
+
+    // The other product's channel is the other product.
+    ana(&w, PAYMENTS, "!sg status");
+    w.fake
+        .wait_for(PAYMENTS, "payments: no RC in flight", 0)
+        .await;
+
+    // Not commands: an edit, another bot, an unconfigured channel, and
+    // the bot's own messages (which the fake echoes over the gateway).
+    w.fake.edit(WEB, &cmd, ANA, "ana", "!sg windows");
+    w.fake.say_as_bot(WEB, "!sg windows");
+    ana(&w, ELSEWHERE, "!sg windows");
+    let last = ana(&w, WEB, "!sg status");
+    let (i, again) = w.fake.wait_for(WEB, "no RC in flight", 1).await;
+    assert!(replies_to(&again, &last));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.fake.count(WEB, "production: "),
+        0,
+        "{:#?}",
+        w.fake.created()
+    );
+    assert_eq!(w.fake.count(ELSEWHERE, ""), 0);
+    assert_eq!(w.fake.created().len(), i + 1, "{:#?}", w.fake.created());
+    assert!(w.fake.rejected().is_empty(), "{:?}", w.fake.rejected());
+    sg.stop();
+    // The shard closed the gateway cleanly on shutdown.
+    w.fake
+        .wait_until("a clean close", |f| f.client_closes() == vec![1000])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_rc_in_discord() {
+    let w = world().await;
+    // Friday 10:00 in New York: production is closed.
+    let sg = Shipgate::start(&w.config, "2026-03-13T14:00:00Z");
+    sg.events(concat!(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+        "\n",
+        r##"{"merged": {"product": "web", "change": "#2", "author": "ben", "title": "Fix footer"}}"##,
+    ))
+    .await;
+    let req = ana(&w, WEB, "!sg rc request ship the login");
+    let (i, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
+    // The cut is an announcement to the channel, not a reply.
+    assert!(cut.message_reference.is_none(), "{cut:?}");
+    let _ = req;
+    assert!(cut.content.contains(&format!("<@{BEN}>")), "{cut:?}");
+    let mut users = allowed_users(&cut);
+    users.sort();
+    assert_eq!(users, vec![ANA.to_owned(), BEN.to_owned()]);
+
+    ana(&w, WEB, "!sg verify all");
+    let (i, _) = w.fake.wait_for(WEB, "verified #1", i).await;
+    // An hour after the cut, ben is reminded.
+    sg.clock("2026-03-13T15:01:00Z").await;
+    let (i, reminder) = w.fake.wait_for(WEB, "reminder: please verify #2", i).await;
+    assert!(
+        reminder.content.starts_with(&format!("<@{BEN}>")),
+        "{reminder:?}"
+    );
+    ben(&w, WEB, "!sg verify #2");
+    let (i, _) = w.fake.wait_for(WEB, "ready to release", i).await;
+    ana(&w, WEB, "!sg release");
+    let (i, refused) = w.fake.wait_for(WEB, "not released", i).await;
+    assert!(
+        refused.content.contains("opens Mon 2026-03-16 08:00 EDT"),
+        "{refused:?}"
+    );
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
+        .await;
+    let (i, _) = w.fake.wait_for(WEB, "RC #1 is deployed", i).await;
+    ana(
+        &w,
+        WEB,
+        "!sg release exception urgent-delivery partner launch today",
+    );
+    let (i, asked) = w.fake.wait_for(WEB, "needs 1 approval", i).await;
+    let id: String = asked
+        .content
+        .split("approve ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    ana(&w, WEB, &format!("!sg approve {id}"));
+    let (i, _) = w.fake.wait_for(WEB, "does not count", i).await;
+    ben(&w, WEB, &format!("!sg approve {id}"));
+    let (i, _) = w.fake.wait_for(WEB, "is releasing RC #1", i).await;
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
+        .await;
+    w.fake.wait_for(WEB, "released to production", i).await;
+    for needle in [
+        "RC #1 for web is cut",
+        "verified #1",
+        "RC #1 is deployed",
+        "released to production",
+    ] {
+        assert_eq!(w.fake.count(WEB, needle), 1, "{needle}");
+    }
+    assert_eq!(w.fake.deduplicated(), 0);
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_drop_is_resumed() {
+    let w = world().await;
+    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    ana(&w, WEB, "!sg status");
+    w.fake.wait_for(WEB, "no RC in flight", 0).await;
+
+    // Discord drops the connection; while the bot is away, ana types a
+    // command. The bot reconnects, RESUMEs, and gets it replayed.
+    w.fake.drop_gateway(true);
+    w.fake
+        .wait_until("the bot to reconnect", |f| f.gateway_queries().len() >= 2)
+        .await;
+    let missed = ana(&w, WEB, "!sg windows");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.fake.release();
+    let (_, answer) = w.fake.wait_for(WEB, "production: open", 0).await;
+    assert!(replies_to(&answer, &missed));
+    assert_eq!(w.fake.resumes().len(), 1, "resumed: {:?}", w.fake.resumes());
+    assert_eq!(w.fake.identifies().len(), 1, "RESUME, not a new IDENTIFY");
+
+    // And after it, commands work as before, each answered once.
+    let after = ben(&w, WEB, "!sg status");
+    let (_, a2) = w.fake.wait_for(WEB, "no RC in flight", 1).await;
+    assert!(replies_to(&a2, &after));
+    // A second drop, this time without holding the reconnect.
+    w.fake.drop_gateway(false);
+    w.fake
+        .wait_until("a second resume", |f| {
+            f.resumes().len() == 2 && f.connected()
+        })
+        .await;
+    let third = ana(&w, PAYMENTS, "!sg windows");
+    let (_, a3) = w.fake.wait_for(PAYMENTS, "production: open", 0).await;
+    assert!(replies_to(&a3, &third));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.fake.count(WEB, "production: open"),
+        1,
+        "{:#?}",
+        w.fake.created()
+    );
+    assert_eq!(w.fake.count(WEB, "no RC in flight"), 2);
+    assert_eq!(w.fake.count(PAYMENTS, "production: open"), 1);
+    assert_eq!(w.fake.identifies().len(), 1);
+    // Heartbeats flow on the resumed session.
+    let beats = w.fake.heartbeats();
+    w.fake
+        .wait_until("a heartbeat", |f| f.heartbeats() > beats)
+        .await;
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_after_a_crash_is_not_a_duplicate() {
+    let w = world().await;
+    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    // Discord creates the answer, but shipgate dies before it hears so.
+    w.fake.stall_next_post();
+    let cmd = ana(&w, WEB, "!sg status");
+    let (_, answer) = w.fake.wait_for(WEB, "no RC in flight", 0).await;
+    sg.kill();
+    // After the restart the outbox sends it again, with the same nonce:
+    // Discord hands back the message it has instead of a second one.
+    let sg = Shipgate::start(&w.config, "2026-03-09T14:01:00Z");
+    w.fake
+        .wait_until("the resend", |f| f.deduplicated() == 1)
+        .await;
+    assert_eq!(w.fake.count(WEB, "no RC in flight"), 1);
+    assert!(replies_to(&answer, &cmd));
+    assert_eq!(
+        w.fake.identifies().len(),
+        2,
+        "a new process identifies anew"
+    );
+    let next = ben(&w, WEB, "!sg windows");
+    let (_, a2) = w.fake.wait_for(WEB, "production: open", 0).await;
+    assert!(replies_to(&a2, &next));
+    assert_eq!(w.fake.count(WEB, "no RC in flight"), 1);
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out() {
+    let w = world().await;
+    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    w.fake.rate_limit_next_post();
+    let cmd = ana(&w, WEB, "!sg status");
+    let (_, answer) = w.fake.wait_for(WEB, "no RC in flight", 0).await;
+    assert!(replies_to(&answer, &cmd));
+    let limited = w.fake.rate_limited_at();
+    assert_eq!(limited.len(), 1);
+    let waited = answer.at.duration_since(limited[0]);
+    assert!(
+        waited >= Duration::from_millis(500),
+        "retry_after (0.5 s) is honoured: resent after {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "and not much later: {waited:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.count(WEB, "no RC in flight"), 1);
+    assert!(
+        sg.log().contains("rate limited"),
+        "the wait is logged:\n{}",
+        sg.log()
+    );
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_answer_is_split() {
+    let w = world().await;
+    let sg = Shipgate::start(&w.config, "2026-03-13T14:00:00Z");
+    let merges: Vec<String> = (1..=60)
+        .map(|n| {
+            format!(
+                r##"{{"merged": {{"product": "web", "change": "#{n}", "author": "{}", "title": "Change number {n} with a title long enough to fill the line"}}}}"##,
+                if n % 2 == 0 { "ana" } else { "ben" }
+            )
+        })
+        .collect();
+    sg.events(&merges.join("\n")).await;
+    // The cut announcement lists all 60 changes: well over 2,000
+    // characters. Its second part is rate limited: the retry sends only
+    // what is left.
+    w.fake.rate_limit_after(1);
+    let req = ana(&w, WEB, "!sg rc request big batch");
+    let (first_i, first) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
+    let (last_i, _) = w.fake.wait_for(WEB, "#60 Change number 60", first_i).await;
+    assert!(first.content.starts_with("RC #1 for web is cut"));
+    let _ = req;
+    check_parts(&w.fake.created()[first_i..=last_i], None);
+    // A long answer to a command: only its first part is the reply.
+    let status = ben(&w, WEB, "!sg status");
+    let (first_i, _) = w.fake.wait_for(WEB, "RC #1 (", last_i + 1).await;
+    let (last_i, _) = w.fake.wait_for(WEB, "#60 Change number 60", first_i).await;
+    check_parts(&w.fake.created()[first_i..=last_i], Some(&status));
+    assert!(
+        w.fake.rejected().iter().all(|(s, _)| *s == 429),
+        "{:?}",
+        w.fake.rejected()
+    );
+    assert_eq!(w.fake.rate_limited_at().len(), 1);
+    assert_eq!(
+        w.fake.deduplicated(),
+        0,
+        "the first part was not sent again"
+    );
+    let _ = BOT_ID;
+    sg.stop();
+}
+
+/// The parts of one split message: each under the limit, code spans
+/// whole, its own nonce, only the first replying, all 60 changes once.
+fn check_parts(parts: &[fake_discord::Created], reply_to: Option<&str>) {
+    assert!(parts.len() >= 2, "{parts:#?}");
+    for (k, p) in parts.iter().enumerate() {
+        assert!(
+            p.content.chars().count() <= 2000,
+            "part {k}: {}",
+            p.content.chars().count()
+        );
+        assert_eq!(
+            p.content.matches('`').count() % 2,
+            0,
+            "a code span was cut: {}",
+            p.content
+        );
+        let replies = reply_to.is_some_and(|r| replies_to(p, r));
+        assert_eq!(
+            replies,
+            k == 0 && reply_to.is_some(),
+            "only the first part replies: {p:?}"
+        );
+    }
+    let nonces: std::collections::BTreeSet<_> = parts
+        .iter()
+        .map(|p| p.nonce.as_ref().map(ToString::to_string))
+        .collect();
+    assert_eq!(nonces.len(), parts.len(), "each part has its own nonce");
+    let all = parts
+        .iter()
+        .map(|p| p.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for n in 1..=60 {
+        assert_eq!(
+            all.matches(&format!("#{n} Change number {n} ")).count(),
+            1,
+            "#{n}:\n{all}"
+        );
+    }
+}

@@ -1,0 +1,691 @@
+//! A fake Discord at the protocol level, for running the real serenity
+//! client (inside the real daemon) against it.
+//!
+//! - REST (axum) under `/api/v10`: `GET /gateway`, `GET /gateway/bot`,
+//!   `GET /users/@me`, `POST /channels/{id}/messages` (recorded, with
+//!   Discord's 2,000-character limit, unknown-channel 404s, reply
+//!   references checked, nonce de-duplication with `enforce_nonce`, and a
+//!   one-shot 429 on demand). Requests without the bot token get 401.
+//! - Gateway (WebSocket, JSON): HELLO, IDENTIFY (the intents are recorded;
+//!   without MESSAGE_CONTENT, message content arrives empty, as on
+//!   Discord), READY, heartbeats and ACKs, dispatches with sequence
+//!   numbers, RESUME (replays what the client missed, then RESUMED), and a
+//!   drop on demand (close code 4000), optionally holding the next
+//!   connection until the test lets it through.
+//!
+//! Messages the bot creates are also dispatched back over the gateway as
+//! MESSAGE_CREATE, as Discord does, so the bot must ignore itself.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use serenity::futures::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+pub const TOKEN: &str = "fake-discord-bot-token";
+pub const BOT_ID: u64 = 900_000_000_000_000_001;
+pub const APP_ID: u64 = 900_000_000_000_000_002;
+pub const GUILD_ID: u64 = 900_000_000_000_000_003;
+/// Gateway intents (bits) shipgate needs.
+pub const GUILD_MESSAGES: u64 = 1 << 9;
+pub const MESSAGE_CONTENT: u64 = 1 << 15;
+const HEARTBEAT_MS: u64 = 1_000;
+
+/// A message the bot created (or tried to).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub channel: String,
+    pub content: String,
+    pub message_reference: Option<Value>,
+    pub nonce: Option<Value>,
+    pub enforce_nonce: bool,
+    pub allowed_mentions: Option<Value>,
+    pub at: Instant,
+}
+
+enum Frame {
+    Text(String),
+    Close(u16),
+}
+
+#[derive(Default)]
+struct State_ {
+    next_id: u64,
+    channels: Vec<String>,
+    requests: Vec<String>,
+    // REST
+    created: Vec<Created>,
+    by_nonce: HashMap<String, Value>,
+    /// Ids of messages that exist, by channel (replies must point at one).
+    messages: HashMap<String, String>,
+    /// Successful posts to let through before a 429.
+    rate_limit_after: Option<usize>,
+    rate_limited_at: Vec<Instant>,
+    rejected: Vec<(u16, Value)>,
+    deduplicated: usize,
+    /// Record the next created message, then never answer.
+    stall_next: bool,
+    // Gateway
+    session_id: Option<String>,
+    seq: u64,
+    log: Vec<(u64, String)>,
+    live: Option<(u64, mpsc::UnboundedSender<Frame>)>,
+    next_conn: u64,
+    identifies: Vec<Value>,
+    resumes: Vec<u64>,
+    heartbeats: usize,
+    /// Close codes the client sent.
+    client_closes: Vec<u16>,
+    content_intent: bool,
+    gateway_queries: Vec<String>,
+}
+
+struct Inner {
+    state: Mutex<State_>,
+    hold: watch::Sender<bool>,
+    gateway_url: String,
+}
+
+/// The fake; dropping it stops its servers.
+pub struct FakeDiscord {
+    pub base: String,
+    pub gateway_url: String,
+    inner: Arc<Inner>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn snowflake(s: &mut State_) -> String {
+    s.next_id += 1;
+    (1_300_000_000_000_000_000 + s.next_id).to_string()
+}
+
+fn now_iso() -> String {
+    "2026-03-09T14:00:00.000000+00:00".to_owned()
+}
+
+fn user_json(id: &str, name: &str, bot: bool) -> Value {
+    json!({
+        "id": id, "username": name, "discriminator": "0", "global_name": name,
+        "avatar": null, "bot": bot, "public_flags": 0,
+    })
+}
+
+fn message_json(
+    id: &str,
+    channel: &str,
+    author: Value,
+    content: &str,
+    nonce: Option<&Value>,
+    reference: Option<&Value>,
+) -> Value {
+    let mut m = json!({
+        "id": id, "channel_id": channel, "author": author, "content": content,
+        "timestamp": now_iso(), "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [],
+        "attachments": [], "embeds": [], "pinned": false,
+        "type": if reference.is_some() { 19 } else { 0 }, "flags": 0,
+    });
+    if let Some(n) = nonce {
+        m["nonce"] = n.clone();
+    }
+    if let Some(r) = reference {
+        m["message_reference"] = r.clone();
+    }
+    m
+}
+
+fn error(status: StatusCode, code: u64, message: &str) -> Response {
+    (status, Json(json!({"code": code, "message": message}))).into_response()
+}
+
+impl FakeDiscord {
+    /// Starts REST and gateway servers on 127.0.0.1; `channels` are the
+    /// guild's text channels.
+    pub async fn start(channels: &[&str]) -> FakeDiscord {
+        let gw = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gateway_url = format!("ws://{}", gw.local_addr().unwrap());
+        let (hold, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State_ {
+                channels: channels.iter().map(|c| (*c).to_owned()).collect(),
+                ..State_::default()
+            }),
+            hold,
+            gateway_url: gateway_url.clone(),
+        });
+        let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", rest.local_addr().unwrap());
+        let app = Router::new()
+            .route("/api/v10/gateway", get(get_gateway))
+            .route("/api/v10/gateway/bot", get(get_gateway_bot))
+            .route("/api/v10/users/@me", get(get_me))
+            .route("/api/v10/channels/{id}/messages", post(create_message))
+            .fallback(fallback)
+            .with_state(inner.clone());
+        let rest_task = tokio::spawn(async move {
+            axum::serve(rest, app).await.unwrap();
+        });
+        let gw_inner = inner.clone();
+        let gw_task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = gw.accept().await else {
+                    return;
+                };
+                tokio::spawn(connection(stream, gw_inner.clone()));
+            }
+        });
+        FakeDiscord {
+            base,
+            gateway_url,
+            inner,
+            tasks: vec![rest_task, gw_task],
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State_) -> T) -> T {
+        f(&mut self.inner.state.lock().unwrap())
+    }
+
+    /// A person types `text` in `channel`; returns the message id.
+    pub fn say(&self, channel: &str, user: &str, name: &str, text: &str) -> String {
+        self.post_as(channel, user_json(user, name, false), text)
+    }
+
+    /// Another bot posts in `channel`.
+    pub fn say_as_bot(&self, channel: &str, text: &str) -> String {
+        self.post_as(
+            channel,
+            user_json("900000000000000099", "otherbot", true),
+            text,
+        )
+    }
+
+    fn post_as(&self, channel: &str, author: Value, text: &str) -> String {
+        let inner = &self.inner;
+        let mut s = inner.state.lock().unwrap();
+        let id = snowflake(&mut s);
+        s.messages.insert(id.clone(), channel.to_owned());
+        let content = if s.content_intent { text } else { "" };
+        let mut m = message_json(&id, channel, author, content, None, None);
+        m["guild_id"] = json!(GUILD_ID.to_string());
+        dispatch(&mut s, "MESSAGE_CREATE", m);
+        id
+    }
+
+    /// A person edits an earlier message (MESSAGE_UPDATE).
+    pub fn edit(&self, channel: &str, id: &str, user: &str, name: &str, text: &str) {
+        let mut s = self.inner.state.lock().unwrap();
+        let mut m = message_json(id, channel, user_json(user, name, false), text, None, None);
+        m["guild_id"] = json!(GUILD_ID.to_string());
+        m["edited_timestamp"] = json!(now_iso());
+        dispatch(&mut s, "MESSAGE_UPDATE", m);
+    }
+
+    /// Closes the gateway connection as Discord does when it wants a
+    /// reconnect (close code 4000). With `hold`, the next connection waits
+    /// (socket open, no HELLO, nothing read) until [`Self::release`].
+    pub fn drop_gateway(&self, hold: bool) {
+        if hold {
+            self.inner.hold.send_replace(true);
+        }
+        let mut s = self.inner.state.lock().unwrap();
+        if let Some((_, tx)) = s.live.take() {
+            let _ = tx.send(Frame::Close(4000));
+        }
+    }
+
+    pub fn release(&self) {
+        self.inner.hold.send_replace(false);
+    }
+
+    /// The next message POST gets a 429 with `retry_after` 0.5 s.
+    pub fn rate_limit_next_post(&self) {
+        self.rate_limit_after(0);
+    }
+
+    /// After `n` more message POSTs, one gets a 429 with `retry_after` 0.5 s.
+    pub fn rate_limit_after(&self, n: usize) {
+        self.with(|s| s.rate_limit_after = Some(n));
+    }
+
+    /// The next message is created, but the answer never comes (as when
+    /// the bot dies while Discord answers).
+    pub fn stall_next_post(&self) {
+        self.with(|s| s.stall_next = true);
+    }
+
+    pub fn created(&self) -> Vec<Created> {
+        self.with(|s| s.created.clone())
+    }
+
+    pub fn rate_limited_at(&self) -> Vec<Instant> {
+        self.with(|s| s.rate_limited_at.clone())
+    }
+
+    pub fn rejected(&self) -> Vec<(u16, Value)> {
+        self.with(|s| s.rejected.clone())
+    }
+
+    pub fn deduplicated(&self) -> usize {
+        self.with(|s| s.deduplicated)
+    }
+
+    pub fn identifies(&self) -> Vec<Value> {
+        self.with(|s| s.identifies.clone())
+    }
+
+    pub fn resumes(&self) -> Vec<u64> {
+        self.with(|s| s.resumes.clone())
+    }
+
+    pub fn heartbeats(&self) -> usize {
+        self.with(|s| s.heartbeats)
+    }
+
+    pub fn client_closes(&self) -> Vec<u16> {
+        self.with(|s| s.client_closes.clone())
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.with(|s| s.requests.clone())
+    }
+
+    pub fn gateway_queries(&self) -> Vec<String> {
+        self.with(|s| s.gateway_queries.clone())
+    }
+
+    /// Whether a gateway session is connected (READY or RESUMED sent).
+    pub fn connected(&self) -> bool {
+        self.with(|s| s.live.is_some())
+    }
+
+    /// Waits for a created message in `channel` containing `needle`, at
+    /// index `after` or later; returns its index and the message.
+    pub async fn wait_for(&self, channel: &str, needle: &str, after: usize) -> (usize, Created) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(found) = self.with(|s| {
+                s.created
+                    .iter()
+                    .enumerate()
+                    .skip(after)
+                    .find(|(_, c)| c.channel == channel && c.content.contains(needle))
+                    .map(|(i, c)| (i, c.clone()))
+            }) {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message containing {needle:?} in {channel}; created:\n{:#?}\nrejected: {:#?}",
+                self.created(),
+                self.rejected()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn count(&self, channel: &str, needle: &str) -> usize {
+        self.with(|s| {
+            s.created
+                .iter()
+                .filter(|c| c.channel == channel && c.content.contains(needle))
+                .count()
+        })
+    }
+
+    pub async fn wait_until(&self, what: &str, f: impl Fn(&FakeDiscord) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Sends a dispatch (op 0) with the next sequence number; kept in the
+/// session log for RESUME.
+fn dispatch(s: &mut State_, t: &str, d: Value) {
+    s.seq += 1;
+    let frame = json!({"op": 0, "s": s.seq, "t": t, "d": d}).to_string();
+    s.log.push((s.seq, frame.clone()));
+    if let Some((_, tx)) = &s.live {
+        let _ = tx.send(Frame::Text(frame));
+    }
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {TOKEN}"))
+}
+
+fn record(inner: &Inner, what: String) {
+    inner.state.lock().unwrap().requests.push(what);
+}
+
+async fn get_gateway(State(inner): State<Arc<Inner>>) -> Response {
+    record(&inner, "GET /api/v10/gateway".to_owned());
+    Json(json!({"url": inner.gateway_url})).into_response()
+}
+
+async fn get_gateway_bot(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    record(&inner, "GET /api/v10/gateway/bot".to_owned());
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    Json(json!({
+        "url": inner.gateway_url, "shards": 1,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+    }))
+    .into_response()
+}
+
+async fn get_me(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    record(&inner, "GET /api/v10/users/@me".to_owned());
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    let mut me = user_json(&BOT_ID.to_string(), "shipgate", true);
+    me["verified"] = json!(true);
+    me["mfa_enabled"] = json!(false);
+    me["flags"] = json!(0);
+    Json(me).into_response()
+}
+
+async fn fallback(State(inner): State<Arc<Inner>>, req: axum::extract::Request) -> Response {
+    record(&inner, format!("{} {}", req.method(), req.uri().path()));
+    error(StatusCode::NOT_FOUND, 0, "404: Not Found")
+}
+
+async fn create_message(
+    State(inner): State<Arc<Inner>>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let (response, stall) = create(&inner, channel, &headers, &body);
+    if stall {
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }
+    response
+}
+
+fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (Response, bool) {
+    record(&inner, format!("POST /api/v10/channels/{channel}/messages"));
+    if !authorized(headers) {
+        return (
+            error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized"),
+            false,
+        );
+    }
+    let mut s = inner.state.lock().unwrap();
+    let Ok(body) = serde_json::from_str::<Value>(body) else {
+        s.rejected.push((400, json!(body)));
+        return (
+            error(
+                StatusCode::BAD_REQUEST,
+                50109,
+                "The request body contains invalid JSON.",
+            ),
+            false,
+        );
+    };
+    if !s.channels.contains(&channel) {
+        s.rejected.push((404, body));
+        return (
+            error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+            false,
+        );
+    }
+    let limited = s.rate_limit_after == Some(0);
+    s.rate_limit_after = s.rate_limit_after.and_then(|n| n.checked_sub(1));
+    if limited {
+        s.rate_limited_at.push(Instant::now());
+        s.rejected.push((429, body));
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("retry-after", "1"),
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset-after", "0.500"),
+            ("x-ratelimit-bucket", "fakebucket"),
+            ("x-ratelimit-scope", "user"),
+        ] {
+            h.insert(k, v.parse().unwrap());
+        }
+        return ((
+            StatusCode::TOO_MANY_REQUESTS,
+            h,
+            Json(json!({"message": "You are being rate limited.", "retry_after": 0.5, "global": false})),
+        )
+            .into_response(), false);
+    }
+    let content = body["content"].as_str().unwrap_or("").to_owned();
+    if content.is_empty() || content.chars().count() > 2000 {
+        s.rejected.push((400, body));
+        return ((
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "code": 50035, "message": "Invalid Form Body",
+                "errors": {"content": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 2000 in length."}]}},
+            })),
+        )
+            .into_response(), false);
+    }
+    let reference = body
+        .get("message_reference")
+        .filter(|r| !r.is_null())
+        .cloned();
+    if let Some(r) = &reference {
+        let target = r["message_id"].as_str().unwrap_or("");
+        let exists = s.messages.get(target) == Some(&channel);
+        if !exists && r["fail_if_not_exists"].as_bool() != Some(false) {
+            s.rejected.push((400, body));
+            return (
+                error(
+                    StatusCode::BAD_REQUEST,
+                    50035,
+                    "Invalid Form Body (message_reference: Unknown message)",
+                ),
+                false,
+            );
+        }
+    }
+    let nonce = body.get("nonce").filter(|n| !n.is_null()).cloned();
+    let enforce = body["enforce_nonce"].as_bool() == Some(true);
+    if enforce && let Some(n) = &nonce {
+        if let Some(existing) = s.by_nonce.get(&n.to_string()).cloned() {
+            s.deduplicated += 1;
+            return (Json(existing).into_response(), false);
+        }
+    }
+    let id = snowflake(&mut s);
+    let m = message_json(
+        &id,
+        &channel,
+        user_json(&BOT_ID.to_string(), "shipgate", true),
+        &content,
+        nonce.as_ref(),
+        reference.as_ref(),
+    );
+    if let Some(n) = &nonce {
+        s.by_nonce.insert(n.to_string(), m.clone());
+    }
+    s.messages.insert(id.clone(), channel.clone());
+    s.created.push(Created {
+        id,
+        channel,
+        content,
+        message_reference: reference,
+        nonce,
+        enforce_nonce: enforce,
+        allowed_mentions: body.get("allowed_mentions").cloned(),
+        at: Instant::now(),
+    });
+    let mut echo = m.clone();
+    echo["guild_id"] = json!(GUILD_ID.to_string());
+    dispatch(&mut s, "MESSAGE_CREATE", echo);
+    let stall = std::mem::take(&mut s.stall_next);
+    (Json(m).into_response(), stall)
+}
+
+async fn connection(stream: TcpStream, inner: Arc<Inner>) {
+    let peer: Option<SocketAddr> = stream.peer_addr().ok();
+    let query = Arc::new(Mutex::new(String::new()));
+    let q2 = query.clone();
+    #[allow(clippy::result_large_err, reason = "tungstenite's callback signature")]
+    let callback =
+        move |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+              resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            *q2.lock().unwrap() = req.uri().query().unwrap_or("").to_owned();
+            Ok(resp)
+        };
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+        return;
+    };
+    let q = query.lock().unwrap().clone();
+    inner.state.lock().unwrap().gateway_queries.push(q);
+    // Held: the socket is open, but Discord says nothing yet.
+    let mut hold = inner.hold.subscribe();
+    while *hold.borrow_and_update() {
+        if hold.changed().await.is_err() {
+            return;
+        }
+    }
+    let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": HEARTBEAT_MS}});
+    if ws.send(WsMessage::Text(hello.to_string())).await.is_err() {
+        return;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
+    let conn = {
+        let mut s = inner.state.lock().unwrap();
+        s.next_conn += 1;
+        s.next_conn
+    };
+    loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                let text = match incoming {
+                    Some(Ok(WsMessage::Text(t))) => t,
+                    Some(Ok(WsMessage::Binary(_) | WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => continue,
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        let code = frame.map_or(1005, |f| u16::from(f.code));
+                        inner.state.lock().unwrap().client_closes.push(code);
+                        let _ = ws.flush().await;
+                        break;
+                    }
+                    Some(Err(_)) | None => break,
+                };
+                let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                    let _ = ws.send(WsMessage::Close(Some(CloseFrame { code: CloseCode::Library(4002), reason: "decode error".into() }))).await;
+                    break;
+                };
+                handle_op(&inner, conn, &tx, &v);
+            }
+            out = rx.recv() => match out {
+                Some(Frame::Text(t)) => {
+                    if ws.send(WsMessage::Text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Frame::Close(code)) => {
+                    let _ = ws.send(WsMessage::Close(Some(CloseFrame { code: CloseCode::Library(code), reason: "reconnect".into() }))).await;
+                    // Give the client a moment to read the close frame.
+                    let _ = tokio::time::timeout(Duration::from_millis(200), ws.next()).await;
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    let mut s = inner.state.lock().unwrap();
+    if s.live.as_ref().is_some_and(|(c, _)| *c == conn) {
+        s.live = None;
+    }
+    let _ = peer;
+}
+
+fn handle_op(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Frame>, v: &Value) {
+    let mut s = inner.state.lock().unwrap();
+    let token_ok = |d: &Value| {
+        let t = d["token"].as_str().unwrap_or("");
+        t == TOKEN || t == format!("Bot {TOKEN}")
+    };
+    match v["op"].as_u64() {
+        Some(1) => {
+            s.heartbeats += 1;
+            let _ = tx.send(Frame::Text(json!({"op": 11}).to_string()));
+        }
+        Some(2) => {
+            let d = &v["d"];
+            if !token_ok(d) {
+                let _ = tx.send(Frame::Close(4004));
+                return;
+            }
+            let intents = d["intents"].as_u64().unwrap_or(0);
+            let mut recorded = d.clone();
+            recorded["token"] = json!("<redacted>");
+            s.identifies.push(recorded);
+            s.content_intent = intents & MESSAGE_CONTENT != 0;
+            let session = format!("session-{}", s.identifies.len());
+            s.session_id = Some(session.clone());
+            s.seq = 0;
+            s.log.clear();
+            s.live = Some((conn, tx.clone()));
+            let ready = json!({
+                "v": 10,
+                "user": user_json(&BOT_ID.to_string(), "shipgate", true),
+                "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+                "session_id": session,
+                "resume_gateway_url": inner.gateway_url,
+                "shard": [0, 1],
+                "application": {"id": APP_ID.to_string(), "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            });
+            dispatch(&mut s, "READY", ready);
+        }
+        Some(6) => {
+            let d = &v["d"];
+            let from = d["seq"].as_u64().unwrap_or(0);
+            if !token_ok(d) || s.session_id.as_deref() != d["session_id"].as_str() {
+                let _ = tx.send(Frame::Text(json!({"op": 9, "d": false}).to_string()));
+                return;
+            }
+            s.resumes.push(from);
+            s.live = Some((conn, tx.clone()));
+            for (seq, frame) in &s.log {
+                if *seq > from {
+                    let _ = tx.send(Frame::Text(frame.clone()));
+                }
+            }
+            dispatch(&mut s, "RESUMED", json!({}));
+        }
+        _ => {}
+    }
+}
