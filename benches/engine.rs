@@ -108,7 +108,10 @@ fn build_history(path: &Path, rules: &RuleSet, team: &Team) {
             rc,
             status: engine::CiStatus::Released,
         });
-        for event in events.iter().take(usize::try_from(PAST_EVENTS - n).unwrap_or(usize::MAX)) {
+        for event in events
+            .iter()
+            .take(usize::try_from(PAST_EVENTS - n).unwrap_or(usize::MAX))
+        {
             ledger
                 .apply(&ctx(rules, team, start, n), &format!("bench:{n}"), event)
                 .unwrap_or_else(|e| panic!("apply: {e}"));
@@ -194,28 +197,28 @@ fn script() -> String {
         let who = people[usize::try_from(i / 2).unwrap_or(0) % people.len()];
         let line = match i % 12 {
             0 | 1 | 2 => format!(
-                r#"{{"at": "{t}", "merged": {{"product": "{product}", "change": "#{i}", "author": "{who}@acme.example", "title": "change {i}"}}}}"#
+                r##"{{"at": "{t}", "merged": {{"product": "{product}", "change": "#{i}", "author": "{who}@acme.example", "title": "change {i}"}}}}"##
             ),
             3 => format!(
-                r#"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg rc request bench"}}}}"#
+                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg rc request bench"}}}}"##
             ),
             4 | 5 | 6 | 7 => format!(
-                r#"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg verify all"}}}}"#
+                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg verify all"}}}}"##
             ),
             8 => format!(
-                r#"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg status"}}}}"#
+                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg status"}}}}"##
             ),
             9 => format!(
-                r#"{{"at": "{t}", "chat": {{"product": "{product}", "from": "ana", "text": "!sg release"}}}}"#
+                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "ana", "text": "!sg release"}}}}"##
             ),
             10 => {
                 rc_guess[p] += 1;
                 format!(
-                    r#"{{"at": "{t}", "ci": {{"product": "{product}", "rc": {}, "status": "deployed"}}}}"#,
+                    r##"{{"at": "{t}", "ci": {{"product": "{product}", "rc": {}, "status": "deployed"}}}}"##,
                     rc_guess[p]
                 )
             }
-            _ => format!(r#"{{"at": "{t}"}}"#),
+            _ => format!(r##"{{"at": "{t}"}}"##),
         };
         let _ = writeln!(out, "{line}");
         lines += 1;
@@ -227,11 +230,11 @@ fn script() -> String {
 fn simulate(c: &mut Criterion) {
     let config = config();
     let rules = rules();
-    let lines = shipgate::sim::input::parse_script(&script())
-        .unwrap_or_else(|e| panic!("script: {e:?}"));
+    let lines =
+        shipgate::sim::input::parse_script(&script()).unwrap_or_else(|e| panic!("script: {e:?}"));
     assert_eq!(lines.len(), SIM_EVENTS);
-    let entries = shipgate::sim::run(&config, &rules, &lines, 0)
-        .unwrap_or_else(|e| panic!("simulate: {e}"));
+    let entries =
+        shipgate::sim::run(&config, &rules, &lines, 0).unwrap_or_else(|e| panic!("simulate: {e}"));
     let effects = entries
         .iter()
         .filter(|e| matches!(e, shipgate::sim::Entry::Effect { .. }))

@@ -26,6 +26,7 @@ use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
 
 const PW: &str = "bench password";
 const ROUNDS: usize = 40;
+
 const ROOMS: usize = 10;
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -105,7 +106,7 @@ async fn main() {
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args(["run", "--config"])
         .arg(&config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("SHIPGATE_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -114,7 +115,14 @@ async fn main() {
     let stderr = daemon.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let log = std::env::var_os("SHIPGATE_BENCH_LOG_FILE").and_then(|p| std::fs::File::create(p).ok());
+        let mut log = log.map(std::io::BufWriter::new);
         for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(f) = log.as_mut() {
+                use std::io::Write as _;
+                let _ = writeln!(f, "{l}");
+                let _ = f.flush();
+            }
             let _ = tx.send(l);
         }
     });

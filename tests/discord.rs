@@ -576,3 +576,31 @@ fn check_parts(parts: &[fake_discord::Created], reply_to: Option<&str>) {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_stops_the_daemon() {
+    let w = world().await;
+    std::fs::write(w.config.parent().unwrap().join("token"), "not-the-token").unwrap();
+    let config = w.config.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("discord: the bot token is not accepted"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-token"),
+        "the token is not shown: {stderr}"
+    );
+    assert!(w.fake.identifies().is_empty());
+}

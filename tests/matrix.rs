@@ -89,10 +89,11 @@ impl User {
         let c2 = client.clone();
         let sync = tokio::spawn(async move {
             loop {
-                let _ = c2
-                    .sync(SyncSettings::default().timeout(Duration::from_secs(2)))
-                    .await;
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Back-to-back long polls (`Client::sync` sleeps between them).
+                let poll = c2.sync_once(SyncSettings::default().timeout(Duration::from_secs(2)));
+                if poll.await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
             }
         });
         User { client, seen, sync }

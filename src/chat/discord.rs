@@ -35,6 +35,21 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("discord: {what}: {e}")
 }
 
+/// An error with its causes (serenity's own messages hide them).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 /// How far a (possibly split) message got: parts already sent survive a
 /// failed later part, so a retry sends only the rest.
 #[derive(Debug, Default)]
@@ -140,9 +155,9 @@ impl DiscordAdapter {
                 _ => None,
             };
             if status == Some(401) {
-                err("the bot token is not accepted", e)
+                err("the bot token is not accepted", chain(&e))
             } else {
-                err("cannot reach the Discord API", e)
+                err("cannot reach the Discord API", chain(&e))
             }
         })?;
         let intents = GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT;
@@ -233,7 +248,7 @@ impl DiscordAdapter {
         let response = request
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("discord: {e}")))?;
+            .map_err(|e| SendError::Transient(format!("discord: {}", chain(&e))))?;
         let status = response.status();
         let headers = response.headers().clone();
         let header = |name: &str| {

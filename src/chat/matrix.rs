@@ -201,24 +201,25 @@ impl MatrixAdapter {
                 let _ = inbound.send(msg).await;
             }
         });
-        let settings = SyncSettings::default()
-            .token(first.next_batch.clone())
-            .timeout(Duration::from_secs(10));
+        // Our own loop of long polls: `Client::sync` waits at least a second
+        // between polls, which would delay every answer by up to a second.
+        let _ = first;
+        let settings = SyncSettings::default().timeout(Duration::from_secs(10));
         let sync_client = client.clone();
         let task = tokio::spawn(async move {
             loop {
-                let run = sync_client.sync(settings.clone());
+                let poll = sync_client.sync_once(settings.clone());
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    r = run => {
-                        // A homeserver restart ends the loop with an error:
-                        // wait and sync again from the stored token.
+                    r = poll => {
+                        // A homeserver restart fails polls: wait and poll
+                        // again from the stored token.
                         if let Err(e) = r {
-                            tracing::warn!(error = %e, "matrix: sync stopped; retrying");
-                        }
-                        tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            tracing::warn!(error = %e, "matrix: sync failed; retrying");
+                            tokio::select! {
+                                () = shutdown.cancelled() => return,
+                                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            }
                         }
                     }
                 }

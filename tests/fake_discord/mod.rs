@@ -436,7 +436,7 @@ async fn create_message(
 }
 
 fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (Response, bool) {
-    record(&inner, format!("POST /api/v10/channels/{channel}/messages"));
+    record(inner, format!("POST /api/v10/channels/{channel}/messages"));
     if !authorized(headers) {
         return (
             error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized"),
