@@ -190,6 +190,7 @@ impl MatrixAdapter {
                     return;
                 };
                 let sender = ev.sender.to_string();
+                tracing::debug!(event = %ev.event_id, "matrix: message received");
                 let from = people.get(&sender).cloned().unwrap_or(sender);
                 let msg = Inbound {
                     adapter: "matrix",
@@ -378,6 +379,7 @@ impl ChatAdapter for MatrixAdapter {
             content.relates_to = Some(Relation::Reply(Reply::with_event_id(reply)));
         }
         let txn: OwnedTransactionId = format!("shipgate-{}", message.id).into();
+        tracing::debug!(id = message.id, "matrix: sending");
         let resp = room
             .send(content)
             .with_transaction_id(txn)

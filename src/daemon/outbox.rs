@@ -131,6 +131,7 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
         let out = outgoing(&shared.config, adapter, channel, &m);
         match adapters.send(adapter, &out).await {
             Ok(remote) => {
+                tracing::debug!(id = m.id, "outbox: sent");
                 shared.metrics.sent(true);
                 if let Err(e) = store.mark_sent(m.id, remote.as_deref()) {
                     tracing::error!(error = %e, id = m.id, "sent, but could not mark the message sent");

@@ -153,6 +153,13 @@ pub fn close(step: &mut Step<'_>, product: &str, end: RcState) -> Option<Rc> {
         RcState::Released | RcState::Open | RcState::Ready | RcState::Releasing => {}
     }
     ps.exceptions.retain(|e| e.rc != rc.id);
+    // A closed RC's CI actions are over: never re-run them, and keep the
+    // state from growing with every RC when no executor reports back
+    // (`simulate`).
+    step.state.pending_actions.retain(|a| a.rc != rc.id);
+    let Some(ps) = step.state.products.get_mut(product) else {
+        return None;
+    };
     ps.history.push(ClosedRc {
         id: rc.id,
         state: end,
