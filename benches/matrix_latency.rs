@@ -106,7 +106,10 @@ async fn main() {
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args(["run", "--config"])
         .arg(&config)
-        .env("RUST_LOG", std::env::var("SHIPGATE_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()))
+        .env(
+            "RUST_LOG",
+            std::env::var("SHIPGATE_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -115,7 +118,8 @@ async fn main() {
     let stderr = daemon.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let log = std::env::var_os("SHIPGATE_BENCH_LOG_FILE").and_then(|p| std::fs::File::create(p).ok());
+        let log =
+            std::env::var_os("SHIPGATE_BENCH_LOG_FILE").and_then(|p| std::fs::File::create(p).ok());
         let mut log = log.map(std::io::BufWriter::new);
         for l in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(f) = log.as_mut() {
