@@ -196,13 +196,13 @@ fn script() -> String {
         let product = products[p];
         let who = people[usize::try_from(i / 2).unwrap_or(0) % people.len()];
         let line = match i % 12 {
-            0 | 1 | 2 => format!(
+            0..=2 => format!(
                 r##"{{"at": "{t}", "merged": {{"product": "{product}", "change": "#{i}", "author": "{who}@acme.example", "title": "change {i}"}}}}"##
             ),
             3 => format!(
                 r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg rc request bench"}}}}"##
             ),
-            4 | 5 | 6 | 7 => format!(
+            4..=7 => format!(
                 r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg verify all"}}}}"##
             ),
             8 => format!(

@@ -157,9 +157,7 @@ pub fn close(step: &mut Step<'_>, product: &str, end: RcState) -> Option<Rc> {
     // state from growing with every RC when no executor reports back
     // (`simulate`).
     step.state.pending_actions.retain(|a| a.rc != rc.id);
-    let Some(ps) = step.state.products.get_mut(product) else {
-        return None;
-    };
+    let ps = step.state.products.get_mut(product)?;
     ps.history.push(ClosedRc {
         id: rc.id,
         state: end,
