@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use shipgate::config::Config;
 use shipgate::engine::{self, Context, Event, Team};
@@ -175,9 +175,13 @@ fn status(c: &mut Criterion) {
     g.finish();
 }
 
-/// A script of `SIM_EVENTS` lines over about five weeks: merges, requests,
-/// verification, releases in the window, CI reports, status questions, and
-/// quiet hours so daily cuts and reminders fire.
+/// A script of `SIM_EVENTS` lines, five minutes apart, over about five
+/// weeks: cycles of ten lines alternating between the two products (three
+/// merges, a request, three `verify all`, `status`, `release` — refused
+/// outside the window — and the CI `released` report that closes the RC).
+/// A cycle never spans 07:00 New York (the daily cut), so each cycle cuts
+/// exactly one RC and the CI report names it; the 07:00 timers still fire
+/// (with nothing to cut), and so do refusals outside the window.
 fn script() -> String {
     let people = ["ana", "ben", "clara", "priya", "dieter"];
     let products = ["web", "payments"];
@@ -186,42 +190,42 @@ fn script() -> String {
         .single()
         .unwrap_or_else(|| panic!("start"));
     let mut out = String::new();
-    let mut rc_guess = [0u64; 2];
-    let mut lines = 0usize;
-    let mut i: i64 = 0;
-    while lines < SIM_EVENTS {
-        let at = start + TimeDelta::minutes(5 * i);
-        let t = at.format("%Y-%m-%dT%H:%M:%SZ");
-        let p = usize::try_from(i).unwrap_or(0) % 2;
-        let product = products[p];
-        let who = people[usize::try_from(i / 2).unwrap_or(0) % people.len()];
-        let line = match i % 12 {
-            0..=2 => format!(
-                r##"{{"at": "{t}", "merged": {{"product": "{product}", "change": "#{i}", "author": "{who}@acme.example", "title": "change {i}"}}}}"##
-            ),
-            3 => format!(
-                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg rc request bench"}}}}"##
-            ),
-            4..=7 => format!(
-                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg verify all"}}}}"##
-            ),
-            8 => format!(
-                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{who}", "text": "!sg status"}}}}"##
-            ),
-            9 => format!(
-                r##"{{"at": "{t}", "chat": {{"product": "{product}", "from": "ana", "text": "!sg release"}}}}"##
-            ),
-            10 => {
-                rc_guess[p] += 1;
-                format!(
-                    r##"{{"at": "{t}", "ci": {{"product": "{product}", "rc": {}, "status": "deployed"}}}}"##,
-                    rc_guess[p]
-                )
+    let mut rc = 0u64;
+    let mut at = start;
+    let mut i: usize = 0;
+    while i < SIM_EVENTS {
+        let cycle = i / 10;
+        let product = products[cycle % 2];
+        let who = |k: usize| people[(cycle + k) % people.len()];
+        if i % 10 == 0 {
+            rc += 1;
+            let local = at.with_timezone(&chrono_tz::America::New_York);
+            let minute = local.hour() * 60 + local.minute();
+            if (6 * 60 + 5..=7 * 60).contains(&minute) {
+                at += TimeDelta::minutes(i64::from(7 * 60 + 5 - minute));
             }
-            _ => format!(r##"{{"at": "{t}"}}"##),
+        }
+        let t = at.format("%Y-%m-%dT%H:%M:%SZ");
+        at += TimeDelta::minutes(5);
+        let chat = |from: &str, text: &str| {
+            format!(
+                r#"{{"at": "{t}", "chat": {{"product": "{product}", "from": "{from}", "text": "{text}"}}}}"#
+            )
+        };
+        let line = match i % 10 {
+            k @ 0..=2 => format!(
+                r##"{{"at": "{t}", "merged": {{"product": "{product}", "change": "#{i}", "author": "{}@acme.example", "title": "change {i}"}}}}"##,
+                who(k)
+            ),
+            3 => chat(who(0), "!sg rc request bench"),
+            k @ 4..=6 => chat(who(k - 4), "!sg verify all"),
+            7 => chat(who(3), "!sg status"),
+            8 => chat(who(0), "!sg release"),
+            _ => format!(
+                r#"{{"at": "{t}", "ci": {{"product": "{product}", "rc": {rc}, "status": "released"}}}}"#
+            ),
         };
         let _ = writeln!(out, "{line}");
-        lines += 1;
         i += 1;
     }
     out
