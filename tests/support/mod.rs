@@ -33,6 +33,8 @@ pub struct Setup {
     pub seed: Option<u64>,
     /// Configure `on_cut`/`on_release` command actions for `web`.
     pub actions: bool,
+    /// A RON `Action` for `web`'s `on_cut`, overriding `actions`.
+    pub cut_action: Option<String>,
 }
 
 impl Default for Setup {
@@ -44,6 +46,7 @@ impl Default for Setup {
             body_limit: 4096,
             seed: Some(7),
             actions: false,
+            cut_action: None,
         }
     }
 }
@@ -84,7 +87,13 @@ impl TestEnv {
             .seed
             .map(|s| format!("seed: {s},"))
             .unwrap_or_default();
-        let actions = if setup.actions {
+        let custom = setup
+            .cut_action
+            .as_ref()
+            .map(|a| format!("actions: (on_cut: {a}),"));
+        let actions = if let Some(custom) = &custom {
+            custom.as_str()
+        } else if setup.actions {
             r#"actions: (
                 on_cut: Command(program: "echo", args: ["cut action ran"], timeout_secs: 30),
                 on_release: Command(program: "echo", args: ["release action ran"], timeout_secs: 30),
