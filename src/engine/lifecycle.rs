@@ -244,11 +244,12 @@ pub fn request(
     };
     let Some(current) = ps.current else {
         if ps.pool.is_empty() {
-            step.reply(
+            step.tell(
                 product,
                 reply_to,
-                format!("{}: there are no merged changes since the last RC, so there is nothing to cut.", at(by)),
-                vec![by.to_owned()],
+                by,
+                "there are no merged changes since the last RC, so there is nothing to cut."
+                    .to_owned(),
             );
             return;
         }
@@ -265,11 +266,11 @@ pub fn request(
     };
     if !urgent {
         if ps.queue.iter().any(|q| q.by == by) {
-            step.reply(
+            step.tell(
                 product,
                 reply_to,
-                format!("{}: you are already queued for the next RC.", at(by)),
-                vec![by.to_owned()],
+                by,
+                "you are already queued for the next RC.".to_owned(),
             );
             return;
         }
@@ -280,34 +281,26 @@ pub fn request(
                 at: now,
             });
         }
-        step.reply(
-            product,
-            reply_to,
-            format!(
-                "{}: RC #{} is in flight (manager {}, {}). Your request is queued; the next RC is cut when it ends. \
+        step.tell(product, reply_to, by, format!("RC #{} is in flight (manager {}, {}). Your request is queued; the next RC is cut when it ends. \
                  If this is urgent, use `{prefix}rc request urgent REASON`.",
-                at(by),
                 current.id,
                 at(&current.manager),
                 current.state.as_str()
-            ),
-            vec![by.to_owned()],
-        );
+            ));
         step.audit(Some(by), "queued", reason.to_owned(), None);
         return;
     }
     if let Some(u) = &ps.urgent {
-        step.reply(
+        step.tell(
             product,
             reply_to,
+            by,
             format!(
-                "{}: an urgent request by {} is already waiting to replace RC #{} ({}).",
-                at(by),
+                "an urgent request by {} is already waiting to replace RC #{} ({}).",
                 at(&u.by),
                 current.id,
                 u.reason
             ),
-            vec![by.to_owned()],
         );
         return;
     }

@@ -174,6 +174,17 @@ impl Step<'_> {
         self.effects.push(Effect::Action(run));
     }
 
+    /// Answers `person` (mentioned, `@person: text`), threaded to their
+    /// message when there is one.
+    pub fn tell(&mut self, product: &str, reply_to: Option<&str>, person: &str, text: String) {
+        self.reply(
+            product,
+            reply_to,
+            format!("@{person}: {text}"),
+            vec![person.to_owned()],
+        );
+    }
+
     pub fn audit(&mut self, actor: Option<&str>, action: &str, detail: String, seed: Option<u64>) {
         self.audit.push(Audit {
             actor: actor.map(str::to_owned),

@@ -36,11 +36,11 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         .get(product)
         .and_then(|p| p.current.clone())
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: there is no RC in flight to release.", at(by)),
-            vec![by.to_owned()],
+            by,
+            "there is no RC in flight to release.".to_owned(),
         );
         return;
     };
@@ -57,20 +57,15 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
                 pending.join(", ")
             );
             decision(step, product, rc.id, false, reason.clone(), None);
-            step.reply(
-                product,
-                reply_to,
-                format!("{}: not released. {reason}.", at(by)),
-                vec![by.to_owned()],
-            );
+            step.tell(product, reply_to, by, format!("not released. {reason}."));
             return;
         }
         RcState::Releasing => {
-            step.reply(
+            step.tell(
                 product,
                 reply_to,
-                format!("{}: RC #{} is already being released.", at(by), rc.id),
-                vec![by.to_owned()],
+                by,
+                format!("RC #{} is already being released.", rc.id),
             );
             return;
         }
@@ -164,11 +159,11 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
                 names.join(", ")
             )
         };
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: not released: {reason}.{hint}", at(by)),
-            vec![by.to_owned()],
+            by,
+            format!("not released: {reason}.{hint}"),
         );
         return;
     }
@@ -227,23 +222,22 @@ pub fn request_exception(
             || format!("the exceptions are {}", known_list(&refs)),
             |s| format!("did you mean `{s}`?"),
         );
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: there is no exception `{name}`; {hint}", at(by)),
-            vec![by.to_owned()],
+            by,
+            format!("there is no exception `{name}`; {hint}"),
         );
         return;
     };
     if rule.reason_required && reason.trim().is_empty() {
-        step.reply(
+        step.tell(
             product,
             reply_to,
+            by,
             format!(
-                "{}: exception `{name}` needs a reason: `{prefix}release exception {name} REASON`.",
-                at(by)
+                "exception `{name}` needs a reason: `{prefix}release exception {name} REASON`."
             ),
-            vec![by.to_owned()],
         );
         return;
     }
@@ -253,11 +247,11 @@ pub fn request_exception(
         .get(product)
         .and_then(|p| p.current.clone())
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: there is no RC in flight to release.", at(by)),
-            vec![by.to_owned()],
+            by,
+            "there is no RC in flight to release.".to_owned(),
         );
         return;
     };
@@ -365,41 +359,33 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
         .get_mut(product)
         .and_then(|p| p.exceptions.iter_mut().find(|e| e.id == id))
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!(
-                "{}: there is no pending exception request #{id} here.",
-                at(by)
-            ),
-            vec![by.to_owned()],
+            by,
+            format!("there is no pending exception request #{id} here."),
         );
         return;
     };
     if req.granted_at.is_some() {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: exception #{id} is already granted.", at(by)),
-            vec![by.to_owned()],
+            by,
+            format!("exception #{id} is already granted."),
         );
         return;
     }
     if req.by == by {
-        step.reply(
-            product,
-            reply_to,
-            format!("{}: you asked for exception #{id}, so your approval does not count; someone else must approve.", at(by)),
-            vec![by.to_owned()],
-        );
+        step.tell(product, reply_to, by, format!("you asked for exception #{id}, so your approval does not count; someone else must approve."));
         return;
     }
     if req.approvals.iter().any(|a| a == by) {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: you already approved exception #{id}.", at(by)),
-            vec![by.to_owned()],
+            by,
+            format!("you already approved exception #{id}."),
         );
         return;
     }
@@ -416,14 +402,11 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
     step.audit(Some(by), "approve", format!("exception #{id}"), None);
     if have < needed {
         let left = needed - have;
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!(
-                "{}: approval recorded; exception #{id} needs {left} more.",
-                at(by)
-            ),
-            vec![by.to_owned()],
+            by,
+            format!("approval recorded; exception #{id} needs {left} more."),
         );
         return;
     }

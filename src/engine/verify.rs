@@ -23,11 +23,11 @@ pub fn verify(
         .get_mut(product)
         .and_then(|p| p.current.as_mut())
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: there is no RC in flight to verify.", at(by)),
-            vec![by.to_owned()],
+            by,
+            "there is no RC in flight to verify.".to_owned(),
         );
         return;
     };
@@ -169,12 +169,7 @@ pub fn handoff(
         let hint = crate::rules::suggest::closest(to, names.iter().copied())
             .map(|s| format!(" Did you mean `{s}`?"))
             .unwrap_or_default();
-        step.reply(
-            product,
-            reply_to,
-            format!("{}: I don't know `{to}`.{hint}", at(by)),
-            vec![by.to_owned()],
-        );
+        step.tell(product, reply_to, by, format!("I don't know `{to}`.{hint}"));
         return;
     }
     let Some(rc) = step
@@ -183,11 +178,11 @@ pub fn handoff(
         .get(product)
         .and_then(|p| p.current.clone())
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: there is no RC in flight.", at(by)),
-            vec![by.to_owned()],
+            by,
+            "there is no RC in flight.".to_owned(),
         );
         return;
     };
@@ -196,35 +191,33 @@ pub fn handoff(
         .iter()
         .find(|c| same_change(&c.change.id, change))
     else {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: {change} is not in RC #{}.", at(by), rc.id),
-            vec![by.to_owned()],
+            by,
+            format!("{change} is not in RC #{}.", rc.id),
         );
         return;
     };
     if view.verifier != by && rc.manager != by {
         let v = view.verifier.clone();
-        step.reply(
+        step.tell(
             product,
             reply_to,
+            by,
             format!(
-                "{}: {} is {v}'s to verify; only {v} or the manager ({}) can hand it over.",
-                at(by),
-                view.change.id,
-                rc.manager
+                "{} is {v}'s to verify; only {v} or the manager ({}) can hand it over.",
+                view.change.id, rc.manager
             ),
-            vec![by.to_owned()],
         );
         return;
     }
     if view.verified_at.is_some() {
-        step.reply(
+        step.tell(
             product,
             reply_to,
-            format!("{}: {} is already verified.", at(by), view.change.id),
-            vec![by.to_owned()],
+            by,
+            format!("{} is already verified.", view.change.id),
         );
         return;
     }
@@ -268,11 +261,11 @@ pub fn away(
     reply_to: Option<&str>,
 ) {
     step.state.away.insert(by.to_owned(), until);
-    step.reply(
+    step.tell(
         product,
         reply_to,
-        format!("{}: noted, you are away until {until} (inclusive).", at(by)),
-        vec![by.to_owned()],
+        by,
+        format!("noted, you are away until {until} (inclusive)."),
     );
     step.audit(Some(by), "away", until.to_string(), None);
     // Flag their pending verifications to each manager.
