@@ -6,7 +6,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead as _, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -158,21 +158,37 @@ impl Lines {
         let lines = Arc::new(Self::default());
         let l2 = lines.clone();
         std::thread::spawn(move || {
-            let mut r = BufReader::new(pipe);
+            // Lines are published a whole read at a time: the console writes
+            // each post (first line plus indented continuation lines) in one
+            // write, so a waiter never sees half a post.
+            let mut pipe = pipe;
+            let mut pending: Vec<u8> = Vec::new();
+            let mut chunk = vec![0u8; 64 * 1024];
             loop {
-                let mut buf = Vec::new();
-                match r.read_until(b'\n', &mut buf) {
+                let n = match pipe.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                            buf.pop();
-                        }
-                        let line = String::from_utf8_lossy(&buf).into_owned();
-                        let mut g = l2.inner.lock().unwrap();
-                        g.0.push(line);
-                        l2.cv.notify_all();
+                    Ok(n) => n,
+                };
+                pending.extend_from_slice(&chunk[..n]);
+                let Some(end) = pending.iter().rposition(|b| *b == b'\n') else {
+                    continue;
+                };
+                let complete: Vec<u8> = pending.drain(..=end).collect();
+                let mut g = l2.inner.lock().unwrap();
+                for raw in complete.split(|b| *b == b'\n') {
+                    let mut raw = raw;
+                    while let [rest @ .., b'\r'] = raw {
+                        raw = rest;
                     }
+                    g.0.push(String::from_utf8_lossy(raw).into_owned());
                 }
+                // `split` yields an empty tail after the final newline.
+                g.0.pop();
+                l2.cv.notify_all();
+            }
+            if !pending.is_empty() {
+                let mut g = l2.inner.lock().unwrap();
+                g.0.push(String::from_utf8_lossy(&pending).into_owned());
             }
             let mut g = l2.inner.lock().unwrap();
             g.1 = true;
