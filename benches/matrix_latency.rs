@@ -73,12 +73,16 @@ async fn main() {
             ));
         }
     });
+    // Back-to-back long polls, like the daemon: `Client::sync` sleeps a
+    // second after any poll that returned within a second of the previous
+    // one, which would add that second to whatever the client sees next.
     let c2 = ana.clone();
     tokio::spawn(async move {
+        let settings = SyncSettings::default().timeout(Duration::from_secs(5));
         loop {
-            let _ = c2
-                .sync(SyncSettings::default().timeout(Duration::from_secs(5)))
-                .await;
+            if c2.sync_once(settings.clone()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
     });
     let dir = tempfile::tempdir().unwrap();

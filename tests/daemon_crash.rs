@@ -1,22 +1,31 @@
 //! Crash safety: `kill -9` the real daemon at random moments while signed
 //! webhooks and chat events arrive, at least 100 times, restarting it on
-//! the same database each time.
+//! the same database each time. Run twice: with the console adapter and
+//! with the real serenity client against the fake Discord.
 //!
 //! After every kill (before the restart) the database passes
 //! `PRAGMA integrity_check` and holds every delivery that was acknowledged
 //! with a 2xx. At the end, after one clean run, every outbox message is
-//! sent, was printed at least once, and was never printed twice, with one
-//! exception the console cannot avoid: a kill that lands after a post was
-//! written to stdout but before it was marked sent repeats that one post
-//! after the restart. (The console has no idempotency key; Matrix and
-//! Discord drop such a repeat by the outbox id.) So a repeat is allowed
-//! only for a killed run's last post, once per such kill.
+//! sent.
+//!
+//! - Discord: every message reached Discord exactly once. A kill after
+//!   Discord created a message but before shipgate marked it sent makes the
+//!   next run send it again, with the same nonce (`enforce_nonce`), and
+//!   Discord hands back the message it has; the test counts those
+//!   de-duplicated resends.
+//! - Console: every message was printed at least once and never twice,
+//!   except the one case stdout cannot avoid: a kill after a post was
+//!   written but before it was marked sent repeats that one post after the
+//!   restart (stdout has no idempotency key). So a repeat is allowed only
+//!   for a killed run's last post, once per such kill. The console is
+//!   at-least-once by design (docs/chat.md).
 //!
 //! The kill moments come from a seeded RNG; the seed is printed, and
 //! `SHIPGATE_CRASH_SEED=N` replays a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod fake_discord;
 mod support;
 
 use std::collections::BTreeMap;
@@ -25,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shipgate::store::Store;
+use shipgate::store::{OutboxMessage, Store};
 use support::{
     FRIDAY_0930_NY, Setup, TestEnv, chat_line, posts, pr_merged_body, try_github, try_http,
 };
@@ -95,19 +104,34 @@ fn rendered(product: &str, text: &str) -> String {
     format!("[{product}] shipgate: {}", text.replace('\n', "\n    "))
 }
 
-#[test]
-fn kill_9_at_random_moments_loses_nothing_and_repeats_only_the_post_in_flight() {
+/// What the kill cycles did.
+struct Crashes {
+    seed: u64,
+    /// Each run's chat posts on stdout, and whether it was killed.
+    runs: Vec<(Vec<String>, bool)>,
+    acked_deliveries: Vec<String>,
+    acked_api: usize,
+    crash_time: Duration,
+    start_time: Duration,
+}
+
+fn seed() -> u64 {
     let seed: u64 = std::env::var("SHIPGATE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
     println!("crash test seed: {seed} (replay with SHIPGATE_CRASH_SEED={seed})");
+    seed
+}
+
+/// `CYCLES` times: start the daemon, send a few deliveries and chat events
+/// from another thread, kill -9 it at a random moment, check the file.
+/// Then one clean run that drains the outbox and stops on SIGTERM.
+fn crash_cycles(env: &TestEnv, seed: u64) -> Crashes {
     let mut rng = StdRng::seed_from_u64(seed);
-    let env = TestEnv::new(Setup::default());
     let setup = env.setup.clone();
     let db = env.db_path();
     let started = Instant::now();
-    // Each run's posts, and whether it was killed.
     let mut runs: Vec<(Vec<String>, bool)> = Vec::new();
     let mut all_acked: Vec<String> = Vec::new();
     let mut acked_api = 0usize;
@@ -171,27 +195,128 @@ fn kill_9_at_random_moments_loses_nothing_and_repeats_only_the_post_in_flight() 
         assert!(store.event_exists(&format!("github:{delivery}:0")).unwrap());
     }
     assert_eq!(store.outbox_depth().unwrap(), 0, "messages left unsent");
+    assert!(!all_acked.is_empty(), "no delivery was ever acknowledged");
+    Crashes {
+        seed,
+        runs,
+        acked_deliveries: all_acked,
+        acked_api,
+        crash_time,
+        start_time,
+    }
+}
 
-    // Every stored message was printed, once, or twice when it was in
-    // flight at a kill.
-    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut id, mut misses, mut total) = (1i64, 0, 0usize);
+/// Every message in the outbox (ids are dense from 1; stops after 100
+/// missing ids in a row).
+fn stored_messages(env: &TestEnv) -> Vec<OutboxMessage> {
+    let store = Store::open(&env.db_path()).unwrap();
+    let (mut id, mut misses, mut out) = (1i64, 0, Vec::new());
     while misses < 100 {
         match store.outbox_message(id).unwrap() {
             Some(m) => {
                 misses = 0;
-                total += 1;
                 assert!(m.sent, "message {id} is not sent: {m:?}");
-                *stored.entry(rendered(&m.product, &m.text)).or_default() += 1;
+                out.push(m);
             }
             None => misses += 1,
         }
         id += 1;
     }
+    out
+}
+
+#[test]
+fn kill_9_at_random_moments_with_discord_sends_every_message_exactly_once() {
+    let seed = seed();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(fake_discord::FakeDiscord::start(&[support::DISCORD_WEB]));
+    let env = TestEnv::new(Setup {
+        discord: Some(fake.base.clone()),
+        ..Setup::default()
+    });
+    let c = crash_cycles(&env, seed);
+    let stored = stored_messages(&env);
+    let created = fake.created();
+    let mut by_nonce: BTreeMap<String, Vec<&fake_discord::Created>> = BTreeMap::new();
+    for m in &created {
+        let nonce = m.nonce.as_ref().and_then(|n| n.as_str()).unwrap_or("");
+        by_nonce.entry(nonce.to_owned()).or_default().push(m);
+    }
+    let mut wrong = Vec::new();
+    let mut web = 0;
+    for m in &stored {
+        if m.product != "web" {
+            continue;
+        }
+        web += 1;
+        let nonce = format!("sg{}", m.id);
+        match by_nonce.remove(&nonce).as_deref() {
+            Some([one])
+                if one.channel == support::DISCORD_WEB
+                    && one.content == m.text
+                    && m.remote_id.as_deref() == Some(one.id.as_str()) => {}
+            Some([one]) => wrong.push(format!(
+                "message {} arrived changed: {:?} in {} as {}, stored {:?} (remote id {:?})",
+                m.id, one.content, one.channel, one.id, m.text, m.remote_id
+            )),
+            Some(many) => wrong.push(format!(
+                "message {} arrived {} times: {:?}",
+                m.id,
+                many.len(),
+                m.text
+            )),
+            None => wrong.push(format!("message {} never arrived: {:?}", m.id, m.text)),
+        }
+    }
+    for (nonce, ms) in &by_nonce {
+        wrong.push(format!(
+            "{} message(s) with nonce {nonce:?} that shipgate never stored: {:?}",
+            ms.len(),
+            ms.iter().map(|m| &m.content).collect::<Vec<_>>()
+        ));
+    }
+    assert!(
+        wrong.is_empty(),
+        "seed {}: outbox and Discord disagree:\n{}",
+        c.seed,
+        wrong.join("\n")
+    );
+    let cuts = stored.iter().filter(|m| m.text.contains("is cut")).count();
+    println!(
+        "discord: {CYCLES} kill -9 cycles in {:?} (start-up {:?}); {} deliveries and {} chat events acknowledged; {web} messages to Discord ({cuts} RC cuts), each created once; {} resends after a kill de-duplicated by nonce",
+        c.crash_time,
+        c.start_time,
+        c.acked_deliveries.len(),
+        c.acked_api,
+        fake.deduplicated(),
+    );
+    assert!(cuts > 0, "no RC was ever cut");
+    assert!(
+        web > CYCLES as usize,
+        "too few messages to mean much: {web}"
+    );
+    drop(rt);
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_nothing_and_repeats_only_the_post_in_flight() {
+    let seed = seed();
+    let env = TestEnv::new(Setup::default());
+    let c = crash_cycles(&env, seed);
+    let runs = &c.runs;
+
+    // Every stored message was printed, once, or twice when it was in
+    // flight at a kill.
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    let total = stored_messages(&env)
+        .into_iter()
+        .map(|m| *stored.entry(rendered(&m.product, &m.text)).or_default() += 1)
+        .count();
+
     let mut printed: BTreeMap<String, usize> = BTreeMap::new();
     // The message in flight when a run was killed: its last post.
     let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
-    for (posts, killed) in &runs {
+    for (posts, killed) in runs {
         for p in posts {
             *printed.entry(p.clone()).or_default() += 1;
         }
@@ -232,14 +357,17 @@ fn kill_9_at_random_moments_loses_nothing_and_repeats_only_the_post_in_flight() 
     }
     assert!(
         wrong.is_empty(),
-        "seed {seed}: outbox and stdout disagree:\n{}",
+        "seed {}: outbox and stdout disagree:\n{}",
+        c.seed,
         wrong.join("\n")
     );
     let cuts = stored.keys().filter(|t| t.contains("is cut")).count();
     println!(
-        "{CYCLES} kill -9 cycles in {crash_time:?} (start-up {start_time:?}); {} deliveries and {acked_api} chat events acknowledged; {total} messages ({cuts} RC cuts); {repeats} printed again after the kill that caught them between printing and marking sent",
-        all_acked.len()
+        "console: {CYCLES} kill -9 cycles in {:?} (start-up {:?}); {} deliveries and {} chat events acknowledged; {total} messages ({cuts} RC cuts); {repeats} printed again after the kill that caught them between printing and marking sent",
+        c.crash_time,
+        c.start_time,
+        c.acked_deliveries.len(),
+        c.acked_api,
     );
-    assert!(!all_acked.is_empty(), "no delivery was ever acknowledged");
     assert!(cuts > 0, "no RC was ever cut");
 }

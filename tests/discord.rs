@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod daemon_child;
 mod fake_discord;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use daemon_child::Shipgate;
 use fake_discord::{BOT_ID, FakeDiscord, GUILD_MESSAGES, MESSAGE_CONTENT};
 
 const API_TOKEN: &str = "discord-test-api-token";
@@ -22,126 +22,9 @@ const ELSEWHERE: &str = "1200000000000000003";
 const ANA: &str = "1100000000000000001";
 const BEN: &str = "1100000000000000002";
 
-/// The shipgate daemon, as a child process.
-struct Shipgate {
-    child: Child,
-    http: String,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Shipgate {
-    fn start(config: &Path, clock: &str) -> Shipgate {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-            .args(["run", "--config"])
-            .arg(config)
-            .args(["--manual-clock", clock])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                l2.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let http = loop {
-            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| {
-                l.split("listening on http://")
-                    .nth(1)
-                    .map(|a| a.split(';').next().unwrap_or("").trim().to_owned())
-            }) {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "shipgate exited with {status}:\n{}",
-                    lines.lock().unwrap().join("\n")
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "shipgate did not start:\n{}",
-                lines.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Shipgate {
-            child,
-            http: format!("http://{http}"),
-            stderr: lines,
-        }
-    }
-
-    async fn events(&self, body: &str) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/events", self.http))
-            .bearer_auth(API_TOKEN)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "api/events: {}", r.status());
-    }
-
-    async fn clock(&self, now: &str) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/-/clock", self.http))
-            .body(format!("{{\"now\": \"{now}\"}}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "clock: {}", r.status());
-    }
-
-    /// SIGKILL: a crash.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    /// SIGTERM; the daemon (and its gateway shard) must stop cleanly.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "shipgate did not stop on SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        if std::env::var_os("SHOW_DAEMON_LOG").is_some() {
-            eprintln!("{}", self.log());
-        }
-        assert!(
-            status.success(),
-            "shipgate exited with {status}:\n{}",
-            self.log()
-        );
-    }
-}
-
-impl Drop for Shipgate {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the daemon on `config` with its manual clock at `clock`.
+fn start(config: &Path, clock: &str) -> Shipgate {
+    Shipgate::start(config, clock, API_TOKEN, Duration::from_secs(60))
 }
 
 struct World {
@@ -227,7 +110,7 @@ fn allowed_users(c: &fake_discord::Created) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_get_replies_with_mentions() {
     let w = world().await;
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
     // Start-up: the token was checked, the gateway URL asked for, and the
     // IDENTIFY asked for message content.
     let requests = w.fake.requests();
@@ -311,7 +194,7 @@ async fn commands_get_replies_with_mentions() {
 async fn a_whole_rc_in_discord() {
     let w = world().await;
     // Friday 10:00 in New York: production is closed.
-    let sg = Shipgate::start(&w.config, "2026-03-13T14:00:00Z");
+    let sg = start(&w.config, "2026-03-13T14:00:00Z");
     sg.events(concat!(
         r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
         "\n",
@@ -384,7 +267,7 @@ async fn a_whole_rc_in_discord() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_drop_is_resumed() {
     let w = world().await;
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
     ana(&w, WEB, "!sg status");
     w.fake.wait_for(WEB, "no RC in flight", 0).await;
 
@@ -437,7 +320,7 @@ async fn a_gateway_drop_is_resumed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_after_a_crash_is_not_a_duplicate() {
     let w = world().await;
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
     // Discord creates the answer, but shipgate dies before it hears so.
     w.fake.stall_next_post();
     let cmd = ana(&w, WEB, "!sg status");
@@ -445,7 +328,7 @@ async fn a_resend_after_a_crash_is_not_a_duplicate() {
     sg.kill();
     // After the restart the outbox sends it again, with the same nonce:
     // Discord hands back the message it has instead of a second one.
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:01:00Z");
+    let sg = start(&w.config, "2026-03-09T14:01:00Z");
     w.fake
         .wait_until("the resend", |f| f.deduplicated() == 1)
         .await;
@@ -466,7 +349,7 @@ async fn a_resend_after_a_crash_is_not_a_duplicate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_is_waited_out() {
     let w = world().await;
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
     w.fake.rate_limit_next_post();
     let cmd = ana(&w, WEB, "!sg status");
     let (_, answer) = w.fake.wait_for(WEB, "no RC in flight", 0).await;
@@ -495,7 +378,7 @@ async fn a_429_is_waited_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_answer_is_split() {
     let w = world().await;
-    let sg = Shipgate::start(&w.config, "2026-03-13T14:00:00Z");
+    let sg = start(&w.config, "2026-03-13T14:00:00Z");
     let merges: Vec<String> = (1..=60)
         .map(|n| {
             format!(

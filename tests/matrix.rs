@@ -5,14 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![recursion_limit = "256"]
 
+mod daemon_child;
 mod synapse_support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use daemon_child::Shipgate;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
 use matrix_sdk::ruma::events::InitialStateEvent;
@@ -162,101 +162,9 @@ impl Drop for User {
     }
 }
 
-/// The shipgate daemon, as a child process.
-struct Shipgate {
-    child: Child,
-    http: String,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Shipgate {
-    fn start(config: &Path, clock: &str) -> Shipgate {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-            .args(["run", "--config"])
-            .arg(config)
-            .args(["--manual-clock", clock])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                l2.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let http = loop {
-            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| {
-                l.split("listening on http://")
-                    .nth(1)
-                    .map(|a| a.split(';').next().unwrap_or("").trim().to_owned())
-            }) {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "shipgate exited with {status}:\n{}",
-                    lines.lock().unwrap().join("\n")
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "shipgate did not start:\n{}",
-                lines.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Shipgate {
-            child,
-            http: format!("http://{http}"),
-            stderr: lines,
-        }
-    }
-
-    async fn events(&self, body: &str) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/events", self.http))
-            .bearer_auth(TOKEN)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "api/events: {}", r.status());
-    }
-
-    async fn clock(&self, now: &str) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/-/clock", self.http))
-            .body(format!("{{\"now\": \"{now}\"}}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "clock: {}", r.status());
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "shipgate exited with {status}:\n{}",
-            self.stderr.lock().unwrap().join("\n")
-        );
-    }
-}
-
-impl Drop for Shipgate {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the daemon on `config` with its manual clock at `clock`.
+fn start(config: &Path, clock: &str) -> Shipgate {
+    Shipgate::start(config, clock, TOKEN, Duration::from_secs(120))
 }
 
 struct World {
@@ -353,7 +261,7 @@ async fn commands_in_plain_and_encrypted_rooms() {
     let Some(w) = world("commands_in_plain_and_encrypted_rooms").await else {
         return;
     };
-    let sg = Shipgate::start(&w.config, "2026-03-09T14:00:00Z");
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
     tokio::time::sleep(Duration::from_secs(1)).await;
     w.ana.say(&w.web, "!sg status").await;
     let (_, plain) = w.ana.wait_for(&w.web, &w.bot, "no RC in flight", 0).await;
@@ -385,7 +293,7 @@ async fn a_whole_rc_with_restarts() {
         return;
     };
     // Friday 10:00 in New York: production is closed.
-    let sg = Shipgate::start(&w.config, "2026-03-13T14:00:00Z");
+    let sg = start(&w.config, "2026-03-13T14:00:00Z");
     sg.events(concat!(
         r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
         "\n",
@@ -410,7 +318,7 @@ async fn a_whole_rc_with_restarts() {
 
     // Restart shipgate mid-run: nothing repeated.
     sg.stop();
-    let sg = Shipgate::start(&w.config, "2026-03-13T14:05:00Z");
+    let sg = start(&w.config, "2026-03-13T14:05:00Z");
     w.ana.say(&w.web, "!sg verify all").await;
     let (i, _) = w.ana.wait_for(&w.web, &w.bot, "verified #1", i).await;
     // An hour after the cut, ben is reminded.

@@ -35,7 +35,16 @@ pub struct Setup {
     pub actions: bool,
     /// A RON `Action` for `web`'s `on_cut`, overriding `actions`.
     pub cut_action: Option<String>,
+    /// Post `web`'s messages to Discord: the API base of a fake Discord
+    /// (`tests/fake_discord`), channel [`DISCORD_WEB`], bot token
+    /// [`DISCORD_TOKEN`].
+    pub discord: Option<String>,
 }
+
+/// `web`'s Discord channel when [`Setup::discord`] is set.
+pub const DISCORD_WEB: &str = "1200000000000000001";
+/// The bot token written for [`Setup::discord`] (the fake's).
+pub const DISCORD_TOKEN: &str = "fake-discord-bot-token";
 
 impl Default for Setup {
     fn default() -> Self {
@@ -47,6 +56,7 @@ impl Default for Setup {
             seed: Some(7),
             actions: false,
             cut_action: None,
+            discord: None,
         }
     }
 }
@@ -101,9 +111,18 @@ impl TestEnv {
         } else {
             ""
         };
+        std::fs::write(secrets.join("discord"), format!("{DISCORD_TOKEN}\n")).unwrap();
+        let (discord, web_channels) = match &setup.discord {
+            Some(base) => (
+                format!(r#"discord: (token: File("secrets/discord"), api_base: Some("{base}")),"#),
+                format!(r#"channels: (discord: "{DISCORD_WEB}"),"#),
+            ),
+            None => (String::new(), String::new()),
+        };
         let config = format!(
             r#"(
     database: "shipgate.db",
+    {discord}
     rules: "rules",
     prefix: "!sg ",
     {seed}
@@ -116,7 +135,7 @@ impl TestEnv {
         gitlab_token: File("secrets/gitlab"),
     ),
     products: [
-        (name: "web", default_branch: "main", repos: ["acme/web"], {actions}),
+        (name: "web", default_branch: "main", repos: ["acme/web"], {web_channels} {actions}),
         (name: "payments", channels: (console: "payments"), repos: ["acme/payments"]),
     ],
     people: [
