@@ -243,10 +243,13 @@ fn the_last_daily_manager_is_not_picked_when_anyone_else_qualifies() {
         Some("ana"),
     );
     assert_uniform(&counts, &["ben", "carl"]);
-    // Only one Eastern committer, and they managed last time: someone else
-    // qualifies, so the repeat rule wins over the zone preference.
+    // Only one Eastern committer, and they managed last time: the zone
+    // preference (the process's own rule) wins over not repeating.
     let counts = tally(&["ana", "clara", "priya"], &State::default(), Some("ana"));
-    assert_uniform(&counts, &["clara", "priya"]);
+    assert_eq!(counts.get("ana"), Some(&SEEDS));
+    // Two Eastern committers: the one who did not manage last time.
+    let counts = tally(&["ana", "ben", "clara"], &State::default(), Some("ana"));
+    assert_eq!(counts.get("ben"), Some(&SEEDS));
     // Nobody else qualifies: the same person again.
     let counts = tally(&["ana"], &State::default(), Some("ana"));
     assert_eq!(counts.get("ana"), Some(&SEEDS));

@@ -113,7 +113,7 @@ pub fn cut(
     let mut mentions = vec![manager.to_owned()];
     mentions.extend(authors.iter().filter(|a| *a != manager).cloned());
     let reason_text = reason.map(|r| format!(": {r}")).unwrap_or_default();
-    let text = format!(
+    let mut text = format!(
         "RC #{id} for {product} is cut ({}{reason_text}). Release manager: {} ({why_manager}).\n\
          Changes to verify, by {}:\n{}\n\
          Verify yours with `{}verify all` (or `verify CHANGE`), or hand one over with `handoff CHANGE to PERSON`.",
@@ -123,6 +123,7 @@ pub fn cut(
         change_lines(&rc, false),
         step.ctx.team.prefix,
     );
+    text.push_str(&away_authors(step, product, &rc));
     step.post(product, text, mentions);
     step.audit(
         Some(manager),
@@ -135,6 +136,40 @@ pub fn cut(
         Some(step.ctx.seed),
     );
     true
+}
+
+/// For a new RC: a line per author who is away today, asking the manager
+/// to hand their changes to someone (saying `away` later does the same).
+fn away_authors(step: &Step<'_>, product: &str, rc: &Rc) -> String {
+    let today = step
+        .now()
+        .with_timezone(&step.ctx.policy(product).timezone)
+        .date_naive();
+    let mut out = String::new();
+    for author in rc.authors() {
+        let Some(until) = step
+            .state
+            .away
+            .get(&author)
+            .filter(|_| step.state.is_away(&author, today))
+        else {
+            continue;
+        };
+        let theirs: Vec<String> = rc
+            .changes
+            .iter()
+            .filter(|c| c.verifier == author)
+            .map(|c| c.change.id.clone())
+            .collect();
+        out.push_str(&format!(
+            "\n{}: {} is away until {until} and cannot verify {}. Hand them to someone with `{}handoff CHANGE to PERSON`.",
+            at(&rc.manager),
+            at(&author),
+            and_list(&theirs),
+            step.ctx.team.prefix
+        ));
+    }
+    out
 }
 
 /// Ends the RC in flight with `end` (released, not viable, superseded).

@@ -1,6 +1,12 @@
 //! Who manages a daily RC: a random committer, preferring people in the
 //! preferred time zone, skipping people who are away, and not the same
 //! person twice in a row when anyone else qualifies.
+//!
+//! The order follows the written process: first who is here, then the
+//! zone preference the process names, then our own fairness rule (no
+//! repeat) among whoever is left. So the only committer in the preferred
+//! zone manages again rather than handing the RC to someone in another
+//! zone.
 
 use chrono::{DateTime, Offset, TimeZone, Utc};
 use rand::SeedableRng;
@@ -56,14 +62,6 @@ pub fn pick_daily_manager(
         }
         pool = present;
     }
-    if policy.avoid_repeat
-        && let Some(last) = last_manager
-        && pool.len() > 1
-        && pool.iter().any(|p| p == last)
-    {
-        pool.retain(|p| p != last);
-        notes.push(format!("skipped {last} (managed the last daily RC)"));
-    }
     if let Some(pref) = policy.prefer_timezone {
         let offset = pref.offset_from_utc_datetime(&now.naive_utc()).fix();
         let preferred: Vec<String> = pool
@@ -83,6 +81,14 @@ pub fn pick_daily_manager(
             }
             pool = preferred;
         }
+    }
+    if policy.avoid_repeat
+        && let Some(last) = last_manager
+        && pool.len() > 1
+        && pool.iter().any(|p| p == last)
+    {
+        pool.retain(|p| p != last);
+        notes.push(format!("skipped {last} (managed the last daily RC)"));
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let person = pool.choose(&mut rng)?.clone();
