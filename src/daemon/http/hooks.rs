@@ -10,6 +10,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{AppState, error, same_secret};
+use crate::config::Config;
 use crate::engine::Event;
 use crate::team::author_name;
 
@@ -97,6 +98,30 @@ fn short(sha: &str) -> String {
     sha.chars().take(12).collect()
 }
 
+/// A push (GitHub or GitLab): one merged change per commit (`sha`,
+/// message, who), when it went to the default branch of a product's repo.
+fn push_events<'a>(
+    config: &Config,
+    repo: &str,
+    git_ref: &str,
+    commits: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Vec<Event> {
+    let Some(product) = config.product_by_repo(repo) else {
+        return Vec::new();
+    };
+    if git_ref != format!("refs/heads/{}", product.default_branch) {
+        return Vec::new();
+    }
+    commits
+        .map(|(sha, message, who)| Event::Merged {
+            product: product.name.clone(),
+            change: short(sha),
+            author: author_name(config, who),
+            title: first_line(message),
+        })
+        .collect()
+}
+
 /// The engine events a GitHub delivery means (may be none).
 fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, String> {
     let config = &s.shared.config;
@@ -105,33 +130,24 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
         "push" => {
             let push: Push =
                 serde_json::from_slice(body).map_err(|e| format!("not a push payload: {e}"))?;
-            let Some(product) = config.product_by_repo(&push.repository.full_name) else {
-                return Ok(Vec::new());
-            };
-            if push.git_ref != format!("refs/heads/{}", product.default_branch) {
-                return Ok(Vec::new());
-            }
-            Ok(push
-                .commits
-                .iter()
-                .map(|c| {
-                    let who = c
-                        .author
-                        .email
-                        .as_deref()
-                        .filter(|e| config.person_by_git(e).is_some())
-                        .or(c.author.username.as_deref())
-                        .or(c.author.email.as_deref())
-                        .or(c.author.name.as_deref())
-                        .unwrap_or("unknown");
-                    Event::Merged {
-                        product: product.name.clone(),
-                        change: short(&c.id),
-                        author: author_name(config, who),
-                        title: first_line(&c.message),
-                    }
-                })
-                .collect())
+            let commits = push.commits.iter().map(|c| {
+                let who = c
+                    .author
+                    .email
+                    .as_deref()
+                    .filter(|e| config.person_by_git(e).is_some())
+                    .or(c.author.username.as_deref())
+                    .or(c.author.email.as_deref())
+                    .or(c.author.name.as_deref())
+                    .unwrap_or("unknown");
+                (c.id.as_str(), c.message.as_str(), who)
+            });
+            Ok(push_events(
+                config,
+                &push.repository.full_name,
+                &push.git_ref,
+                commits,
+            ))
         }
         "pull_request" => {
             let ev: PullRequestEvent = serde_json::from_slice(body)
@@ -273,30 +289,21 @@ fn gitlab_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
         "Push Hook" => {
             let push: GlPush =
                 serde_json::from_slice(body).map_err(|e| format!("not a push payload: {e}"))?;
-            let Some(product) = config.product_by_repo(&push.project.path_with_namespace) else {
-                return Ok(Vec::new());
-            };
-            if push.git_ref != format!("refs/heads/{}", product.default_branch) {
-                return Ok(Vec::new());
-            }
-            Ok(push
-                .commits
-                .iter()
-                .map(|c| {
-                    let who = c
-                        .author
-                        .email
-                        .as_deref()
-                        .or(c.author.name.as_deref())
-                        .unwrap_or("unknown");
-                    Event::Merged {
-                        product: product.name.clone(),
-                        change: short(&c.id),
-                        author: author_name(config, who),
-                        title: first_line(&c.message),
-                    }
-                })
-                .collect())
+            let commits = push.commits.iter().map(|c| {
+                let who = c
+                    .author
+                    .email
+                    .as_deref()
+                    .or(c.author.name.as_deref())
+                    .unwrap_or("unknown");
+                (c.id.as_str(), c.message.as_str(), who)
+            });
+            Ok(push_events(
+                config,
+                &push.project.path_with_namespace,
+                &push.git_ref,
+                commits,
+            ))
         }
         "Merge Request Hook" => {
             let mr: GlMr = serde_json::from_slice(body)
