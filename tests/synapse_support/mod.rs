@@ -72,8 +72,15 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
 /// Synapse, or `None` after a loud skip message when it cannot be had
 /// outside CI. Under CI a missing Synapse is a failure.
 pub fn start_or_skip(test: &str) -> Option<Synapse> {
+    start_or_skip_with(test, &[])
+}
+
+/// Like [`start_or_skip`], with top-level keys of `homeserver.yaml` set to
+/// other YAML values (replaced if the default config has them, else
+/// added), e.g. `("rc_message", "{per_second: 1, burst_count: 2}")`.
+pub fn start_or_skip_with(test: &str, overrides: &[(&str, &str)]) -> Option<Synapse> {
     match ensure_installed() {
-        Ok(py) => Some(Synapse::start(py)),
+        Ok(py) => Some(Synapse::start(py, overrides)),
         Err(why) => {
             if std::env::var_os("CI").is_some() {
                 panic!("{test}: Synapse is required in CI but unavailable: {why}");
@@ -103,7 +110,7 @@ fn free_port() -> u16 {
 }
 
 impl Synapse {
-    fn start(python: PathBuf) -> Synapse {
+    fn start(python: PathBuf, overrides: &[(&str, &str)]) -> Synapse {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let d = dir.path().display();
@@ -157,6 +164,9 @@ rc_key_requests:
   burst_count: 1000
 "#
         );
+        let config = overrides
+            .iter()
+            .fold(config, |c, (key, value)| set_top_level(&c, key, value));
         std::fs::write(dir.path().join("homeserver.yaml"), config).unwrap();
         let out = Command::new(&python)
             .args(["-m", "synapse.app.homeserver", "-c"])
@@ -223,6 +233,15 @@ rc_key_requests:
 
     /// Registers a user with the shared secret (not an admin).
     pub fn register(&self, user: &str, password: &str) {
+        self.register_as(user, password, false);
+    }
+
+    /// Registers a server admin (for the `/_synapse/admin` API).
+    pub fn register_admin(&self, user: &str, password: &str) {
+        self.register_as(user, password, true);
+    }
+
+    fn register_as(&self, user: &str, password: &str, admin: bool) {
         let tool = self.python.with_file_name("register_new_matrix_user");
         let out = Command::new(tool)
             .args([
@@ -230,7 +249,7 @@ rc_key_requests:
                 user,
                 "-p",
                 password,
-                "--no-admin",
+                if admin { "--admin" } else { "--no-admin" },
                 "-k",
                 SHARED_SECRET,
                 &self.url,
@@ -276,6 +295,26 @@ impl Drop for Synapse {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `yaml` with the top-level `key` (and its indented block) replaced by
+/// `key: value`, or with it appended if absent.
+fn set_top_level(yaml: &str, key: &str, value: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + value.len());
+    let mut skipping = false;
+    for line in yaml.lines() {
+        if line.starts_with(|c: char| !c.is_whitespace()) {
+            skipping = line
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'));
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("{key}: {value}\n"));
+    out
 }
 
 /// Writes text to a file (for secrets in test configs).

@@ -1,0 +1,458 @@
+//! shipgate against a real Synapse at the edges: a bot that is rate
+//! limited (`M_LIMIT_EXCEEDED`) still delivers every reply once and in
+//! order, and invites are accepted to the configured rooms only.
+//!
+//! What the server did is read from the server (`/messages`, room state,
+//! Synapse's access log), not from a client's view of it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod daemon_child;
+mod synapse_support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use daemon_child::Shipgate;
+use matrix_sdk::Client;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
+use serde_json::{Value, json};
+use synapse_support::{Synapse, start_or_skip_with, write};
+
+const PW: &str = "correct horse battery staple";
+const TOKEN: &str = "matrix-limits-test-api-token";
+const BOT: &str = "@shipgate:localhost";
+/// Cheap password hashing: registering and logging in 3 users with the
+/// default cost takes seconds on a busy machine.
+const FAST_PASSWORDS: (&str, &str) = ("bcrypt_rounds", "4");
+
+/// Starts the daemon on `config` (its manual clock on a Monday morning).
+fn start(config: &Path) -> Shipgate {
+    Shipgate::start(
+        config,
+        "2026-03-09T14:00:00Z",
+        TOKEN,
+        Duration::from_secs(120),
+    )
+}
+
+/// Percent-encodes the sigils of Matrix ids for a URL path.
+fn enc(id: &str) -> String {
+    id.replace('!', "%21")
+        .replace('@', "%40")
+        .replace('#', "%23")
+        .replace('$', "%24")
+        .replace(':', "%3A")
+}
+
+/// Direct client-server and admin API calls, as one user.
+struct Api {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn login(url: &str, user: &str) -> Api {
+        let http = reqwest::Client::new();
+        let r: Value = http
+            .post(format!("{url}/_matrix/client/v3/login"))
+            .json(&json!({
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": PW,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            url: url.to_owned(),
+            token: r["access_token"].as_str().unwrap().to_owned(),
+            http,
+        }
+    }
+
+    fn of(client: &Client) -> Api {
+        Api {
+            url: client
+                .homeserver()
+                .to_string()
+                .trim_end_matches('/')
+                .to_owned(),
+            token: client.access_token().unwrap(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `user`'s membership of `room` as the server has it (`None`: never).
+    async fn membership(&self, room: &OwnedRoomId, user: &str) -> Option<String> {
+        let (status, v) = self
+            .get(&format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.member/{}",
+                enc(room.as_str()),
+                enc(user)
+            ))
+            .await;
+        match status {
+            200 => Some(v["membership"].as_str().unwrap().to_owned()),
+            404 => None,
+            s => panic!("membership of {user} in {room}: HTTP {s}: {v}"),
+        }
+    }
+
+    async fn wait_membership(&self, room: &OwnedRoomId, user: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = self.membership(room, user).await;
+            if got.as_deref() == Some(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{user} in {room}: membership {got:?}, wanted {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The room's messages, oldest first, as the server has them.
+    async fn messages(&self, room: &OwnedRoomId) -> Vec<Value> {
+        let (status, v) = self
+            .get(&format!(
+                "/_matrix/client/v3/rooms/{}/messages?dir=b&limit=500",
+                enc(room.as_str())
+            ))
+            .await;
+        assert_eq!(status, 200, "/messages: {v}");
+        let mut chunk = v["chunk"].as_array().unwrap().clone();
+        chunk.reverse();
+        chunk
+            .into_iter()
+            .filter(|e| e["type"] == "m.room.message")
+            .collect()
+    }
+}
+
+/// A bot message, from the server's timeline.
+#[derive(Debug)]
+struct Reply {
+    in_reply_to: Option<String>,
+    body: String,
+    ts: u64,
+}
+
+async fn bot_replies(api: &Api, room: &OwnedRoomId) -> Vec<Reply> {
+    api.messages(room)
+        .await
+        .into_iter()
+        .filter(|e| e["sender"] == BOT)
+        .map(|e| Reply {
+            in_reply_to: e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+                .as_str()
+                .map(str::to_owned),
+            body: e["content"]["body"].as_str().unwrap_or("").to_owned(),
+            ts: e["origin_server_ts"].as_u64().unwrap(),
+        })
+        .collect()
+}
+
+/// Waits until the bot has answered `command` in `room`.
+async fn wait_reply(api: &Api, room: &OwnedRoomId, command: &OwnedEventId) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let replies = bot_replies(api, room).await;
+        if let Some(r) = replies
+            .into_iter()
+            .find(|r| r.in_reply_to.as_deref() == Some(command.as_str()))
+        {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer to {command} in {room}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn login(url: &str, name: &str) -> Client {
+    let client = Client::builder().homeserver_url(url).build().await.unwrap();
+    client
+        .matrix_auth()
+        .login_username(name, PW)
+        .send()
+        .await
+        .unwrap();
+    client.sync_once(SyncSettings::default()).await.unwrap();
+    client
+}
+
+async fn create_room(owner: &Client, name: &str, invite: Vec<OwnedUserId>) -> OwnedRoomId {
+    let mut req = CreateRoom::new();
+    req.name = Some(name.to_owned());
+    req.invite = invite;
+    owner.create_room(req).await.unwrap().room_id().to_owned()
+}
+
+async fn say(client: &Client, room: &OwnedRoomId, text: &str) -> OwnedEventId {
+    let r = client.get_room(room).expect("the user is in the room");
+    r.send(RoomMessageEventContent::text_plain(text))
+        .await
+        .unwrap()
+        .response
+        .event_id
+}
+
+/// A shipgate config serving one product, `web`, in `room`.
+fn config(dir: &Path, synapse: &Synapse, room: &OwnedRoomId) -> PathBuf {
+    write(&dir.join("bot-password"), PW);
+    write(&dir.join("api-token"), TOKEN);
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let config = dir.join("shipgate.ron");
+    write(
+        &config,
+        &format!(
+            r#"(
+    database: "shipgate.db",
+    rules: "{rules}",
+    seed: 7,
+    http: (listen: "127.0.0.1:0", api_token: File("api-token")),
+    matrix: (homeserver: "{url}", user: "{BOT}", password: File("bot-password")),
+    products: [
+        (name: "web", channels: (matrix: "{room}")),
+    ],
+    people: [
+        (name: "ana", timezone: "America/New_York", chat: (matrix: "@ana:localhost"), roles: ["engineer", "lead"]),
+    ],
+)"#,
+            rules = rules.display(),
+            url = synapse.url,
+        ),
+    );
+    config
+}
+
+/// The bot's message sends in Synapse's access log: (transaction id,
+/// HTTP status) in the order Synapse answered them.
+fn bot_sends(synapse_log: &str) -> Vec<(String, u16)> {
+    synapse_log
+        .lines()
+        .filter(|l| l.contains("Processed request") && l.contains(&format!("{{{BOT}}}")))
+        .filter_map(|l| {
+            let (before, after) = l.split_once(" \"PUT ")?;
+            let path = after.split_whitespace().next()?;
+            if !path.contains("/send/") {
+                return None;
+            }
+            let txn = path.rsplit('/').next()?.to_owned();
+            let status = before.split_whitespace().last()?.parse().ok()?;
+            Some((txn, status))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_replies_arrive_once_and_in_order() {
+    const TEST: &str = "rate_limited_replies_arrive_once_and_in_order";
+    // The bot may send 2 messages at once, then 1 a second.
+    let Some(synapse) = start_or_skip_with(
+        TEST,
+        &[
+            ("rc_message", "{per_second: 1, burst_count: 2}"),
+            FAST_PASSWORDS,
+        ],
+    ) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    synapse.register_admin("root", PW);
+    // ana types as fast as she likes; the bot gets the tight limit. An
+    // admin or a user with an override would not be limited: check that
+    // the bot is neither.
+    let root = Api::login(&synapse.url, "root").await;
+    root.post(
+        "/_synapse/admin/v1/users/%40ana%3Alocalhost/override_ratelimit",
+        json!({"messages_per_second": 0, "burst_count": 0}),
+    )
+    .await;
+    let (_, bot_user) = root
+        .get(&format!("/_synapse/admin/v2/users/{}", enc(BOT)))
+        .await;
+    assert_eq!(bot_user["admin"], false, "{bot_user}");
+    let (_, bot_override) = root
+        .get(&format!(
+            "/_synapse/admin/v1/users/{}/override_ratelimit",
+            enc(BOT)
+        ))
+        .await;
+    assert_eq!(bot_override, json!({}), "the bot has no ratelimit override");
+
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sg = start(&config(dir.path(), &synapse, &web));
+    ana_api.wait_membership(&web, BOT, "join").await;
+
+    // A burst of commands, each answered by a reply to it.
+    let mut commands = Vec::new();
+    for i in 0..6 {
+        let text = if i % 2 == 0 {
+            "!sg status"
+        } else {
+            "!sg windows"
+        };
+        commands.push(say(&ana, &web, text).await);
+    }
+    let started = Instant::now();
+    wait_reply(&ana_api, &web, commands.last().unwrap()).await;
+    let took = started.elapsed();
+    // Room for a late duplicate to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let replies = bot_replies(&ana_api, &web).await;
+    let answered: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| r.in_reply_to.as_deref())
+        .collect();
+    let asked: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        answered, asked,
+        "every command answered exactly once, in order; the bot said:\n{replies:#?}"
+    );
+    assert_eq!(replies.len(), commands.len(), "{replies:#?}");
+    for (r, i) in replies.iter().zip(0..) {
+        let want = if i % 2 == 0 {
+            "no RC in flight"
+        } else {
+            "production: open"
+        };
+        assert!(r.body.contains(want), "reply {i}: {r:?}");
+    }
+
+    // The limit was hit and waited out: Synapse refused some sends with
+    // 429, and each refused transaction went through later. (The same
+    // transaction accepted twice would be harmless: Synapse deduplicates
+    // it, and the timeline above shows no duplicate.)
+    let sends = bot_sends(&synapse.log());
+    let limited: BTreeSet<&str> = sends
+        .iter()
+        .filter(|(_, s)| *s == 429)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    let accepted: BTreeSet<&str> = sends
+        .iter()
+        .filter(|(_, s)| *s == 200)
+        .map(|(t, _)| t.as_str())
+        .collect();
+    assert!(
+        !limited.is_empty(),
+        "no send of the bot was rate limited, so the test proves nothing; sends: {sends:?}"
+    );
+    assert!(
+        limited.is_subset(&accepted),
+        "refused sends never went through: {sends:?}"
+    );
+    assert_eq!(accepted.len(), commands.len(), "sends: {sends:?}");
+    // 6 messages at 2 + 1/s cannot be sent in less than ~4 s.
+    let span = replies.last().unwrap().ts - replies[0].ts;
+    assert!(
+        span >= 2_500,
+        "the replies were spread over {span} ms only: {replies:#?}"
+    );
+    eprintln!(
+        "{TEST}: {} sends refused with 429 and retried; replies spread over {span} ms; last one after {took:?}",
+        limited.len()
+    );
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_are_accepted_to_configured_rooms_only() {
+    const TEST: &str = "invites_are_accepted_to_configured_rooms_only";
+    let Some(synapse) = start_or_skip_with(TEST, &[FAST_PASSWORDS]) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot.clone()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sg = start(&config(dir.path(), &synapse, &web));
+    ana_api.wait_membership(&web, BOT, "join").await;
+
+    // shipgate joins every configured room at start (and does not start
+    // without them), so a configured room it is not in is one it was
+    // removed from since. While it is out, it is invited first to a room
+    // it does not serve, then back to its own room.
+    let web_room = ana.get_room(&web).unwrap();
+    web_room.kick_user(&bot, Some("oops")).await.unwrap();
+    ana_api.wait_membership(&web, BOT, "leave").await;
+    let elsewhere = create_room(&ana, "elsewhere", vec![bot.clone()]).await;
+    assert_eq!(
+        ana_api.membership(&elsewhere, BOT).await.as_deref(),
+        Some("invite")
+    );
+    web_room.invite_user_by_id(&bot).await.unwrap();
+
+    // It goes back to its room and answers there again.
+    ana_api.wait_membership(&web, BOT, "join").await;
+    let asked = say(&ana, &web, "!sg status").await;
+    let answer = wait_reply(&ana_api, &web, &asked).await;
+    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+
+    // By now the bot has long seen the earlier invite: still not taken.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        ana_api.membership(&elsewhere, BOT).await.as_deref(),
+        Some("invite"),
+        "the bot must not join a room it does not serve:\n{}",
+        sg.log()
+    );
+    assert!(
+        !sg.log().contains("could not accept an invite"),
+        "{}",
+        sg.log()
+    );
+    sg.stop();
+}
