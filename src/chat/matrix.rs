@@ -163,9 +163,18 @@ impl MatrixAdapter {
             let allowed = allowed.clone();
             async move {
                 if client.user_id().is_some_and(|me| me.as_str() == ev.state_key.as_str()) && allowed.contains(&room.room_id().to_owned()) {
-                    if let Err(e) = room.join().await {
-                        tracing::warn!(error = %e, room = %room.room_id(), "matrix: could not accept an invite");
-                    }
+                    // Join on the side, so the sync loop does not wait on
+                    // it; a homeserver may not be ready for the join right
+                    // after the invite, so try a few times.
+                    tokio::spawn(async move {
+                        for attempt in 1..=4u32 {
+                            match room.join().await {
+                                Ok(()) => return,
+                                Err(e) => tracing::warn!(error = %e, room = %room.room_id(), attempt, "matrix: could not accept an invite"),
+                            }
+                            tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+                        }
+                    });
                 }
             }
         });
