@@ -24,7 +24,9 @@ pub fn team_from_config(config: &Config) -> Team {
             .iter()
             .map(|p| (p.name.clone(), p.rules_product.clone()))
             .collect(),
-        prefix: config.prefix.clone(),
+        // As people type it before a command (`"!sg "`), for the hints in
+        // shipgate's answers.
+        prefix: crate::chat::command::invocation(&config.prefix),
     }
 }
 

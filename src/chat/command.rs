@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 
 pub use help::help;
 pub use parse::parse;
+pub use words::invocation;
 
 /// The prefix that addresses shipgate in a chat channel.
 pub const DEFAULT_PREFIX: &str = "!sg ";

@@ -39,6 +39,7 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
         author: author.to_owned(),
         title: title.to_owned(),
         merged_at: now,
+        verifier: None,
     });
     step.audit(Some(author), "merged", format!("{change} {title}"), None);
 }
@@ -79,8 +80,8 @@ pub fn cut(
     let changes: Vec<RcChange> = ps
         .pool
         .drain(..)
-        .map(|c| RcChange {
-            verifier: c.author.clone(),
+        .map(|mut c| RcChange {
+            verifier: c.verifier.take().unwrap_or_else(|| c.author.clone()),
             change: c,
             verified_at: None,
             reminders: 0,
@@ -109,19 +110,19 @@ pub fn cut(
         changes: rc.change_ids(),
         manager: manager.to_owned(),
     });
-    let authors = rc.authors();
+    let authors = rc.verifiers();
     let mut mentions = vec![manager.to_owned()];
     mentions.extend(authors.iter().filter(|a| *a != manager).cloned());
     let reason_text = reason.map(|r| format!(": {r}")).unwrap_or_default();
     let mut text = format!(
         "RC #{id} for {product} is cut ({}{reason_text}). Release manager: {} ({why_manager}).\n\
          Changes to verify, by {}:\n{}\n\
-         Verify yours with `{}verify all` (or `verify CHANGE`), or hand one over with `handoff CHANGE to PERSON`.",
+         Verify yours with `{p}verify all` (or `{p}verify CHANGE`), or hand one over with `{p}handoff CHANGE to PERSON`.",
         trigger(&rc),
         at(manager),
         and_list(&authors.iter().map(|a| at(a)).collect::<Vec<_>>()),
         change_lines(&rc, false),
-        step.ctx.team.prefix,
+        p = step.ctx.team.prefix,
     );
     text.push_str(&away_authors(step, product, &rc));
     step.post(product, text, mentions);
@@ -146,7 +147,7 @@ fn away_authors(step: &Step<'_>, product: &str, rc: &Rc) -> String {
         .with_timezone(&step.ctx.policy(product).timezone)
         .date_naive();
     let mut out = String::new();
-    for author in rc.authors() {
+    for author in rc.verifiers() {
         let Some(until) = step
             .state
             .away
@@ -181,7 +182,14 @@ pub fn close(step: &mut Step<'_>, product: &str, end: RcState) -> Option<Rc> {
     rc.state = end;
     match end {
         RcState::NotViable | RcState::Superseded => {
-            let mut back: Vec<Change> = rc.changes.iter().map(|c| c.change.clone()).collect();
+            let mut back: Vec<Change> = rc
+                .changes
+                .iter()
+                .map(|c| Change {
+                    verifier: (c.verifier != c.change.author).then(|| c.verifier.clone()),
+                    ..c.change.clone()
+                })
+                .collect();
             back.append(&mut ps.pool);
             ps.pool = back;
         }

@@ -50,6 +50,11 @@ pub struct Change {
     pub author: String,
     pub title: String,
     pub merged_at: DateTime<Utc>,
+    /// Who verifies it when that is not its author: a handoff made in an
+    /// RC that ended without a release (superseded, not viable) carries
+    /// over to the next RC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +186,15 @@ impl ExceptionRequest {
 impl Rc {
     pub fn pending(&self) -> impl Iterator<Item = &RcChange> {
         self.changes.iter().filter(|c| c.verified_at.is_none())
+    }
+
+    /// Everyone who verifies a change in it (authors, or whom they handed
+    /// their change to), sorted.
+    pub fn verifiers(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.changes.iter().map(|c| c.verifier.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     pub fn authors(&self) -> Vec<String> {

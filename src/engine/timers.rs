@@ -280,10 +280,11 @@ fn reminders(step: &mut Step<'_>, product: &str) {
         step.post(
             product,
             format!(
-                "{}: reminder: please verify {} in RC #{} (`{prefix}verify all`), or hand it over with `{prefix}handoff CHANGE to PERSON`.",
+                "{}: reminder: please verify {} in RC #{} (`{prefix}verify all`), or hand {} over with `{prefix}handoff CHANGE to PERSON`.",
                 at(&person),
                 and_list(&changes),
-                rc_view.id
+                rc_view.id,
+                if changes.len() == 1 { "it" } else { "one" }
             ),
             vec![person],
         );

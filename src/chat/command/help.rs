@@ -17,8 +17,10 @@ pub(super) struct Spec {
     /// A few sentences for `help COMMAND`.
     pub details: &'static str,
     /// An example: what a person types (without prefix) and what shipgate
-    /// answers (`{p}` stands for the prefix).
-    pub example: (&'static str, &'static str),
+    /// answers, one message or more (`{p}` stands for the prefix). The
+    /// answer is real: `tests/help_examples.rs` checks it against the
+    /// engine.
+    pub example: (&'static str, &'static [&'static str]),
 }
 
 impl CommandKind {
@@ -29,13 +31,16 @@ impl CommandKind {
                 aliases: &[],
                 usage: "rc request [urgent] REASON",
                 summary: "ask for a release candidate now",
-                details: "With no RC in flight, one is cut at once and you manage it. With an RC in \
-                          flight, a normal request waits until it ends; an `urgent` one replaces it \
-                          after a notice period, unless someone objects.",
+                details: "With no RC in flight, one is cut at once from the changes merged since \
+                          the last RC, and you manage it. With an RC in flight, a normal request \
+                          waits until it ends; an `urgent` one replaces it after a notice period, \
+                          unless someone objects.",
                 example: (
                     "rc request urgent checkout fails for EU cards",
-                    "Urgent RC requested by @ana: the running RC will be replaced in 15 minutes \
-                     unless someone objects with `{p}rc object REASON`.",
+                    &["@ana asks for an urgent RC: checkout fails for EU cards.\n\
+                         @maria (manager of RC #41): RC #41 will be closed and replaced at Tue \
+                         2026-03-10 10:15 EDT unless someone objects with `{p}rc object REASON`. \
+                         Its changes go into the new RC."],
                 ),
             },
             CommandKind::RcObject => Spec {
@@ -46,8 +51,11 @@ impl CommandKind {
                 details: "The running RC's manager then decides with `rc proceed` or `rc withdraw`.",
                 example: (
                     "rc object I am halfway through verifying #123",
-                    "Objection from @sam noted. @maria, as manager of the running RC, decide with \
-                     `{p}rc proceed` or `{p}rc withdraw`.",
+                    &[
+                        "@sam objects to @ana's urgent RC: I am halfway through verifying #123.\n\
+                         @maria: as manager of RC #41, decide: `{p}rc proceed` (replace it now) or \
+                         `{p}rc withdraw` (keep it).",
+                    ],
                 ),
             },
             CommandKind::RcProceed => Spec {
@@ -55,23 +63,34 @@ impl CommandKind {
                 aliases: &[],
                 usage: "rc proceed",
                 summary: "(manager) let the urgent request replace the running RC",
-                details: "Answers an objection: the running RC is closed as superseded, its changes \
-                          go back into the pool and the urgent RC is cut.",
+                details: "Answers an objection: the running RC is closed as superseded and the \
+                          urgent RC is cut at once, carrying the old RC's changes.",
                 example: (
                     "rc proceed",
-                    "RC-41 is superseded; cutting the urgent RC now.",
+                    &[
+                        "RC #41 is closed: superseded by an urgent RC for @ana (checkout fails for \
+                         EU cards). Its changes are carried into the new RC.",
+                        "RC #42 for web is cut (urgent: checkout fails for EU cards). Release \
+                         manager: @ana (requested it urgently).\n\
+                         Changes to verify, by @ana and @sam:\n  \
+                         • #123 Search suggestions (@maria, verifying: @sam)\n  \
+                         • #124 Fix EU card checkout (@ana)\n\
+                         Verify yours with `{p}verify all` (or `{p}verify CHANGE`), or hand one \
+                         over with `{p}handoff CHANGE to PERSON`.",
+                    ],
                 ),
             },
             CommandKind::RcWithdraw => Spec {
                 name: "rc withdraw",
                 aliases: &[],
                 usage: "rc withdraw",
-                summary: "(manager) keep the running RC; the urgent request waits",
-                details: "Answers an objection: the running RC stays and the urgent request is \
-                          cut when it ends.",
+                summary: "(manager or requester) drop the urgent request; the running RC continues",
+                details: "The running RC's manager uses it to answer an objection; whoever asked \
+                          for the urgent RC may take the request back at any time. To have those \
+                          changes released later, ask again, or wait for the next daily RC.",
                 example: (
                     "rc withdraw",
-                    "RC-41 stays; the urgent request is queued until it ends.",
+                    &["@ana's urgent request was withdrawn by @maria; the current RC continues."],
                 ),
             },
             CommandKind::RcNotViable => Spec {
@@ -86,11 +105,12 @@ impl CommandKind {
                 usage: "rc not-viable REASON [next: STEPS]",
                 summary: "close the running RC as not viable, saying why and what happens next",
                 details: "Its changes go back into the pool. Write the next steps after `next:`; \
-                          the reason and the steps may run over several lines.",
+                          the reason and the steps may run over several lines. Only the RC's \
+                          manager can, unless the rules `allow` it to a role.",
                 example: (
                     "rc not-viable login is broken on staging next: revert #131, then a new RC",
-                    "RC-41 is not viable: login is broken on staging. Next: revert #131, then a \
-                     new RC.",
+                    &["RC #41 is not viable: login is broken on staging\n\
+                       Next steps: revert #131, then a new RC"],
                 ),
             },
             CommandKind::RcReleased => Spec {
@@ -98,8 +118,12 @@ impl CommandKind {
                 aliases: &[],
                 usage: "rc released",
                 summary: "report that the RC is in production",
-                details: "Use it when CI does not report the release itself.",
-                example: ("rc released", "RC-42 is released. Thanks, everyone!"),
+                details: "Use it when CI does not report the release itself. Only the RC's manager \
+                          can, unless the rules `allow` it to a role.",
+                example: (
+                    "rc released",
+                    &["RC #41 is released to production. Thank you, @maria, @ana and @sam."],
+                ),
             },
             CommandKind::Verify => Spec {
                 name: "verify",
@@ -107,10 +131,11 @@ impl CommandKind {
                 usage: "verify CHANGE... | all",
                 summary: "say you verified your changes in the RC",
                 details: "Name changes as the RC lists them (`#123`, `abc123f`, `web-42`), \
-                          separated by spaces or commas; `all` means every change of yours.",
+                          separated by spaces or commas; `all` means every change left for you to \
+                          verify (yours, and any handed to you).",
                 example: (
                     "verify #123, #124",
-                    "Thanks @ana: 4 of 5 changes in RC-42 are verified; waiting on #125 (@sam).",
+                    &["@ana: verified #123, #124 in RC #41; 1 change left to verify."],
                 ),
             },
             CommandKind::Handoff => Spec {
@@ -118,10 +143,14 @@ impl CommandKind {
                 aliases: &["hand-off", "hand off"],
                 usage: "handoff CHANGE to PERSON",
                 summary: "ask someone else to verify your change",
-                details: "PERSON may be written with or without `@`. Do it before you go away.",
+                details: "PERSON may be written with or without `@`. Do it before you go away. The \
+                          RC's manager may hand over anyone's change.",
                 example: (
                     "handoff #123 to @sam",
-                    "@sam, you now verify #123 in RC-42 for @ana.",
+                    &[
+                        "@sam: @ana handed you #123 (Search suggestions) to verify in RC #41. \
+                         `{p}verify #123` when it works.",
+                    ],
                 ),
             },
             CommandKind::Away => Spec {
@@ -133,8 +162,11 @@ impl CommandKind {
                           are not picked to manage daily RCs until you are back.",
                 example: (
                     "away until 2026-03-16",
-                    "Noted: @ana is away until 2026-03-16. @maria, #123 in RC-42 still needs \
-                     verifying.",
+                    &[
+                        "@ana: noted, you are away until 2026-03-16 (inclusive).",
+                        "@maria: @ana is away until 2026-03-16 and has not verified #123 and #124 \
+                         in RC #41. Hand them to someone with `{p}handoff CHANGE to PERSON`.",
+                    ],
                 ),
             },
             CommandKind::Back => Spec {
@@ -143,19 +175,24 @@ impl CommandKind {
                 usage: "back",
                 summary: "say you are back before the date you gave",
                 details: "Ends `away` early.",
-                example: ("back", "Welcome back, @ana."),
+                example: ("back", &["@ana: welcome back."]),
             },
             CommandKind::Release => Spec {
                 name: "release",
                 aliases: &[],
                 usage: "release",
                 summary: "release the running RC to production",
-                details: "Allowed while the `production` window is open; otherwise the answer \
-                          says which rule closed it, when it opens next and how to ask for an \
-                          exception.",
+                details: "Every change in the RC must be verified first. Allowed while the \
+                          `production` window is open, or with a granted exception; otherwise the \
+                          answer says which rule closed it, when it opens next and how to ask for \
+                          an exception.",
                 example: (
                     "release",
-                    "Releasing RC-42: the production window is open until 16:00.",
+                    &[
+                        "@maria is releasing RC #41 to production: production is open until Tue \
+                         2026-03-10 16:00 EDT by `open mon-thu 08:00-16:00` \
+                         (rules/release-process.rules:6).",
+                    ],
                 ),
             },
             CommandKind::ReleaseException => Spec {
@@ -165,11 +202,17 @@ impl CommandKind {
                 summary: "ask to release outside the production window",
                 details: "NAME is an exception from the rules, such as `production-down`, \
                           `critical-bug` or `urgent-delivery`. Some need approvals from other \
-                          people; a granted exception expires.",
+                          people; a granted exception expires. Once it is granted, an RC whose \
+                          changes are all verified is released at once; otherwise `release` it \
+                          before the exception expires.",
                 example: (
-                    "release exception urgent-delivery billing launches on Friday",
-                    "Exception request #7 (urgent-delivery) needs 1 approval from someone else: \
-                     `{p}approve 7`.",
+                    "release exception urgent-delivery billing launches at noon",
+                    &[
+                        "@ana asks for exception #7 `urgent-delivery` (Delivery is urgent for \
+                         another team's deadline) to release RC #41 outside the production window: \
+                         billing launches at noon.\n\
+                         It needs 1 approval from someone else: `{p}approve 7`.",
+                    ],
                 ),
             },
             CommandKind::Approve => Spec {
@@ -177,10 +220,16 @@ impl CommandKind {
                 aliases: &[],
                 usage: "approve ID",
                 summary: "approve someone else's exception request",
-                details: "ID is the number the request was given; `#7` works too.",
+                details: "ID is the number the request was given; `#7` works too. Approving your \
+                          own request does not count.",
                 example: (
                     "approve #7",
-                    "Exception #7 is granted for 2 hours: releasing RC-42.",
+                    &[
+                        "Exception #7 `urgent-delivery` is granted to @ana (approved by maria).",
+                        "@ana is releasing RC #41 to production: production is closed: no `open` \
+                         rule covers Friday 11:05 (America/New_York), but exception #7 \
+                         `urgent-delivery` is granted until Fri 2026-03-13 13:05 EDT.",
+                    ],
                 ),
             },
             CommandKind::Status => Spec {
@@ -188,11 +237,18 @@ impl CommandKind {
                 aliases: &[],
                 usage: "status",
                 summary: "show the RC in flight, its manager and what still needs verifying",
-                details: "Also shows queued requests and the production window.",
+                details: "Also shows the changes waiting for the next RC, queued and urgent \
+                          requests, exception requests and the production window.",
                 example: (
                     "status",
-                    "RC-42 (manual, managed by @ana): 4 of 5 changes verified; waiting on #125 \
-                     (@sam). Production is open until 16:00.",
+                    &[
+                        "web: RC #41 (manual, manager @maria) is open: 2 of 3 changes verified, \
+                         cut 2 hours ago.\n  \
+                         ✓ #123 Search suggestions (@ana)\n  \
+                         ✓ #124 Fix EU card checkout (@ana)\n  \
+                         • #125 Faster receipts (@sam)\n\
+                         Production is open; it closes Tue 2026-03-10 16:00 EDT (in 5 hours).",
+                    ],
                 ),
             },
             CommandKind::Windows => Spec {
@@ -203,7 +259,8 @@ impl CommandKind {
                 details: "Each window says when it next opens or closes.",
                 example: (
                     "windows",
-                    "production: closed until Mon 08:00 (America/New_York). candidate: open.",
+                    &["candidate: open\n\
+                       production: closed, opens Mon 2026-03-16 08:00 EDT (in 2 days 15 hours)"],
                 ),
             },
             CommandKind::Explain => Spec {
@@ -211,12 +268,17 @@ impl CommandKind {
                 aliases: &[],
                 usage: "explain [WINDOW] [at TIME]",
                 summary: "explain why a window is open or closed",
-                details: "WINDOW defaults to `production` and TIME to now; TIME is written like \
-                          `2026-03-09 08:00`.",
+                details: "WINDOW defaults to `production` and TIME to now. TIME is a local time in \
+                          the window's time zone, like `2026-03-09 08:00`, or RFC 3339 like \
+                          `2026-03-09T12:00:00Z`.",
                 example: (
                     "explain production at 2026-03-13 10:00",
-                    "production is closed at Fri 2026-03-13 10:00: no `open` clause matches \
-                     (open mon-thu 08:00-16:00).",
+                    &[
+                        "production is closed at Fri 2026-03-13 10:00 EDT: no `open` rule covers \
+                         Friday 10:00 local time. It opens Mon 2026-03-16 08:00 EDT (in 2 days 22 \
+                         hours). Exceptions that can open it: critical-bug, production-down, \
+                         urgent-delivery.",
+                    ],
                 ),
             },
             CommandKind::Help => Spec {
@@ -226,8 +288,12 @@ impl CommandKind {
                 summary: "list the commands, or explain one",
                 details: "COMMAND may be written with or without `rc`, e.g. `help request`.",
                 example: (
-                    "help verify",
-                    "`{p}verify CHANGE... | all`: say you verified your changes in the RC. ...",
+                    "help back",
+                    &["`{p}back`: say you are back before the date you gave.\n\
+                       Ends `away` early.\n\
+                       Example:\n  \
+                       you: {p}back\n  \
+                       shipgate: @ana: welcome back."],
                 ),
             },
         }
@@ -280,6 +346,9 @@ fn list(p: &str, kinds: &[CommandKind], title: &str) -> String {
     out
 }
 
+/// What starts the answer in an example.
+const SHIPGATE: &str = "  shipgate: ";
+
 fn detail(p: &str, kind: CommandKind) -> String {
     let spec = kind.spec();
     let mut out = format!("`{p}{}`: {}.\n{}", spec.usage, spec.summary, spec.details);
@@ -288,9 +357,13 @@ fn detail(p: &str, kind: CommandKind) -> String {
         out.push_str(&format!("\nAlso written: {}.", aliases.join(", ")));
     }
     let (typed, answer) = spec.example;
-    out.push_str(&format!(
-        "\nExample:\n  you: {p}{typed}\n  shipgate: {}",
-        answer.replace("{p}", p)
-    ));
+    out.push_str(&format!("\nExample:\n  you: {p}{typed}"));
+    // One `shipgate:` line per message; its later lines line up under its
+    // first.
+    let indent = format!("\n{}", " ".repeat(SHIPGATE.len()));
+    for message in answer {
+        let message = message.replace("{p}", p).replace('\n', &indent);
+        out.push_str(&format!("\n{SHIPGATE}{message}"));
+    }
     out
 }

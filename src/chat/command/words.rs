@@ -5,7 +5,7 @@ use super::CommandKind;
 
 /// The prefix as people type it before a command: `"!sg "`, or nothing for
 /// an empty prefix.
-pub(super) fn invocation(prefix: &str) -> String {
+pub fn invocation(prefix: &str) -> String {
     let p = prefix.trim();
     if p.is_empty() {
         String::new()

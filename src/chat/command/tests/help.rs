@@ -63,16 +63,45 @@ fn help_topics() {
         verify,
         "`!sg verify CHANGE... | all`: say you verified your changes in the RC.\n\
          Name changes as the RC lists them (`#123`, `abc123f`, `web-42`), separated by spaces \
-         or commas; `all` means every change of yours.\n\
+         or commas; `all` means every change left for you to verify (yours, and any handed to \
+         you).\n\
          Also written: `verified`.\n\
          Example:\n  \
          you: !sg verify #123, #124\n  \
-         shipgate: Thanks @ana: 4 of 5 changes in RC-42 are verified; waiting on #125 (@sam)."
+         shipgate: @ana: verified #123, #124 in RC #41; 1 change left to verify."
     );
+    // The prefix in an answer is the configured one.
     let object = help(Some("rc object"), "/sg");
     assert!(
-        object.contains("decide with `/sg rc proceed` or `/sg rc withdraw`"),
+        object.contains("decide: `/sg rc proceed` (replace it now) or `/sg rc withdraw` (keep it)"),
         "{object}"
+    );
+    assert!(!object.contains("!sg"), "{object}");
+}
+
+#[test]
+fn help_example_layout() {
+    // Every message of the answer on its own `shipgate:` line; the later
+    // lines of a message under its first.
+    let away = help(Some("away"), DEFAULT_PREFIX);
+    let example = away.split_once("\nExample:\n").map(|(_, e)| e);
+    assert_eq!(
+        example,
+        Some(
+            "  you: !sg away until 2026-03-16\n  \
+             shipgate: @ana: noted, you are away until 2026-03-16 (inclusive).\n  \
+             shipgate: @maria: @ana is away until 2026-03-16 and has not verified #123 and #124 \
+             in RC #41. Hand them to someone with `!sg handoff CHANGE to PERSON`."
+        ),
+        "{away}"
+    );
+    let windows = help(Some("windows"), DEFAULT_PREFIX);
+    assert!(
+        windows.ends_with(
+            "\n  shipgate: candidate: open\n            production: closed, opens Mon \
+             2026-03-16 08:00 EDT (in 2 days 15 hours)"
+        ),
+        "{windows}"
     );
 }
 
@@ -83,7 +112,7 @@ fn help_list_snapshot() {
       !sg rc request [urgent] REASON          ask for a release candidate now
       !sg rc object REASON                    object to an urgent request replacing the running RC
       !sg rc proceed                          (manager) let the urgent request replace the running RC
-      !sg rc withdraw                         (manager) keep the running RC; the urgent request waits
+      !sg rc withdraw                         (manager or requester) drop the urgent request; the running RC continues
       !sg rc not-viable REASON [next: STEPS]  close the running RC as not viable, saying why and what happens next
       !sg rc released                         report that the RC is in production
       !sg verify CHANGE... | all              say you verified your changes in the RC
