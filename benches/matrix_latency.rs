@@ -16,16 +16,18 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::events::relation::Reply;
 use matrix_sdk::ruma::events::room::message::{
-    OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+    OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
+use matrix_sdk::{Client, Room};
 
 const PW: &str = "bench password";
-const ROUNDS: usize = 40;
+const ROUNDS: usize = 100;
 
 const ROOMS: usize = 10;
 
@@ -42,6 +44,7 @@ async fn main() {
     };
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
+    synapse.register("echo", PW);
     let ana = Client::builder()
         .homeserver_url(&synapse.url)
         .build()
@@ -81,6 +84,54 @@ async fn main() {
         let settings = SyncSettings::default().timeout(Duration::from_secs(5));
         loop {
             if c2.sync_once(settings.clone()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    // The baseline for "what shipgate adds": a raw matrix-sdk bot that
+    // answers every message at once, in its own room, polling like the
+    // daemon. Same path (user -> homeserver -> bot -> homeserver -> user),
+    // nothing in between.
+    let echo = Client::builder()
+        .homeserver_url(&synapse.url)
+        .build()
+        .await
+        .unwrap();
+    echo.matrix_auth()
+        .login_username("echo", PW)
+        .send()
+        .await
+        .unwrap();
+    echo.sync_once(SyncSettings::default()).await.unwrap();
+    let echo_id: OwnedUserId = "@echo:localhost".try_into().unwrap();
+    let echo_room_id = {
+        let mut req = CreateRoom::new();
+        req.name = Some("echo".to_owned());
+        req.invite = vec![echo_id.clone()];
+        ana.create_room(req).await.unwrap().room_id().to_owned()
+    };
+    echo.join_room_by_id(&echo_room_id).await.unwrap();
+    let me_for_echo: OwnedUserId = "@ana:localhost".try_into().unwrap();
+    echo.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
+        let me = me_for_echo.clone();
+        async move {
+            if ev.sender == me {
+                // The same shape as shipgate's answers: an HTML notice that
+                // replies to the message and mentions its sender.
+                let body = format!("echo reply: {}", ev.content.body());
+                let html = format!("<a href=\"https://matrix.to/#/{me}\">ana</a> {body}");
+                let mut content = RoomMessageEventContent::notice_html(body, html)
+                    .add_mentions(Mentions::with_user_ids([me.clone()]));
+                content.relates_to = Some(Relation::Reply(Reply::with_event_id(ev.event_id)));
+                let _ = room.send(content).await;
+            }
+        }
+    });
+    let e2 = echo.clone();
+    tokio::spawn(async move {
+        let settings = SyncSettings::default().timeout(Duration::from_secs(5));
+        loop {
+            if e2.sync_once(settings.clone()).await.is_err() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -144,6 +195,7 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let room = ana.get_room(&rooms[0]).unwrap();
+    let echo_room = ana.get_room(&echo_room_id).unwrap();
     let wait = |needle: String, sender: String, from: usize| {
         let seen = seen.clone();
         async move {
@@ -166,6 +218,7 @@ async fn main() {
     };
     let me = "@ana:localhost".to_owned();
     let mut raw = Vec::new();
+    let mut echo_rt = Vec::new();
     let mut bot_rt = Vec::new();
     for i in 0..ROUNDS {
         // Raw client: send, then see our own message come back through sync.
@@ -176,6 +229,15 @@ async fn main() {
             .unwrap();
         let t = wait(format!("ping {i}"), me.clone(), from).await;
         raw.push((t - start).as_secs_f64() * 1000.0);
+        // The raw echo bot: send, see its answer come back.
+        let from = seen.lock().unwrap().len();
+        let start = Instant::now();
+        echo_room
+            .send(RoomMessageEventContent::text_plain(format!("hello {i}")))
+            .await
+            .unwrap();
+        let t = wait(format!("echo reply: hello {i}"), echo_id.to_string(), from).await;
+        echo_rt.push((t - start).as_secs_f64() * 1000.0);
         // shipgate: send a command, see the bot's reply come back.
         let from = seen.lock().unwrap().len();
         let start = Instant::now();
@@ -197,15 +259,25 @@ async fn main() {
         percentile(&mut raw.clone(), 0.5),
         percentile(&mut raw, 0.95),
     );
+    let (e50, e95) = (
+        percentile(&mut echo_rt.clone(), 0.5),
+        percentile(&mut echo_rt, 0.95),
+    );
     let (b50, b95) = (
         percentile(&mut bot_rt.clone(), 0.5),
         percentile(&mut bot_rt, 0.95),
     );
     println!("rounds: {ROUNDS}, rooms: {ROOMS}");
     println!("raw client send->receive:   p50 {r50:.1} ms  p95 {r95:.1} ms");
+    println!("raw echo bot message->reply: p50 {e50:.1} ms  p95 {e95:.1} ms");
     println!("shipgate command->reply:    p50 {b50:.1} ms  p95 {b95:.1} ms");
     println!(
-        "shipgate adds:              p50 {:.1} ms  p95 {:.1} ms",
+        "shipgate adds (vs echo bot): p50 {:.1} ms  p95 {:.1} ms",
+        b50 - e50,
+        b95 - e95
+    );
+    println!(
+        "shipgate vs one-way raw:    p50 +{:.1} ms  p95 +{:.1} ms",
         b50 - r50,
         b95 - r95
     );
