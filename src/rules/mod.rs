@@ -6,6 +6,7 @@ pub mod ast;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
+mod fast;
 pub mod localtime;
 pub mod model;
 pub mod parse;

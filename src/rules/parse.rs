@@ -12,7 +12,19 @@ use super::source::Source;
 use super::syntax::{Rule, parse_source};
 
 /// Parses one source into its AST, or every syntax error in it.
+///
+/// A file without mistakes is read by the shortcut in `fast.rs`; anything
+/// else goes through the pest grammar and the walk below, which make every
+/// diagnostic.
 pub fn parse_file(source: &Source) -> Result<File, Vec<Diagnostic>> {
+    match super::fast::parse(source) {
+        Some(file) => Ok(file),
+        None => parse_file_with_pest(source),
+    }
+}
+
+/// [`parse_file`] without the shortcut: the pest grammar and the walk.
+pub fn parse_file_with_pest(source: &Source) -> Result<File, Vec<Diagnostic>> {
     let (parts, mut errors) = parse_source(source);
     let mut walker = Walker {
         source,
@@ -92,7 +104,7 @@ impl Walker<'_> {
         )
     }
 
-    fn item(&mut self, p: P<'_>) -> Option<Item> {
+    pub(super) fn item(&mut self, p: P<'_>) -> Option<Item> {
         let r = match p.as_rule() {
             Rule::timezone => self.timezone(p).map(Item::Timezone),
             Rule::window => self.window(p).map(Item::Window),

@@ -2,7 +2,7 @@
 //! zones looked up, `test` blocks run. Every problem is collected; a rule set
 //! is produced only when there are none.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveTime, Offset};
@@ -32,7 +32,7 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut v = Validator {
         sources: &sources,
         errors: Vec::new(),
-        seen: BTreeMap::new(),
+        seen: HashMap::new(),
         line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
     };
     let mut set = v.build(&files);
@@ -51,7 +51,10 @@ pub(super) struct Validator<'s> {
     pub(super) sources: &'s [Source],
     pub(super) errors: Vec<Diagnostic>,
     /// First definition of each (kind, scope, name), for duplicate errors.
-    seen: BTreeMap<(&'static str, String, String), (usize, Span)>,
+    /// A hash map: a big file defines thousands of names, and an ordered map
+    /// spent more time comparing strings than the rest of validation. Only
+    /// `window_help` reads it in order, and it sorts what it takes.
+    seen: HashMap<(&'static str, String, String), (usize, Span)>,
     /// Byte offsets where each source's lines start, so finding the line of
     /// a definition does not rescan the file (a big file has thousands).
     line_starts: Vec<Vec<usize>>,
