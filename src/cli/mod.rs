@@ -85,7 +85,12 @@ fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
         ),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // shipgate keeps its Matrix keys in its own store and does not use
+        // server-side key backup, which matrix-sdk warns about every 100 ms
+        // after a start.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,matrix_sdk_crypto::backups=error")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
