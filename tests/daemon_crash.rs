@@ -1,5 +1,6 @@
 //! Crash safety: `kill -9` the real daemon at random moments while signed
-//! webhooks and chat events arrive, at least 100 times, restarting it on
+//! webhooks and chat events arrive from three senders at once (so the
+//! writer commits several events per transaction), at least 100 times, restarting it on
 //! the same database each time. Run twice: with the console adapter and
 //! with the real serenity client against the fake Discord.
 //!
@@ -48,19 +49,24 @@ struct Acked {
     api_keys: Vec<String>,
 }
 
-/// Sends a few deliveries and chat events until done or refused.
+/// Senders at once in each cycle, so that the writer groups their events
+/// into one transaction (group commit) while it is killed.
+const LANES: u64 = 3;
+
+/// Sends a few deliveries (and, on lane 0, chat events) until done or
+/// refused.
 fn send_cycle(
     addr: std::net::SocketAddr,
     secret: &str,
     token: &str,
-    cycle: u64,
+    (cycle, lane): (u64, u64),
     deliveries: u64,
     acked: &Mutex<Acked>,
 ) {
     let auth = format!("Bearer {token}");
     for j in 0..deliveries {
-        let delivery = format!("crash-{cycle}-{j}");
-        let pr = cycle * 10 + j + 1;
+        let delivery = format!("crash-{cycle}-{lane}-{j}");
+        let pr = cycle * 100 + lane * 10 + j + 1;
         let body = pr_merged_body("acme/web", pr, "benk", &format!("Change {pr}"));
         match try_github(addr, secret, "pull_request", &delivery, &body) {
             Ok(r) if r.is_success() => acked.lock().unwrap().deliveries.push(delivery),
@@ -69,9 +75,9 @@ fn send_cycle(
         }
         // A chat event that posts something unique to this cycle: an RC
         // cut (with the cycle in its reason), or its release.
-        let text = match j {
-            0 => format!("!sg rc request crash cycle {cycle}"),
-            1 => "!sg rc released".to_owned(),
+        let text = match (lane, j) {
+            (0, 0) => format!("!sg rc request crash cycle {cycle}"),
+            (0, 1) => "!sg rc released".to_owned(),
             _ => continue,
         };
         let key = format!("crash-{cycle}-chat-{j}");
@@ -143,14 +149,20 @@ fn crash_cycles(env: &TestEnv, seed: u64) -> Crashes {
         start_time += t0.elapsed();
         let acked = Arc::new(Mutex::new(Acked::default()));
         let n = rng.random_range(2..=5);
-        let sender = {
-            let (addr, acked) = (d.addr, acked.clone());
-            let (secret, token) = (setup.github_secret.clone(), setup.api_token.clone());
-            std::thread::spawn(move || send_cycle(addr, &secret, &token, cycle, n, &acked))
-        };
+        let senders: Vec<_> = (0..LANES)
+            .map(|lane| {
+                let (addr, acked) = (d.addr, acked.clone());
+                let (secret, token) = (setup.github_secret.clone(), setup.api_token.clone());
+                std::thread::spawn(move || {
+                    send_cycle(addr, &secret, &token, (cycle, lane), n, &acked)
+                })
+            })
+            .collect();
         std::thread::sleep(Duration::from_millis(rng.random_range(0..=50)));
         let f = d.kill9();
-        sender.join().unwrap();
+        for s in senders {
+            s.join().unwrap();
+        }
         runs.push((chat_posts(&f.stdout), true));
 
         // Before the restart: the file is sound and holds every delivery

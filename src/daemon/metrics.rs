@@ -10,6 +10,8 @@ use crate::engine::{Effect, Event};
 pub struct Metrics {
     events: [AtomicU64; 5],
     duplicates: AtomicU64,
+    /// Transactions that stored events (one disk flush each).
+    commits: AtomicU64,
     effects: [AtomicU64; 5],
     reload_ok: AtomicU64,
     reload_failed: AtomicU64,
@@ -56,6 +58,11 @@ impl Metrics {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A transaction that stored one event or a group of them committed.
+    pub fn commit(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reload(&self, ok: bool, at_unix: i64, version: Option<&str>) {
         if ok {
             self.reload_ok.fetch_add(1, Ordering::Relaxed);
@@ -98,6 +105,16 @@ impl Metrics {
             s,
             "shipgate_duplicate_events_total {}",
             self.duplicates.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_event_commits_total Transactions (disk flushes) that stored events; events waiting together share one."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_event_commits_total counter");
+        let _ = writeln!(
+            s,
+            "shipgate_event_commits_total {}",
+            self.commits.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             s,

@@ -1,7 +1,9 @@
 //! Events in, state and consequences out, in one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, StoreError, encode_time, sql_err, sql_limit, to_u64};
 
@@ -78,91 +80,108 @@ impl Store {
     /// rows in one `BEGIN IMMEDIATE` transaction. If the key was stored
     /// before, nothing changes and the old sequence number comes back as
     /// [`CommitOutcome::Duplicate`]. If any part fails, nothing is stored.
+    ///
+    /// Inside a group ([`Store::begin_group`]) the same happens in a
+    /// savepoint of the group's transaction instead: the event is visible
+    /// to this connection at once, and stored (durably, with every other
+    /// event of the group) only by [`Store::commit_group`].
     pub fn commit(&mut self, c: &Commit) -> Result<CommitOutcome, StoreError> {
         self.writable("commit an event")?;
         let path = self.path.as_path();
+        if self.group {
+            if self.conn.is_autocommit() {
+                // SQLite rolled the group back on an error (e.g. a full
+                // disk); a savepoint now would start, and commit, a
+                // transaction of its own.
+                return Err(group_gone(path));
+            }
+            let mut sp = self
+                .conn
+                .savepoint()
+                .map_err(sql_err(path, "start a savepoint"))?;
+            let outcome = write_commit(&sp, path, c);
+            return match outcome {
+                Ok(CommitOutcome::Applied { seq }) => {
+                    sp.commit().map_err(sql_err(path, "commit an event"))?;
+                    Ok(CommitOutcome::Applied { seq })
+                }
+                Ok(dup @ CommitOutcome::Duplicate { .. }) => {
+                    sp.rollback().map_err(sql_err(path, "end a savepoint"))?;
+                    Ok(dup)
+                }
+                Err(e) => {
+                    // Undo this event's part; the group goes on. (Dropping
+                    // the savepoint rolls back to it and releases it.)
+                    let _ = sp.rollback();
+                    Err(e)
+                }
+            };
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err(path, "start a transaction"))?;
+        match write_commit(&tx, path, c)? {
+            dup @ CommitOutcome::Duplicate { .. } => {
+                tx.rollback().map_err(sql_err(path, "end a transaction"))?;
+                Ok(dup)
+            }
+            applied @ CommitOutcome::Applied { .. } => {
+                tx.commit().map_err(sql_err(path, "commit an event"))?;
+                Ok(applied)
+            }
+        }
+    }
 
-        let existing: Option<i64> = tx
-            .prepare_cached("SELECT seq FROM events WHERE key = ?1")
-            .and_then(|mut s| s.query_row([&c.key], |r| r.get(0)).optional())
-            .map_err(sql_err(path, "look up an event key"))?;
-        if let Some(seq) = existing {
-            tx.rollback().map_err(sql_err(path, "end a transaction"))?;
-            return Ok(CommitOutcome::Duplicate {
-                seq: to_u64(path, "events.seq", seq)?,
+    /// Starts a group: until [`Store::commit_group`], every
+    /// [`Store::commit`] goes into one `BEGIN IMMEDIATE` transaction (each
+    /// in a savepoint, so a failing event undoes only itself), and nothing
+    /// is durable or visible to other connections. The daemon's writer uses
+    /// this to store all the events waiting for it with one disk flush
+    /// (group commit), acknowledging none before the group is committed.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        self.writable("commit events")?;
+        if self.group {
+            return Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                what: "a group of commits was started twice".to_owned(),
             });
         }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(self.sql_err("start a transaction"))?;
+        self.group = true;
+        Ok(())
+    }
 
-        let at = encode_time(c.at);
-        let seq = tx
-            .prepare_cached(
-                "INSERT INTO events (key, at, kind, event_json) VALUES (?1, ?2, ?3, ?4) \
-                 RETURNING seq",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![c.key, at, c.kind, c.event_json], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .map_err(sql_err(path, "store an event"))?;
-
-        tx.prepare_cached(
-            "INSERT INTO state (id, seq, state_json) VALUES (1, ?1, ?2) \
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state_json = excluded.state_json",
-        )
-        .and_then(|mut s| s.execute(params![seq, c.state_json]))
-        .map_err(sql_err(path, "store the state"))?;
-
-        if !c.outbox.is_empty() {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO outbox (event_seq, product, text, mentions_json, reply_to, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(sql_err(path, "queue a message"))?;
-            for m in &c.outbox {
-                let mentions =
-                    serde_json::to_string(&m.mentions).map_err(|e| StoreError::Corrupt {
-                        path: path.to_owned(),
-                        what: format!("could not encode the mentions of a message: {e}"),
-                    })?;
-                insert
-                    .execute(params![seq, m.product, m.text, mentions, m.reply_to, at])
-                    .map_err(sql_err(path, "queue a message"))?;
-            }
+    /// Commits the group's transaction (one disk flush with
+    /// `synchronous=FULL`): every event committed since
+    /// [`Store::begin_group`] is stored, or, on an error, none is.
+    pub fn commit_group(&mut self) -> Result<(), StoreError> {
+        if !self.group {
+            return Ok(());
         }
-
-        if !c.audit.is_empty() {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO audit (event_seq, at, actor, action, detail, rules_version, seed) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(sql_err(path, "write an audit row"))?;
-            for a in &c.audit {
-                let seed = a.seed.map(|s| s.to_string());
-                insert
-                    .execute(params![
-                        seq,
-                        at,
-                        a.actor,
-                        a.action,
-                        a.detail,
-                        a.rules_version,
-                        seed
-                    ])
-                    .map_err(sql_err(path, "write an audit row"))?;
-            }
+        self.group = false;
+        if self.conn.is_autocommit() {
+            return Err(group_gone(&self.path));
         }
+        let committed = self.conn.execute_batch("COMMIT");
+        if committed.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        committed.map_err(self.sql_err("commit events"))
+    }
 
-        tx.commit().map_err(sql_err(path, "commit an event"))?;
-        Ok(CommitOutcome::Applied {
-            seq: to_u64(path, "events.seq", seq)?,
-        })
+    /// Drops the group: nothing committed since [`Store::begin_group`] is
+    /// stored.
+    pub fn rollback_group(&mut self) {
+        if !self.group {
+            return;
+        }
+        self.group = false;
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 
     /// The latest state snapshot and the sequence number of the event that
@@ -230,6 +249,102 @@ impl Store {
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(self.sql_err("count events"))?;
         to_u64(&self.path, "count(events)", n)
+    }
+}
+
+/// Looks the key up and, when it is new, writes the event, the state, the
+/// outbox messages and the audit rows, inside the caller's transaction or
+/// savepoint (which the caller commits, or rolls back for a duplicate).
+fn write_commit(conn: &Connection, path: &Path, c: &Commit) -> Result<CommitOutcome, StoreError> {
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM events WHERE key = ?1")
+        .and_then(|mut s| s.query_row([&c.key], |r| r.get(0)).optional())
+        .map_err(sql_err(path, "look up an event key"))?;
+    if let Some(seq) = existing {
+        return Ok(CommitOutcome::Duplicate {
+            seq: to_u64(path, "events.seq", seq)?,
+        });
+    }
+
+    let at = encode_time(c.at);
+    let seq = conn
+        .prepare_cached(
+            "INSERT INTO events (key, at, kind, event_json) VALUES (?1, ?2, ?3, ?4) \
+             RETURNING seq",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![c.key, at, c.kind, c.event_json], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .map_err(sql_err(path, "store an event"))?;
+
+    conn.prepare_cached(
+        "INSERT INTO state (id, seq, state_json) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, state_json = excluded.state_json",
+    )
+    .and_then(|mut s| s.execute(params![seq, c.state_json]))
+    .map_err(sql_err(path, "store the state"))?;
+
+    if !c.outbox.is_empty() {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO outbox (event_seq, product, text, mentions_json, reply_to, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(sql_err(path, "queue a message"))?;
+        for m in &c.outbox {
+            let mentions = serde_json::to_string(&m.mentions).map_err(|e| StoreError::Corrupt {
+                path: path.to_owned(),
+                what: format!("could not encode the mentions of a message: {e}"),
+            })?;
+            insert
+                .execute(params![seq, m.product, m.text, mentions, m.reply_to, at])
+                .map_err(sql_err(path, "queue a message"))?;
+        }
+    }
+
+    if !c.audit.is_empty() {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO audit (event_seq, at, actor, action, detail, rules_version, seed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(sql_err(path, "write an audit row"))?;
+        for a in &c.audit {
+            let seed = a.seed.map(|s| s.to_string());
+            insert
+                .execute(params![
+                    seq,
+                    at,
+                    a.actor,
+                    a.action,
+                    a.detail,
+                    a.rules_version,
+                    seed
+                ])
+                .map_err(sql_err(path, "write an audit row"))?;
+        }
+    }
+
+    Ok(CommitOutcome::Applied {
+        seq: to_u64(path, "events.seq", seq)?,
+    })
+}
+
+/// The error for a commit into a group whose transaction SQLite already
+/// rolled back.
+fn group_gone(path: &Path) -> StoreError {
+    StoreError::Sqlite {
+        path: path.to_owned(),
+        action: "commit an event",
+        source: rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some(
+                "the group's transaction was rolled back after an earlier error; nothing of the group is stored"
+                    .to_owned(),
+            ),
+        ),
     }
 }
 
@@ -326,5 +441,93 @@ mod tests {
         c.kind = "tick".to_owned();
         assert_eq!(store.commit(&c).unwrap().seq(), 1);
         assert_eq!(store.outbox_depth().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_group_is_stored_by_one_commit_and_seen_by_others_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("group.db");
+        let mut store = Store::open(&path).unwrap();
+        let reader = Store::open_read_only(&path).unwrap();
+        store.commit(&commit("k:0", 0)).unwrap();
+        store.begin_group().unwrap();
+        assert!(store.begin_group().is_err(), "no nested groups");
+        assert_eq!(
+            store.commit(&commit("k:1", 1)).unwrap(),
+            CommitOutcome::Applied { seq: 2 }
+        );
+        // A key seen earlier in the same group is a duplicate too.
+        assert_eq!(
+            store.commit(&commit("k:1", 2)).unwrap(),
+            CommitOutcome::Duplicate { seq: 2 }
+        );
+        assert_eq!(
+            store.commit(&commit("k:0", 2)).unwrap(),
+            CommitOutcome::Duplicate { seq: 1 }
+        );
+        // A failing event undoes only itself.
+        let mut bad = commit("k:bad", 3);
+        bad.audit[0].action = String::new();
+        assert!(store.commit(&bad).is_err());
+        assert_eq!(
+            store.commit(&commit("k:2", 4)).unwrap(),
+            CommitOutcome::Applied { seq: 3 }
+        );
+        // This connection sees the group; nobody else does yet.
+        assert!(store.event_exists("k:2").unwrap());
+        assert!(!reader.event_exists("k:1").unwrap());
+        assert_eq!(reader.event_count().unwrap(), 1);
+        store.commit_group().unwrap();
+        assert_eq!(reader.event_count().unwrap(), 3);
+        assert!(!reader.event_exists("k:bad").unwrap());
+        assert_eq!(
+            reader.state().unwrap().unwrap(),
+            (3, r#"{"after":"k:2"}"#.to_owned())
+        );
+        assert_eq!(reader.outbox_depth().unwrap(), 3);
+        // Back to one transaction per commit.
+        assert_eq!(store.commit(&commit("k:3", 5)).unwrap().seq(), 4);
+        assert_eq!(reader.event_count().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_rolled_back_group_stores_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.commit(&commit("k:0", 0)).unwrap();
+        store.begin_group().unwrap();
+        store.commit(&commit("k:1", 1)).unwrap();
+        store.commit(&commit("k:2", 2)).unwrap();
+        store.rollback_group();
+        assert_eq!(store.event_count().unwrap(), 1);
+        assert!(!store.event_exists("k:1").unwrap());
+        assert_eq!(store.state().unwrap().unwrap().0, 1);
+        assert_eq!(store.outbox_depth().unwrap(), 1);
+        // The keys are free again, and the connection usable.
+        assert_eq!(store.commit(&commit("k:1", 3)).unwrap().seq(), 2);
+        store.rollback_group();
+        store.commit_group().unwrap();
+    }
+
+    #[test]
+    fn a_group_whose_transaction_is_gone_refuses_commits() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.begin_group().unwrap();
+        store.commit(&commit("k:1", 1)).unwrap();
+        // As SQLite does on some errors (SQLITE_FULL, SQLITE_IOERR, ...).
+        store.conn.execute_batch("ROLLBACK").unwrap();
+        let err = store.commit(&commit("k:2", 2)).unwrap_err();
+        assert!(err.to_string().contains("rolled back"), "{err}");
+        assert!(store.commit_group().is_err());
+        assert_eq!(store.event_count().unwrap(), 0);
+        assert_eq!(store.commit(&commit("k:2", 3)).unwrap().seq(), 1);
+    }
+
+    #[test]
+    fn a_read_only_store_cannot_start_a_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ro.db");
+        drop(Store::open(&path).unwrap());
+        let mut reader = Store::open_read_only(&path).unwrap();
+        assert!(reader.begin_group().is_err());
     }
 }

@@ -4,7 +4,9 @@
 //! (the outbox) and its audit rows are committed in one transaction
 //! ([`Store::commit`]), so a crash loses nothing and repeats nothing: either
 //! the event and all its consequences are on disk, or none of them are, and
-//! a redelivered event (same idempotency key) changes nothing.
+//! a redelivered event (same idempotency key) changes nothing. Several
+//! events may share one transaction and one disk flush (group commit,
+//! [`Store::begin_group`]), each in its own savepoint.
 //!
 //! - Connection: `journal_mode=WAL` (readers never block the writer and
 //!   another process, e.g. `shipgate status`, may read while the daemon
@@ -54,6 +56,9 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
+    /// A group transaction ([`Store::begin_group`]) is open: commits are
+    /// savepoints inside it.
+    group: bool,
 }
 
 /// The connection settings as SQLite reports them (see [`Store::pragmas`]).
@@ -122,6 +127,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             read_only: true,
+            group: false,
         })
     }
 
@@ -147,6 +153,7 @@ impl Store {
             conn,
             path,
             read_only: false,
+            group: false,
         })
     }
 
