@@ -286,3 +286,52 @@ fn a_missed_daily_cut_happens_once_after_restart() {
         .count();
     assert_eq!(cuts, 1);
 }
+
+#[test]
+fn a_broken_rules_file_at_start_runs_on_the_last_good_version_not_ready() {
+    let env = TestEnv::new(Setup::default());
+    let d = env.start(FRIDAY_0930_NY);
+    let good = d.status()["rules"]["version"].as_str().unwrap().to_owned();
+    d.stop();
+    // Someone breaks the file while the daemon is down.
+    let file = env.dir.path().join("rules/release-process.rules");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{text}\nwindow broken {{ open mon 25:00-26:00 }}\n"),
+    )
+    .unwrap();
+    let mut d = env.start(FRIDAY_0930_NY);
+    // It starts anyway, on the last good version, says so loudly, and is
+    // not ready.
+    d.expect_stdout("shipgate console: you are ana, in web.");
+    let stderr = d.stderr.snapshot().join("\n");
+    assert!(
+        stderr.contains("are invalid; running on the last good version"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("25:00"),
+        "the diagnostics are shown: {stderr}"
+    );
+    assert_eq!(d.status()["rules"]["version"], good.as_str());
+    let r = d.get("/readyz");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("last good"), "{}", r.body);
+    // Commands still work on the good rules.
+    d.type_line("!sg windows");
+    d.expect_stdout("[web] shipgate: ");
+    // Putting the good text back makes it ready again (the watcher reloads;
+    // the version is the one already active).
+    std::fs::write(&file, &text).unwrap();
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while d.get("/readyz").status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready after the file was restored"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(d.status()["rules"]["version"], good.as_str());
+    d.stop();
+}

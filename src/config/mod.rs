@@ -95,7 +95,12 @@ impl Config {
 
     /// The directory relative paths resolve against.
     pub fn base_dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new(""))
+        // `shipgate.ron` alone has the empty path as its parent, which is
+        // no directory to run a command in.
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
     }
 
     /// Reads a secret named in this config (file paths relative to it).

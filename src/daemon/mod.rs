@@ -174,7 +174,7 @@ async fn shutdown_signal(token: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn sighup(reloader: Arc<Reloader>, token: CancellationToken) {
+async fn sighup(reloader: Option<Arc<Reloader>>, token: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -184,8 +184,17 @@ async fn sighup(reloader: Arc<Reloader>, token: CancellationToken) {
             () = token.cancelled() => return,
             got = hup.recv() => if got.is_none() { return },
         }
-        let result = reloader.reload("SIGHUP").await;
-        tracing::info!(?result, "reload on SIGHUP");
+        // Always handled, so SIGHUP never kills the daemon (its default
+        // action) even when there is no rules file to reload.
+        match &reloader {
+            Some(r) => {
+                let result = r.reload("SIGHUP").await;
+                tracing::info!(?result, "reload on SIGHUP");
+            }
+            None => {
+                tracing::info!("SIGHUP: the embedded default rules are in use; nothing to reload")
+            }
+        }
     }
 }
 
@@ -322,9 +331,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     tasks.spawn(actions::run(shared.clone(), actions_rx, token.clone()));
     if let Some(r) = &reloader {
         tasks.spawn(reload::watch(r.clone(), token.clone()));
-        #[cfg(unix)]
-        tasks.spawn(sighup(r.clone(), token.clone()));
     }
+    #[cfg(unix)]
+    tasks.spawn(sighup(reloader.clone(), token.clone()));
     tasks.spawn(console::run(shared.clone(), token.clone()));
     tasks.spawn(inbound(shared.clone(), inbound_rx, token.clone()));
     tasks.spawn(shutdown_signal(token.clone()));
@@ -339,6 +348,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         .with_graceful_shutdown(async move { http_token.cancelled().await });
     if let Err(e) = server.await {
         tracing::error!(error = %e, "HTTP server failed");
+        shared.fail(format!("the HTTP server failed: {e}"));
         token.cancel();
     }
     // Intake has stopped; let the writer finish and the outbox flush.
@@ -357,7 +367,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             abort.abort();
         }
     }
-    Ok(())
+    // Stopped by itself, not asked to: a non-zero exit, so that a service
+    // manager restarts it.
+    match shared.failure() {
+        Some(why) => Err(StartError(format!("the daemon stopped: {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Chat messages from platform adapters become engine events, keyed by the

@@ -80,9 +80,9 @@ impl Adapters {
     }
 }
 
-/// Backoff for the `attempts`th failure: 1 s, 2 s, 4 s ... at most 5 min.
+/// Backoff for the `attempts`th failure: 1 s, 2 s, 4 s ... at most 256 s.
 pub fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(1u64 << attempts.min(8)).min(Duration::from_secs(300))
+    Duration::from_secs(1u64 << attempts.min(8))
 }
 
 fn outgoing(config: &Config, adapter: Adapter, channel: String, m: &OutboxMessage) -> Outgoing {

@@ -227,6 +227,9 @@ impl Reloader {
         let hash = hash_sources(&sources);
         let current = self.shared.rules.load_full();
         if current.hash == hash {
+            // The file is the active (good) version again, e.g. restored
+            // after the daemon started on the last good stored version.
+            self.shared.set_ready(Ok(()));
             return ReloadResult::Unchanged { version: hash };
         }
         // An empty file compiles to rules with no windows at all. It is

@@ -55,6 +55,8 @@ pub struct Shared {
     pub outbox_ready: Notify,
     ready: AtomicBool,
     not_ready_reason: std::sync::Mutex<String>,
+    /// Why the daemon stopped itself, if it did (then it exits non-zero).
+    failure: std::sync::Mutex<Option<String>>,
     pub intake: mpsc::Sender<Intake>,
     /// A read connection for HTTP status and metrics.
     pub reader: Mutex<Store>,
@@ -87,9 +89,23 @@ impl Shared {
             outbox_ready: Notify::new(),
             ready: AtomicBool::new(ok),
             not_ready_reason: std::sync::Mutex::new(reason),
+            failure: std::sync::Mutex::new(None),
             intake,
             reader: Mutex::new(reader),
         }
+    }
+
+    /// Records why the daemon must stop (the first reason wins); the
+    /// caller then cancels the shutdown token.
+    pub fn fail(&self, why: String) {
+        if let Ok(mut g) = self.failure.lock() {
+            g.get_or_insert(why);
+        }
+    }
+
+    /// Why the daemon stopped itself, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|g| g.clone())
     }
 
     pub fn set_ready(&self, r: Result<(), String>) {

@@ -259,6 +259,9 @@ fn reopen(shared: &Shared, ledger: &mut Ledger, shutdown: &CancellationToken) {
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the state back after a failed commit; stopping");
+            shared.fail(format!(
+                "cannot read the state back after a failed commit: {e}"
+            ));
             shutdown.cancel();
         }
     }
