@@ -26,6 +26,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,8 +36,6 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const API_TOKEN: &str = "tok-bench-5b1e9c0d7a";
@@ -115,33 +116,6 @@ fn summary(name: &str, mut ms: Vec<f64>) -> String {
     )
 }
 
-fn github_signature(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// A whole HTTP/1.1 request (`Connection: close`).
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Vec<u8> {
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
 /// Signed GitHub deliveries, alternately a `push` of one commit and a
 /// merged `pull_request`, to `acme/web`'s default branch.
 fn github_request(addr: SocketAddr, run: &str, i: u64) -> Vec<u8> {
@@ -180,9 +154,9 @@ fn github_request(addr: SocketAddr, run: &str, i: u64) -> Vec<u8> {
         )
     };
     let body = body.to_string().into_bytes();
-    let sig = github_signature(&body);
+    let sig = support::github_signature(GITHUB_SECRET, &body);
     let delivery = format!("bench-{run}-{i:08}");
-    request(
+    support::request_bytes(
         addr,
         "POST",
         "/hooks/github",
@@ -206,7 +180,7 @@ fn api_request(addr: SocketAddr, run: &str, i: u64) -> Vec<u8> {
     .to_string();
     let auth = format!("Bearer {API_TOKEN}");
     let key = format!("bench-{run}-{i:08}");
-    request(
+    support::request_bytes(
         addr,
         "POST",
         "/api/events",
@@ -410,7 +384,7 @@ impl Daemon {
 /// Events decided (all kinds) and, when the daemon counts them, the
 /// transactions that stored them, from `GET /metrics`.
 async fn commit_counts(addr: SocketAddr) -> (f64, Option<f64>) {
-    let req = request(addr, "GET", "/metrics", &[], b"");
+    let req = support::request_bytes(addr, "GET", "/metrics", &[], b"");
     let body = exchange(addr, &req).await.map(|r| r.1).unwrap_or_default();
     let value = |l: &str| l.rsplit(' ').next()?.parse::<f64>().ok();
     let events = body
@@ -427,7 +401,7 @@ async fn commit_counts(addr: SocketAddr) -> (f64, Option<f64>) {
 
 /// `GET /api/status`'s rules version.
 async fn rules_version(addr: SocketAddr) -> Option<String> {
-    let req = request(addr, "GET", "/api/status", &[], b"");
+    let req = support::request_bytes(addr, "GET", "/api/status", &[], b"");
     let (status, body) = exchange(addr, &req).await.ok()?;
     if status != 200 {
         return None;

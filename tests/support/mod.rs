@@ -297,6 +297,26 @@ pub fn try_http(
     stream.set_read_timeout(Some(WAIT))?;
     stream.set_write_timeout(Some(WAIT))?;
     stream.set_nodelay(true)?;
+    // One write, so the server reads headers and body together.
+    stream.write_all(&request_bytes(addr, method, path, headers, body))?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("bad HTTP response: {:?}", String::from_utf8_lossy(&raw)),
+        )
+    })
+}
+
+/// A whole HTTP/1.1 request with `Connection: close`, as bytes.
+pub fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -307,16 +327,7 @@ pub fn try_http(
     req.push_str("\r\n");
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
-    // One write, so the server reads headers and body together.
-    stream.write_all(&bytes)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("bad HTTP response: {:?}", String::from_utf8_lossy(&raw)),
-        )
-    })
+    bytes
 }
 
 fn parse_response(raw: &[u8]) -> Option<Resp> {
@@ -551,24 +562,20 @@ impl Daemon {
 
     /// `POST /-/clock {"now": ...}`; returns once due timers fired.
     pub fn clock_to(&self, rfc3339: &str) {
-        let body = serde_json::json!({ "now": rfc3339 }).to_string();
-        let r = self.http(
-            "POST",
-            "/-/clock",
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
+        self.post_clock(serde_json::json!({ "now": rfc3339 }));
     }
 
     /// `POST /-/clock {"advance_secs": N}`.
     pub fn clock_advance(&self, secs: i64) {
-        let body = serde_json::json!({ "advance_secs": secs }).to_string();
+        self.post_clock(serde_json::json!({ "advance_secs": secs }));
+    }
+
+    fn post_clock(&self, body: serde_json::Value) {
         let r = self.http(
             "POST",
             "/-/clock",
             &[("Content-Type", "application/json")],
-            body.as_bytes(),
+            body.to_string().as_bytes(),
         );
         assert_eq!(r.status, 200, "{}", r.body);
     }
