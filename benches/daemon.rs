@@ -120,7 +120,7 @@ fn summary(name: &str, mut ms: Vec<f64>) -> String {
 /// merged `pull_request`, to `acme/web`'s default branch.
 fn github_request(addr: SocketAddr, run: &str, i: u64) -> Vec<u8> {
     let n = i % CHANGES + 1;
-    let (event, body) = if i % 2 == 0 {
+    let (event, body) = if i.is_multiple_of(2) {
         (
             "push",
             serde_json::json!({

@@ -197,7 +197,7 @@ fn script() -> String {
         let cycle = i / 10;
         let product = products[cycle % 2];
         let who = |k: usize| people[(cycle + k) % people.len()];
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             rc += 1;
             let local = at.with_timezone(&chrono_tz::America::New_York);
             let minute = local.hour() * 60 + local.minute();

@@ -318,6 +318,7 @@ fn a_broken_rules_file_at_start_runs_on_the_last_good_version_not_ready() {
     let r = d.get("/readyz");
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.body.contains("last good"), "{}", r.body);
+    assert_eq!(d.metric("shipgate_rules_reload_success"), 0.0);
     // Commands still work on the good rules.
     d.type_line("!sg windows");
     d.expect_stdout("[web] shipgate: ");
@@ -333,5 +334,31 @@ fn a_broken_rules_file_at_start_runs_on_the_last_good_version_not_ready() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(d.status()["rules"]["version"], good.as_str());
+    // The alerting gauge agrees with readiness again.
+    assert_eq!(d.metric("shipgate_rules_reload_success"), 1.0);
     d.stop();
+}
+
+#[test]
+fn a_second_daemon_on_the_same_database_refuses_to_start() {
+    let env = TestEnv::new(Setup::default());
+    let first = env.start(FRIDAY_0930_NY);
+    // Same config, same database: two schedulers and two outboxes would
+    // send every message twice, so the second one stops at once and says
+    // who holds the database.
+    let err = support::Daemon::try_start(&env.config_path(), FRIDAY_0930_NY)
+        .err()
+        .expect("a second daemon on one database must not start");
+    assert!(err.contains("another shipgate daemon"), "{err}");
+    assert!(
+        err.contains(&format!("(pid {})", first.pid())),
+        "names the holder: {err}"
+    );
+    // The first one is untouched and keeps working.
+    first.events_ok(&support::merged_line("web", "#1", "ana", "Fix"), 1);
+    // Once it is gone (even by kill -9), the database is free again.
+    first.kill9();
+    let again = env.start(FRIDAY_0930_NY);
+    assert_eq!(again.status()["ready"], true);
+    again.stop();
 }

@@ -487,3 +487,91 @@ async fn a_wrong_token_stops_the_daemon() {
     );
     assert!(w.fake.identifies().is_empty());
 }
+
+/// `/api/status` as JSON.
+async fn status(sg: &Shipgate) -> serde_json::Value {
+    reqwest::get(format!("{}/api/status", sg.http))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
+    let w = world().await;
+    // The bot has lost access to the payments channel.
+    w.fake.remove_channel(PAYMENTS);
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    sg.events(r#"{"chat": {"product": "payments", "from": "ana", "text": "!sg status"}}"#)
+        .await;
+    // Discord says 404 Unknown Channel: a permanent failure. The message is
+    // kept, and status says which one and why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let failing = loop {
+        let s = status(&sg).await;
+        let f = s["outbox_failing"].as_array().unwrap().clone();
+        if !f.is_empty() {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failure shown: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert_eq!(failing[0]["product"], "payments");
+    assert!(failing[0]["attempts"].as_u64().unwrap() >= 1);
+    let error = failing[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("404") && error.contains("Unknown Channel"),
+        "{error}"
+    );
+    assert!(failing[0]["retry_at"].is_string(), "{failing:?}");
+    assert!(
+        sg.log().contains("a message cannot be delivered"),
+        "the operator is told: {}",
+        sg.log()
+    );
+    // Other products are not held up.
+    ana(&w, WEB, "!sg status");
+    w.fake.wait_for(WEB, "web: no RC in flight", 0).await;
+    assert_eq!(w.fake.count(PAYMENTS, ""), 0);
+    // Access is given back; the operator asks for the retry now.
+    w.fake.restore_channel(PAYMENTS);
+    let unauthorized = reqwest::Client::new()
+        .post(format!("{}/-/outbox/retry", sg.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401, "the API token guards it");
+    let r = reqwest::Client::new()
+        .post(format!("{}/-/outbox/retry", sg.http))
+        .bearer_auth(API_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["rescheduled"], 1, "{body}");
+    w.fake
+        .wait_for(PAYMENTS, "payments: no RC in flight", 0)
+        .await;
+    // Sent exactly once, and no longer shown as failing.
+    assert_eq!(w.fake.count(PAYMENTS, "payments: no RC in flight"), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !status(&sg).await["outbox_failing"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still shown as failing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sg.stop();
+}

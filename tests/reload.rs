@@ -96,7 +96,7 @@ fn vim(d: &Daemon, text: &str, n: u32) {
     f.sync_all().unwrap();
     drop(f);
     fs::remove_file(&backup).unwrap();
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         // :q
         fs::remove_file(dir.join(format!(".{FILE}.swp"))).unwrap();
     }
@@ -130,7 +130,7 @@ fn delete_then_recreate(d: &Daemon, text: &str, n: u32) {
         d.wait_failed(failed + 1, LOST),
         "deleting the rules was not noticed"
     );
-    if n % 25 == 0 {
+    if n.is_multiple_of(25) {
         sleep_ms(2000);
     }
     fs::write(d.file(), text).unwrap();
@@ -576,6 +576,29 @@ fn reload_results() {
     assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
     assert!(Arc::ptr_eq(&active, &d.active()));
     d.check_versions(&[active]).unwrap();
+    d.stop();
+}
+
+#[test]
+fn the_same_mistake_is_announced_once_per_active_version() {
+    let d = Daemon::start(Layout::Outside);
+    assert_eq!(d.settle(), "unchanged");
+    let bad = syntax_error(3);
+    d.write_outside(&bad);
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    // Saved again, unchanged, over the same rules: no second notice.
+    d.write_outside(&bad);
+    let _ = d.reload_now();
+    assert_eq!(d.rejections(&bad), 1);
+    // A good version in between, then the same mistake again: the team is
+    // told again, since the rules it would have replaced are different.
+    let good = valid(3);
+    d.expect_valid(3, &good);
+    d.write_outside(&good);
+    assert!(matches!(d.reload_now(), ReloadResult::Loaded { .. }));
+    d.write_outside(&bad);
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    assert_eq!(d.rejections(&bad), 2);
     d.stop();
 }
 

@@ -517,7 +517,11 @@ fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
             // Within 36 hours of a change; on a whole minute half the time.
             let t = transition(a as usize);
             let offset = (b / 8 % (72 * 3600)) as i64 - 36 * 3600;
-            let offset = if b % 2 == 0 { offset / 60 * 60 } else { offset };
+            let offset = if b.is_multiple_of(2) {
+                offset / 60 * 60
+            } else {
+                offset
+            };
             t + chrono::TimeDelta::seconds(offset)
         }
         _ => {
@@ -531,7 +535,7 @@ fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
             }
             let m = boundaries[(b / 8) as usize % boundaries.len()];
             // A date near a change half the time.
-            let day = if a % 2 == 0 {
+            let day = if a.is_multiple_of(2) {
                 transition((a / 2) as usize).date_naive() + Days::new(a / 64 % 3) - Days::new(1)
             } else {
                 uniform.date_naive()

@@ -76,6 +76,13 @@ impl Metrics {
         }
     }
 
+    /// The rules file is back to the active version (a reload found
+    /// nothing to change after a rejected one): the last reload's outcome
+    /// no longer stands, so the success gauge is 1 again. Nothing counted.
+    pub fn rules_file_matches_active(&self) {
+        self.reload_success.store(1, Ordering::Relaxed);
+    }
+
     pub fn sent(&self, ok: bool) {
         if ok {
             self.sent.fetch_add(1, Ordering::Relaxed);
@@ -176,7 +183,7 @@ impl Metrics {
         );
         let _ = writeln!(
             s,
-            "# HELP shipgate_rules_reload_timestamp_seconds When rules were last (re)loaded."
+            "# HELP shipgate_rules_reload_timestamp_seconds When a rules load was last tried (loaded or rejected), by the daemon's clock."
         );
         let _ = writeln!(s, "# TYPE shipgate_rules_reload_timestamp_seconds gauge");
         let _ = writeln!(

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod clock;
 pub mod console;
 pub mod http;
+pub mod lock;
 pub mod metrics;
 pub mod outbox;
 pub mod reload;
@@ -223,6 +224,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         Some(t) => ManualClock::new(t),
         None => Arc::new(SystemClock),
     };
+    // Held until `run` returns: one daemon per database.
+    let _lock =
+        lock::DatabaseLock::acquire(&config.database).map_err(|e| StartError(e.to_string()))?;
     let store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
     let StartupRules {
         active,

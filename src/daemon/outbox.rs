@@ -80,6 +80,12 @@ impl Adapters {
     }
 }
 
+/// How long a message that failed for good (a missing channel, a lost
+/// permission) waits before the next try. It is kept, not dropped: nothing
+/// acknowledged is lost, and the usual cause is fixed by a person, after
+/// which `POST /-/outbox/retry` sends it at once.
+pub const PERMANENT_RETRY: Duration = Duration::from_secs(300);
+
 /// Backoff for the `attempts`th failure: 1 s, 2 s, 4 s ... at most 256 s.
 pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(1u64 << attempts.min(8))
@@ -142,9 +148,18 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
                 let wait = match &err {
                     SendError::RateLimited(d) => *d,
                     SendError::Transient(_) => backoff(m.attempts),
-                    SendError::Permanent(_) => Duration::from_secs(3600),
+                    SendError::Permanent(_) => PERMANENT_RETRY,
                 };
-                tracing::warn!(error = %err, id = m.id, retry_in = ?wait, "could not send a message");
+                if matches!(err, SendError::Permanent(_)) {
+                    tracing::error!(
+                        error = %err, id = m.id, product = %m.product, retry_in = ?wait,
+                        "a message cannot be delivered; it is kept and this product's later \
+                         messages wait behind it. Fix the bot's access to the channel, then \
+                         POST /-/outbox/retry (or wait for the retry)"
+                    );
+                } else {
+                    tracing::warn!(error = %err, id = m.id, retry_in = ?wait, "could not send a message");
+                }
                 let retry_at = Utc::now()
                     + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::seconds(60));
                 if let Err(e) = store.mark_attempt_failed(m.id, &err.to_string(), retry_at) {

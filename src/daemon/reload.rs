@@ -229,6 +229,7 @@ impl Reloader {
         if current.hash == hash {
             // The file is the active (good) version again, e.g. restored
             // after the daemon started on the last good stored version.
+            self.shared.metrics.rules_file_matches_active();
             self.shared.set_ready(Ok(()));
             return ReloadResult::Unchanged { version: hash };
         }
@@ -341,9 +342,12 @@ impl Reloader {
         if more > 0 {
             text.push_str(&format!("\n  … and {more} more (run `shipgate check`)"));
         }
-        // One notice per bad version, not one per save of the same text.
+        // One notice per bad version over the active version, not one per
+        // save of the same text; the same mistake made again after a good
+        // version was loaded in between is announced again.
+        let active = self.shared.rules.load().hash.clone();
         let key = match hash {
-            Some(h) => format!("rules-rejected:{h}"),
+            Some(h) => format!("rules-rejected:{h}:over:{active}"),
             None => format!("rules-unreadable:{}", now.timestamp_millis()),
         };
         self.announce(key, text, None).await;

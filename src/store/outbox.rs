@@ -163,6 +163,42 @@ impl Store {
         Ok(())
     }
 
+    /// Pending messages that have failed at least once, oldest first, at
+    /// most `limit`: what an operator looks at when a channel goes quiet.
+    pub fn outbox_failing(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox o \
+             WHERE o.status = 'pending' AND o.attempts > 0 ORDER BY o.id LIMIT ?1"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(self.sql_err("read the outbox"))?;
+        let rows = stmt
+            .query_map([sql_limit(limit)], raw)
+            .map_err(self.sql_err("read the outbox"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(self.decode_message(row.map_err(self.sql_err("read the outbox"))?)?);
+        }
+        Ok(out)
+    }
+
+    /// Makes every pending message due now (after the cause of a failure
+    /// was fixed). Returns how many were waiting for a retry.
+    pub fn retry_outbox_now(&mut self) -> Result<u64, StoreError> {
+        self.writable("reschedule the outbox")?;
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET retry_at = NULL \
+                 WHERE status = 'pending' AND retry_at IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute([]))
+            .map_err(self.sql_err("reschedule the outbox"))?;
+        Ok(changed as u64)
+    }
+
     /// How many messages are waiting to be sent (including those waiting
     /// for a retry).
     pub fn outbox_depth(&self) -> Result<u64, StoreError> {
@@ -309,6 +345,38 @@ mod tests {
         assert_eq!(again[0].retry_at, Some(later));
         assert_eq!(again[0].last_error.as_deref(), Some("429 too many"));
         assert_eq!(store.outbox_depth().unwrap(), 3);
+    }
+
+    #[test]
+    fn failing_messages_are_listed_and_can_be_made_due_now() {
+        let mut store = Store::open_in_memory().unwrap();
+        queue(
+            &mut store,
+            "e1",
+            &[("web", "a"), ("api", "x"), ("web", "b")],
+        );
+        assert!(store.outbox_failing(10).unwrap().is_empty());
+        assert_eq!(store.retry_outbox_now().unwrap(), 0);
+        let a = store.pending_outbox(t0(), 10).unwrap()[0].clone();
+        let hour = t0() + TimeDelta::hours(1);
+        store
+            .mark_attempt_failed(a.id, "403 Missing Access", hour)
+            .unwrap();
+        let failing = store.outbox_failing(10).unwrap();
+        assert_eq!(texts(&failing), ["a"]);
+        assert_eq!(failing[0].last_error.as_deref(), Some("403 Missing Access"));
+        // Held back until the retry...
+        assert_eq!(texts(&store.pending_outbox(t0(), 10).unwrap()), ["x"]);
+        // ...unless the operator says the cause is fixed: due at once, in
+        // order, and still listed as failing until it is sent.
+        assert_eq!(store.retry_outbox_now().unwrap(), 1);
+        assert_eq!(
+            texts(&store.pending_outbox(t0(), 10).unwrap()),
+            ["a", "x", "b"]
+        );
+        assert_eq!(texts(&store.outbox_failing(10).unwrap()), ["a"]);
+        store.mark_sent(a.id, None).unwrap();
+        assert!(store.outbox_failing(10).unwrap().is_empty());
     }
 
     #[test]

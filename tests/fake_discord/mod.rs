@@ -262,6 +262,16 @@ impl FakeDiscord {
         self.inner.hold.send_replace(false);
     }
 
+    /// The bot loses access to `channel`: posts there get Discord's 404
+    /// "Unknown Channel" until [`FakeDiscord::restore_channel`].
+    pub fn remove_channel(&self, channel: &str) {
+        self.with(|s| s.channels.retain(|c| c != channel));
+    }
+
+    pub fn restore_channel(&self, channel: &str) {
+        self.with(|s| s.channels.push(channel.to_owned()));
+    }
+
     /// The next message POST gets a 429 with `retry_after` 0.5 s.
     pub fn rate_limit_next_post(&self) {
         self.rate_limit_after(0);
@@ -518,11 +528,12 @@ fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (R
     }
     let nonce = body.get("nonce").filter(|n| !n.is_null()).cloned();
     let enforce = body["enforce_nonce"].as_bool() == Some(true);
-    if enforce && let Some(n) = &nonce {
-        if let Some(existing) = s.by_nonce.get(&n.to_string()).cloned() {
-            s.deduplicated += 1;
-            return (Json(existing).into_response(), false);
-        }
+    if enforce
+        && let Some(n) = &nonce
+        && let Some(existing) = s.by_nonce.get(&n.to_string()).cloned()
+    {
+        s.deduplicated += 1;
+        return (Json(existing).into_response(), false);
     }
     let id = snowflake(&mut s);
     let m = message_json(

@@ -318,11 +318,9 @@ impl Daemon {
 
     /// Waits until the rejection of the rules with this text was announced.
     pub fn wait_rejected(&self, text: &str, timeout: Duration) -> bool {
-        let key = format!("rules-rejected:{}", self.hash_of(text));
-        let store = Store::open_read_only(&self.db).unwrap();
         let start = Instant::now();
         loop {
-            if store.event_exists(&key).unwrap() {
+            if self.rejections(text) > 0 {
                 return true;
             }
             if start.elapsed() > timeout {
@@ -330,6 +328,19 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(3));
         }
+    }
+
+    /// How many times the rejection of the rules with this text was
+    /// announced (once per active version it was rejected over).
+    pub fn rejections(&self, text: &str) -> usize {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE key LIKE ?1",
+            [format!("rules-rejected:{}:over:%", self.hash_of(text))],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| usize::try_from(n).unwrap())
+        .unwrap()
     }
 
     /// Every rules version ever recorded as active, by hash.

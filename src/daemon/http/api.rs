@@ -1,4 +1,4 @@
-//! `/api/events`, `/api/status`, `/-/reload`, `/-/clock`.
+//! `/api/events`, `/api/status`, `/-/reload`, `/-/outbox/retry`, `/-/clock`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -116,7 +116,25 @@ pub async fn status(State(s): State<AppState>) -> Response {
     let now = s.shared.clock.now();
     let state = s.shared.state.load_full();
     let rules = s.shared.rules.load_full();
-    let depth = s.shared.reader.lock().await.outbox_depth().unwrap_or(0);
+    let (depth, failing) = {
+        let reader = s.shared.reader.lock().await;
+        (
+            reader.outbox_depth().unwrap_or(0),
+            reader.outbox_failing(10).unwrap_or_default(),
+        )
+    };
+    let failing: Vec<serde_json::Value> = failing
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": m.id,
+                "product": m.product,
+                "attempts": m.attempts,
+                "last_error": m.last_error,
+                "retry_at": m.retry_at.map(crate::timefmt::utc),
+            })
+        })
+        .collect();
     let mut products = serde_json::Map::new();
     for p in &s.shared.config.products {
         let rules_product = s.shared.team.rules_product(&rules.set, &p.name);
@@ -146,6 +164,7 @@ pub async fn status(State(s): State<AppState>) -> Response {
         "not_ready_reason": s.shared.readiness().err(),
         "rules": { "version": rules.hash, "origin": rules.origin },
         "outbox_depth": depth,
+        "outbox_failing": failing,
         "products": products,
     }))
     .into_response()
@@ -173,6 +192,25 @@ pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
             };
             (status, axum::Json(result)).into_response()
         }
+    }
+}
+
+/// `POST /-/outbox/retry`: every message waiting for a retry is due now
+/// (after the cause of a failed delivery was fixed).
+pub async fn outbox_retry(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if s.secrets.api_token.is_some()
+        && let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref())
+    {
+        return *r;
+    }
+    let result = s.shared.reader.lock().await.retry_outbox_now();
+    match result {
+        Ok(n) => {
+            tracing::info!(messages = n, "outbox: retry now, asked over HTTP");
+            s.shared.outbox_ready.notify_one();
+            axum::Json(serde_json::json!({ "rescheduled": n })).into_response()
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 

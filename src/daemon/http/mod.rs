@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/-/reload", post(api::reload))
+        .route("/-/outbox/retry", post(api::outbox_retry))
         .route("/-/clock", post(api::clock))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -96,9 +97,19 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    let depth = {
-        let reader = s.shared.reader.lock().await;
-        reader.outbox_depth().unwrap_or(0)
+    let depth = s.shared.reader.lock().await.outbox_depth();
+    // A depth of 0 read from a broken database would hide a stuck outbox
+    // from every alert; a failed scrape is seen.
+    let depth = match depth {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "/metrics: cannot read the outbox depth");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot read the outbox depth: {e}\n"),
+            )
+                .into_response();
+        }
     };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
