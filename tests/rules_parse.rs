@@ -1000,6 +1000,26 @@ fn reject_rows() -> Vec<(&'static str, &'static str, (usize, usize), &'static st
             (2, 14),
             "never closed",
         ),
+        // a backslash that is not `\"` or `\\` (a Windows path, a regex)
+        (
+            "window w {\n    open mon \"C:\\temp\"\n}\n",
+            "bad-escape",
+            (2, 17),
+            "`\\t` is not something a backslash can stand for",
+        ),
+        (
+            "exception e \"\\d+ hours\" {\n    opens w\n}\n",
+            "bad-escape",
+            (1, 14),
+            "`\\d`",
+        ),
+        // a backslash at the end of the line
+        (
+            "window w {\n    open mon \"label \\\n}\n",
+            "bad-escape",
+            (2, 21),
+            "end of a line",
+        ),
         // a two-digit year
         (
             "window w {\n    closed 26-12-24\n}\n",

@@ -134,6 +134,11 @@ impl Walker<'_> {
                 ))
             }
             Rule::unclosed_string => {
+                if let Some(at) = super::syntax::bad_escape(&self.source.text, span.start) {
+                    self.errors
+                        .push(super::syntax::bad_escape_error(self.source, at));
+                    return Err(Failed);
+                }
                 let failed = self.error(
                     span,
                     "unclosed-string",

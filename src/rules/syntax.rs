@@ -219,8 +219,21 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
                 // A quote left open swallows the rest of its line, so the
                 // parser trips later; the open quote is the real problem.
                 let error = match unclosed_quote(&text[offset..at.min(text.len())]) {
-                    Some(q) => unclosed_string_error(source, offset + q),
-                    None => syntax_error(source, at, &positives, &negatives),
+                    Some(q) => quote_error(source, offset + q),
+                    // A quoted text where one may stand, that the grammar
+                    // could not read because of a stray backslash.
+                    None => match text.get(at..).filter(|t| {
+                        t.starts_with('"')
+                            && positives.iter().any(|r| {
+                                matches!(r, Rule::string | Rule::text | Rule::unclosed_string)
+                            })
+                    }) {
+                        Some(_) => match bad_escape(text, at) {
+                            Some(e) => bad_escape_error(source, e),
+                            None => syntax_error(source, at, &positives, &negatives),
+                        },
+                        None => syntax_error(source, at, &positives, &negatives),
+                    },
                 };
                 errors.push(error);
                 // The part before the error is dropped; resume at the next
@@ -295,6 +308,67 @@ fn unclosed_quote(text: &str) -> Option<usize> {
     // A quote still open where the parser stopped is not (yet) unclosed:
     // the error is about what comes before it, or it is reported there.
     last
+}
+
+/// The byte offset of the first backslash in the quoted text that opens at
+/// `quote` (on its line) that is not one of the two escapes the grammar
+/// knows, `\"` and `\\`; `None` if the text closes first or has none.
+pub(super) fn bad_escape(text: &str, quote: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = quote + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\r' | b'\n' => return None,
+            b'\\' => match bytes.get(i + 1) {
+                Some(b'"' | b'\\') => i += 2,
+                _ => return Some(i),
+            },
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// A backslash inside quotes followed by something other than `"` or `\`.
+pub(super) fn bad_escape_error(source: &Source, at: usize) -> Diagnostic {
+    let text: &str = &source.text;
+    let next = text[at + 1..]
+        .chars()
+        .next()
+        .filter(|c| !matches!(c, '\r' | '\n'));
+    let end = at + 1 + next.map_or(0, char::len_utf8);
+    let shown = &text[at..end];
+    let (message, help) = match next {
+        Some(c) => (
+            format!("`{shown}` is not something a backslash can stand for in quoted text"),
+            format!(
+                "in quoted text a backslash starts `\\\"` (a quote) or `\\\\` (a backslash); \
+                 for a backslash followed by `{c}`, write `\\\\{c}`"
+            ),
+        ),
+        None => (
+            "a backslash at the end of a line in quoted text".to_owned(),
+            "write `\\\\` for a backslash, and close the text with `\"` on the same line"
+                .to_owned(),
+        ),
+    };
+    Diagnostic::error("bad-escape", message)
+        .in_file(
+            &source.name,
+            source.text.clone(),
+            Span::new(at, end),
+            "this backslash",
+        )
+        .with_help(help)
+}
+
+/// A quote whose text does not close on its line: a stray backslash if
+/// that is why, else an unclosed text.
+fn quote_error(source: &Source, at: usize) -> Diagnostic {
+    match bad_escape(&source.text, at) {
+        Some(e) => bad_escape_error(source, e),
+        None => unclosed_string_error(source, at),
+    }
 }
 
 fn unclosed_string_error(source: &Source, at: usize) -> Diagnostic {
