@@ -1,6 +1,8 @@
 //! shipgate against a real Synapse at the edges: a bot that is rate
 //! limited (`M_LIMIT_EXCEEDED`) still delivers every reply once and in
-//! order, and invites are accepted to the configured rooms only.
+//! order, invites are accepted to the configured rooms only, and a bot
+//! removed from its room is not ready (even across a restart) until it is
+//! invited back.
 //!
 //! What the server did is read from the server (`/messages`, room state,
 //! Synapse's access log), not from a client's view of it.
@@ -406,8 +408,8 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invites_are_accepted_to_configured_rooms_only() {
-    const TEST: &str = "invites_are_accepted_to_configured_rooms_only";
+async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
+    const TEST: &str = "out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms";
     let Some(synapse) = start_or_skip_with(TEST, &[FAST_PASSWORDS]) else {
         return;
     };
@@ -418,16 +420,39 @@ async fn invites_are_accepted_to_configured_rooms_only() {
     let bot: OwnedUserId = BOT.try_into().unwrap();
     let web = create_room(&ana, "web", vec![bot.clone()]).await;
     let dir = tempfile::tempdir().unwrap();
-    let sg = start(&config(dir.path(), &synapse, &web));
+    let cfg = config(dir.path(), &synapse, &web);
+    let sg = start(&cfg);
     ana_api.wait_membership(&web, BOT, "join").await;
+    sg.wait_readyz(200).await;
 
-    // shipgate joins every configured room at start (and does not start
-    // without them), so a configured room it is not in is one it was
-    // removed from since. While it is out, it is invited first to a room
-    // it does not serve, then back to its own room.
+    // shipgate joins every configured room at start, so a configured room
+    // it is not in is one it was removed from since. Out of its room, it
+    // is not ready and says why...
     let web_room = ana.get_room(&web).unwrap();
     web_room.kick_user(&bot, Some("oops")).await.unwrap();
     ana_api.wait_membership(&web, BOT, "leave").await;
+    let why = sg.wait_readyz(503).await;
+    assert!(
+        why.contains(&format!("not in room {web}"))
+            && why.contains("product web")
+            && why.contains("oops"),
+        "{why}"
+    );
+    // ...and a restart while it is out starts anyway (the other products
+    // would otherwise go down with this one), still not ready.
+    sg.stop();
+    let sg = start(&cfg);
+    let (status, why) = sg.readyz().await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains(&format!("not in room {web}")), "{why}");
+    assert!(
+        sg.log().contains("the bot is not in room"),
+        "the start logs it:\n{}",
+        sg.log()
+    );
+
+    // While it is out, it is invited first to a room it does not serve,
+    // then back to its own room.
     let elsewhere = create_room(&ana, "elsewhere", vec![bot.clone()]).await;
     assert_eq!(
         ana_api.membership(&elsewhere, BOT).await.as_deref(),
@@ -440,6 +465,7 @@ async fn invites_are_accepted_to_configured_rooms_only() {
     let asked = say(&ana, &web, "!sg status").await;
     let answer = wait_reply(&ana_api, &web, &asked).await;
     assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    assert_eq!(sg.wait_readyz(200).await, "ready\n");
 
     // By now the bot has long seen the earlier invite: still not taken.
     tokio::time::sleep(Duration::from_secs(2)).await;

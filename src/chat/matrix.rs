@@ -11,16 +11,21 @@ use matrix_sdk::config::{RequestConfig, SyncSettings};
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::events::relation::Reply;
-use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::member::{
+    MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent,
+};
 use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomOrAliasId};
-use matrix_sdk::{Client, Room};
+use matrix_sdk::ruma::{
+    OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId, RoomOrAliasId,
+};
+use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::adapter::{ChatAdapter, Outgoing, SendError};
+use super::health::Health;
 use super::inbound::Inbound;
 use crate::config::{Adapter, Config, MatrixConfig};
 
@@ -38,6 +43,18 @@ fn session_file(store: &std::path::Path) -> PathBuf {
 
 fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("matrix: {what}: {e}")
+}
+
+/// The readiness problem key for being out of a room.
+fn room_key(id: &OwnedRoomId) -> String {
+    format!("matrix:{id}")
+}
+
+fn out_of_room(channel: &str, product: &str, why: &str) -> String {
+    format!(
+        "matrix: the bot is not in room {channel} (product {product}): {why}; \
+         its messages wait until someone invites the bot back"
+    )
 }
 
 /// HTML-escapes chat text and turns `@name` mentions into pills.
@@ -102,11 +119,14 @@ fn send_error(e: &matrix_sdk::Error) -> SendError {
 impl MatrixAdapter {
     /// Logs in (or restores the stored session), joins the configured
     /// rooms, syncs once to skip history, and starts the sync loop that
-    /// hands new messages to `inbound`.
+    /// hands new messages to `inbound`. A configured room the bot was in
+    /// before but cannot join now (it was kicked or banned) does not stop
+    /// the start: it is a problem in `health` until the bot is back in it.
     pub async fn start(
         config: &Config,
         inbound: mpsc::Sender<Inbound>,
         shutdown: CancellationToken,
+        health: std::sync::Arc<Health>,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
         let m: &MatrixConfig = config.matrix.as_ref().ok_or("matrix: not configured")?;
         let store = config
@@ -136,7 +156,20 @@ impl MatrixAdapter {
             let Some(channel) = p.channels.get(Adapter::Matrix) else {
                 continue;
             };
-            let id = Self::join(&client, channel).await?;
+            let id = match Self::join(&client, channel).await {
+                Ok(id) => id,
+                Err(e) => match Self::known_room(&client, channel).await {
+                    // A room it was in: start without it, not ready.
+                    Some(id) => {
+                        let problem = out_of_room(channel, &p.name, &e);
+                        tracing::error!("{problem}");
+                        health.set(&room_key(&id), problem);
+                        id
+                    }
+                    // Never joined: a configuration mistake.
+                    None => return Err(e),
+                },
+            };
             rooms.insert(channel.to_owned(), id);
         }
         let adapter = Self {
@@ -158,6 +191,48 @@ impl MatrixAdapter {
             .collect();
         let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
         let allowed: Vec<OwnedRoomId> = rooms.values().cloned().collect();
+        // The bot's own membership in a configured room: out of it is a
+        // readiness problem, back in it clears that.
+        let channel_of: BTreeMap<OwnedRoomId, (String, String)> = config
+            .products
+            .iter()
+            .filter_map(|p| {
+                let ch = p.channels.get(Adapter::Matrix)?;
+                Some((rooms.get(ch)?.clone(), (ch.to_owned(), p.name.clone())))
+            })
+            .collect();
+        let member_health = health.clone();
+        client.add_event_handler(move |ev: OriginalSyncRoomMemberEvent, room: Room, client: Client| {
+            let health = member_health.clone();
+            let channel_of = channel_of.clone();
+            async move {
+                if client.user_id().is_none_or(|me| me.as_str() != ev.state_key.as_str()) {
+                    return;
+                }
+                let id = room.room_id().to_owned();
+                let Some((channel, product)) = channel_of.get(&id) else {
+                    return;
+                };
+                match ev.content.membership {
+                    MembershipState::Join => {
+                        tracing::info!(room = %channel, product = %product, "matrix: in the room");
+                        health.clear(&room_key(&id));
+                    }
+                    MembershipState::Leave | MembershipState::Ban => {
+                        let why = match (&ev.content.membership, &ev.content.reason) {
+                            (MembershipState::Ban, Some(r)) => format!("banned ({r})"),
+                            (MembershipState::Ban, None) => "banned".to_owned(),
+                            (_, Some(r)) => format!("removed ({r})"),
+                            (_, None) => "removed".to_owned(),
+                        };
+                        let problem = out_of_room(channel, product, &why);
+                        tracing::error!("{problem}");
+                        health.set(&room_key(&id), problem);
+                    }
+                    _ => {}
+                }
+            }
+        });
         // Invites: accept only to configured rooms.
         client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room, client: Client| {
             let allowed = allowed.clone();
@@ -308,6 +383,19 @@ impl MatrixAdapter {
         Ok(())
     }
 
+    /// The id of a configured room the bot's store knows (it was in it
+    /// before), whatever its membership now.
+    async fn known_room(client: &Client, channel: &str) -> Option<OwnedRoomId> {
+        let id = match OwnedRoomId::try_from(channel) {
+            Ok(id) => id,
+            Err(_) => {
+                let alias = <&RoomAliasId>::try_from(channel).ok()?;
+                client.resolve_room_alias(alias).await.ok()?.room_id
+            }
+        };
+        client.get_room(&id).map(|_| id)
+    }
+
     async fn join(client: &Client, channel: &str) -> Result<OwnedRoomId, String> {
         let target = <&RoomOrAliasId>::try_from(channel)
             .map_err(|e| err(&format!("`{channel}` is not a room id or alias"), e))?;
@@ -368,7 +456,11 @@ impl ChatAdapter for MatrixAdapter {
             .cloned()
             .or_else(|| OwnedRoomId::try_from(message.channel.as_str()).ok())
             .ok_or_else(|| SendError::Permanent(format!("unknown room {}", message.channel)))?;
-        let Some(room) = self.client.get_room(&room_id) else {
+        let Some(room) = self
+            .client
+            .get_room(&room_id)
+            .filter(|r| r.state() == RoomState::Joined)
+        else {
             return Err(SendError::Transient(format!("not in room {room_id} yet")));
         };
         let html = to_html(&message.text, &message.mentions);

@@ -8,5 +8,6 @@ pub mod adapter;
 pub mod command;
 pub mod console;
 pub mod discord;
+pub mod health;
 pub mod inbound;
 pub mod matrix;

@@ -245,12 +245,18 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let token = CancellationToken::new();
     let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(256);
     let mut adapter_tasks = Vec::new();
+    let chat_health = Arc::new(crate::chat::health::Health::default());
     let matrix = match &config.matrix {
         None => None,
         Some(_) => {
-            let (m, task) = MatrixAdapter::start(&config, inbound_tx.clone(), token.clone())
-                .await
-                .map_err(StartError)?;
+            let (m, task) = MatrixAdapter::start(
+                &config,
+                inbound_tx.clone(),
+                token.clone(),
+                chat_health.clone(),
+            )
+            .await
+            .map_err(StartError)?;
             adapter_tasks.push(task);
             tracing::info!("matrix adapter connected");
             Some(m)
@@ -295,6 +301,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         reader,
         ready.clone(),
     ));
+    shared.watch_chat_health(chat_health);
     shared.metrics.reload(
         ready.is_ok(),
         shared.clock.now().timestamp(),

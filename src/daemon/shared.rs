@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use super::clock::Clock;
 use super::metrics::Metrics;
+use crate::chat::health::Health;
 use crate::config::Config;
 use crate::engine::{Event, State, Team};
 use crate::ledger::Applied;
@@ -60,6 +61,8 @@ pub struct Shared {
     pub intake: mpsc::Sender<Intake>,
     /// A read connection for HTTP status and metrics.
     pub reader: Mutex<Store>,
+    /// The chat adapters' problems (set once, at start-up).
+    chat_health: std::sync::OnceLock<Arc<Health>>,
 }
 
 impl Shared {
@@ -92,7 +95,13 @@ impl Shared {
             failure: std::sync::Mutex::new(None),
             intake,
             reader: Mutex::new(reader),
+            chat_health: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Makes the chat adapters' problems part of readiness.
+    pub fn watch_chat_health(&self, health: Arc<Health>) {
+        let _ = self.chat_health.set(health);
     }
 
     /// Records why the daemon must stop (the first reason wins); the
@@ -119,9 +128,20 @@ impl Shared {
         self.ready.store(r.is_ok(), Ordering::SeqCst);
     }
 
+    /// Ready when the active rules are the file's (or the embedded ones)
+    /// and no chat adapter has a problem.
     pub fn readiness(&self) -> Result<(), String> {
         if self.ready.load(Ordering::SeqCst) {
-            Ok(())
+            let problems = self
+                .chat_health
+                .get()
+                .map(|h| h.problems())
+                .unwrap_or_default();
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems.join("; "))
+            }
         } else {
             Err(self
                 .not_ready_reason

@@ -96,6 +96,30 @@ impl Shipgate {
         Ok(req.send().await?.status())
     }
 
+    /// `GET /readyz`: the status and the body.
+    pub async fn readyz(&self) -> (u16, String) {
+        let r = reqwest::get(format!("{}/readyz", self.http)).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// Waits (up to a minute) until `/readyz` answers `status`; its body.
+    pub async fn wait_readyz(&self, status: u16) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (s, body) = self.readyz().await;
+            if s == status {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/readyz is still {s} ({body}), not {status}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Moves the manual clock.
     pub async fn clock(&self, now: &str) {
         let r = reqwest::Client::new()
