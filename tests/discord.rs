@@ -1,7 +1,8 @@
 //! shipgate's Discord adapter (the real serenity client inside the real
 //! daemon) against a fake Discord that speaks REST and the gateway:
 //! commands and replies, a whole RC, a gateway drop with RESUME, a 429, and
-//! a long answer split under Discord's limit.
+//! a long answer split under Discord's limit, slash commands, and a
+//! channel the bot cannot post to.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -573,5 +574,107 @@ async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_are_the_same_commands() {
+    let w = world().await;
+    // Monday 10:00 in New York.
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    // Registered at start in the guild: `/sg` (from the prefix `!sg `), one
+    // required text option.
+    w.fake
+        .wait_until("the slash command to be registered", |f| {
+            !f.registered().is_empty()
+        })
+        .await;
+    let (guild, commands) = w.fake.registered()[0].clone();
+    assert_eq!(guild, fake_discord::GUILD_ID.to_string());
+    assert_eq!(commands.as_array().unwrap().len(), 1, "{commands}");
+    let sg_command = &commands[0];
+    assert_eq!(sg_command["name"], "sg", "{sg_command}");
+    assert_eq!(sg_command["options"][0]["name"], "command");
+    assert_eq!(sg_command["options"][0]["type"], 3, "a text option");
+    assert_eq!(sg_command["options"][0]["required"], true);
+
+    // `/sg command: status`: answered at once with the command as typed,
+    // and the engine's answer replies to that.
+    let id = w.fake.slash(WEB, ANA, "ana", "sg", "status");
+    let (_, answer) = w.fake.wait_for(WEB, "web: no RC in flight", 0).await;
+    let i = w
+        .fake
+        .interactions()
+        .into_iter()
+        .find(|i| i.id == id)
+        .unwrap();
+    assert_eq!(i.callbacks, vec![4], "{i:?}");
+    let echo = i.response.clone().expect("a public answer");
+    let created = w.fake.created();
+    let shown = created.iter().find(|c| c.id == echo).unwrap();
+    assert_eq!(shown.content, "!sg status");
+    assert_eq!(shown.interaction.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        shown.allowed_mentions.as_ref().unwrap()["parse"],
+        serde_json::json!([]),
+        "the echo pings nobody"
+    );
+    assert!(replies_to(&answer, &echo), "{answer:?}");
+
+    // A command that changes state, and one with a typo (the answer
+    // mentions the person, as for typed commands).
+    sg.events(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+    )
+    .await;
+    w.fake
+        .slash(WEB, ANA, "ana", "sg", "rc request ship the login");
+    let (n, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
+    assert!(cut.content.contains("ana"), "{cut:?}");
+    w.fake.slash(WEB, BEN, "ben", "sg", "stauts");
+    let (_, typo) = w.fake.wait_for(WEB, "did you mean", n).await;
+    assert!(typo.content.starts_with(&format!("<@{BEN}>")), "{typo:?}");
+    assert_eq!(allowed_users(&typo), vec![BEN.to_owned()]);
+
+    // Elsewhere: a private answer, and nothing is run. Another app's
+    // command is not ours.
+    let other = w
+        .fake
+        .slash(ELSEWHERE, ANA, "ana", "sg", "rc request again");
+    let not_ours = w.fake.slash(WEB, ANA, "ana", "deploy", "status");
+    w.fake
+        .wait_until("the answer elsewhere", |f| {
+            f.interactions()
+                .iter()
+                .any(|i| i.id == other && !i.callbacks.is_empty())
+        })
+        .await;
+    let i = w
+        .fake
+        .interactions()
+        .into_iter()
+        .find(|i| i.id == other)
+        .unwrap();
+    assert_eq!(i.callbacks, vec![4]);
+    let data = i.callback_data.unwrap();
+    assert_eq!(
+        data["flags"].as_u64().unwrap() & 64,
+        64,
+        "ephemeral: {data}"
+    );
+    assert!(data["content"].as_str().unwrap().contains("no product"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        w.fake
+            .interactions()
+            .iter()
+            .find(|i| i.id == not_ours)
+            .unwrap()
+            .callbacks
+            .is_empty()
+    );
+    assert_eq!(w.fake.count(ELSEWHERE, ""), 0);
+    assert_eq!(w.fake.count(WEB, "RC #2"), 0);
+    assert!(w.fake.rejected().is_empty(), "{:?}", w.fake.rejected());
     sg.stop();
 }

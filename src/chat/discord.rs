@@ -5,8 +5,10 @@
 //! message nonce so a resend after a restart is not a duplicate.
 //!
 //! Reconnecting and resuming after a gateway drop is serenity's work; this
-//! adapter stops the shards on the daemon's shutdown.
+//! adapter stops the shards on the daemon's shutdown. Slash commands
+//! ([`slash`]) are the same commands, run as `/sg command: ...`.
 
+pub mod slash;
 pub mod text;
 
 use std::collections::HashMap;
@@ -14,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    ChannelId, ClientBuilder, Context, CreateAllowedMentions, CreateMessage, EventHandler,
-    GatewayIntents, HttpBuilder, LightMethod, Message, MessageId, MessageReference, MessageType,
-    Nonce, Ready, Request, ResumedEvent, Route, UserId,
+    ChannelId, ClientBuilder, Context, CreateAllowedMentions, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, HttpBuilder,
+    Interaction, LightMethod, Message, MessageId, MessageReference, MessageType, Nonce, Ready,
+    Request, ResumedEvent, Route, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -73,21 +76,110 @@ struct Handler {
     inbound: mpsc::Sender<Inbound>,
     me: UserId,
     ready: Mutex<Option<oneshot::Sender<()>>>,
+    /// The slash command's name, e.g. `sg`.
+    slash_name: String,
+    /// The chat prefix as a command starts, e.g. `!sg `.
+    invocation: String,
+}
+
+impl Handler {
+    async fn hand_over(&self, message: Inbound) {
+        if self.inbound.send(message).await.is_err() {
+            tracing::warn!("discord: the daemon no longer takes messages");
+        }
+    }
+
+    fn person(&self, user: UserId) -> String {
+        let id = user.get().to_string();
+        self.config
+            .person_by_chat(Adapter::Discord, &id)
+            .map_or(id, |p| p.name.clone())
+    }
 }
 
 #[async_trait]
 impl EventHandler for Handler {
-    async fn ready(&self, _ctx: Context, ready: Ready) {
+    async fn ready(&self, ctx: Context, ready: Ready) {
         tracing::info!(
             user = %ready.user.name,
             guilds = ready.guilds.len(),
             "discord: connected to the gateway"
         );
+        // Registering replaces what was there, so a reconnect that brings
+        // READY again changes nothing.
+        let definition = slash::definition(&self.slash_name, &self.config.prefix);
+        for g in &ready.guilds {
+            match g.id.set_commands(&ctx.http, vec![definition.clone()]).await {
+                Ok(_) => tracing::info!(
+                    guild = %g.id,
+                    command = %format!("/{}", self.slash_name),
+                    "discord: slash command registered"
+                ),
+                Err(e) => tracing::warn!(
+                    guild = %g.id,
+                    error = %chain(&e),
+                    "discord: cannot register the slash command (invite the bot with the \
+                     applications.commands scope); typed commands still work"
+                ),
+            }
+        }
         if let Ok(mut slot) = self.ready.lock()
             && let Some(tx) = slot.take()
         {
             let _ = tx.send(());
         }
+    }
+
+    /// A slash command: answered at once with the command as typed, which
+    /// then stands for it (the engine's answers reply to that message).
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let Interaction::Command(cmd) = interaction else {
+            return;
+        };
+        if cmd.data.name != self.slash_name || cmd.user.bot {
+            return;
+        }
+        let channel = cmd.channel_id.get().to_string();
+        let product = self.config.product_by_channel(Adapter::Discord, &channel);
+        let text = slash::command_text(&cmd, &self.invocation);
+        let answer = match product {
+            Some(_) => CreateInteractionResponseMessage::new()
+                .content(text.clone())
+                .allowed_mentions(CreateAllowedMentions::new()),
+            None => CreateInteractionResponseMessage::new()
+                .content("shipgate serves no product in this channel.")
+                .ephemeral(true),
+        };
+        // Without this answer the user sees the command fail and may run
+        // it again, so a command that could not be answered is not run.
+        if let Err(e) = cmd
+            .create_response(&ctx.http, CreateInteractionResponse::Message(answer))
+            .await
+        {
+            tracing::warn!(error = %chain(&e), "discord: cannot answer a slash command; it was not run");
+            return;
+        }
+        let Some(product) = product else {
+            return;
+        };
+        // The answer's message id is the command's id from here on; if it
+        // cannot be read, the interaction's id keys it and replies go to
+        // the channel without a reference.
+        let message_id = match cmd.get_response(&ctx.http).await {
+            Ok(m) => m.id.get().to_string(),
+            Err(e) => {
+                tracing::warn!(error = %chain(&e), "discord: cannot read a slash command's answer");
+                format!("i{}", cmd.id.get())
+            }
+        };
+        let message = Inbound {
+            adapter: "discord",
+            product: product.name.clone(),
+            from: self.person(cmd.user.id),
+            text,
+            message_id,
+        };
+        self.hand_over(message).await;
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
@@ -107,21 +199,14 @@ impl EventHandler for Handler {
         let Some(product) = self.config.product_by_channel(Adapter::Discord, &channel) else {
             return;
         };
-        let author = msg.author.id.get().to_string();
-        let from = self
-            .config
-            .person_by_chat(Adapter::Discord, &author)
-            .map_or(author, |p| p.name.clone());
         let message = Inbound {
             adapter: "discord",
             product: product.name.clone(),
-            from,
+            from: self.person(msg.author.id),
             text: msg.content.clone(),
             message_id: msg.id.get().to_string(),
         };
-        if self.inbound.send(message).await.is_err() {
-            tracing::warn!("discord: the daemon no longer takes messages");
-        }
+        self.hand_over(message).await;
     }
 }
 
@@ -167,6 +252,8 @@ impl DiscordAdapter {
             inbound,
             me: me.id,
             ready: Mutex::new(Some(ready_tx)),
+            slash_name: slash::command_name(&config.prefix),
+            invocation: crate::chat::command::invocation(&config.prefix),
         };
         let mut client = ClientBuilder::new_with_http(http, intents)
             .event_handler(handler)

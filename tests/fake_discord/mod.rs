@@ -15,6 +15,13 @@
 //!
 //! Messages the bot creates are also dispatched back over the gateway as
 //! MESSAGE_CREATE, as Discord does, so the bot must ignore itself.
+//!
+//! Slash commands: `PUT /applications/{app}/guilds/{guild}/commands`
+//! (recorded), INTERACTION_CREATE on demand ([`FakeDiscord::slash`]),
+//! `POST /interactions/{id}/{token}/callback` (the token must match; one
+//! callback per interaction, else 400 "already acknowledged"; a public
+//! message answer becomes a message in the interaction's channel, recorded
+//! with the interaction's id) and `GET /webhooks/{app}/{token}/messages/@original`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -57,6 +64,22 @@ pub struct Created {
     pub enforce_nonce: bool,
     pub allowed_mentions: Option<Value>,
     pub at: Instant,
+    /// The interaction this message answers (an edited original response).
+    pub interaction: Option<String>,
+}
+
+/// A slash command the fake sent, and how the bot answered it.
+#[derive(Debug, Clone, Default)]
+pub struct Interaction {
+    pub id: String,
+    pub token: String,
+    pub channel: String,
+    /// Callback types the bot sent (4: a message, 5: deferred).
+    pub callbacks: Vec<u64>,
+    /// The callback's message data, for type 4.
+    pub callback_data: Option<Value>,
+    /// The id of the public answer's message.
+    pub response: Option<String>,
 }
 
 enum Frame {
@@ -94,6 +117,9 @@ struct State_ {
     client_closes: Vec<u16>,
     content_intent: bool,
     gateway_queries: Vec<String>,
+    // Slash commands
+    registered: Vec<(String, Value)>,
+    interactions: Vec<Interaction>,
 }
 
 struct Inner {
@@ -184,6 +210,18 @@ impl FakeDiscord {
             .route("/api/v10/gateway/bot", get(get_gateway_bot))
             .route("/api/v10/users/@me", get(get_me))
             .route("/api/v10/channels/{id}/messages", post(create_message))
+            .route(
+                "/api/v10/applications/{app}/guilds/{guild}/commands",
+                axum::routing::put(put_commands),
+            )
+            .route(
+                "/api/v10/interactions/{id}/{token}/callback",
+                post(interaction_callback),
+            )
+            .route(
+                "/api/v10/webhooks/{app}/{token}/messages/@original",
+                get(get_original),
+            )
             .fallback(fallback)
             .with_state(inner.clone());
         let rest_task = tokio::spawn(async move {
@@ -234,6 +272,54 @@ impl FakeDiscord {
         m["guild_id"] = json!(GUILD_ID.to_string());
         dispatch(&mut s, "MESSAGE_CREATE", m);
         id
+    }
+
+    /// A person runs `/NAME command: TEXT` in `channel` (INTERACTION_CREATE);
+    /// returns the interaction id.
+    pub fn slash(
+        &self,
+        channel: &str,
+        user: &str,
+        name: &str,
+        command: &str,
+        text: &str,
+    ) -> String {
+        let mut s = self.inner.state.lock().unwrap();
+        let id = snowflake(&mut s);
+        let token = format!("itoken-{id}");
+        let u = user_json(user, name, false);
+        let d = json!({
+            "id": id, "application_id": APP_ID.to_string(), "type": 2, "token": token,
+            "version": 1, "guild_id": GUILD_ID.to_string(), "channel_id": channel,
+            "member": {
+                "user": u, "roles": [], "joined_at": now_iso(), "deaf": false,
+                "mute": false, "flags": 0, "permissions": "0",
+            },
+            "data": {
+                "id": "1400000000000000001", "name": command, "type": 1,
+                "options": [{"name": "command", "type": 3, "value": text}],
+            },
+            "locale": "en-US", "guild_locale": "en-US", "app_permissions": "0",
+            "entitlements": [], "authorizing_integration_owners": {"0": GUILD_ID.to_string()},
+            "context": 0, "attachment_size_limit": 10_485_760,
+        });
+        s.interactions.push(Interaction {
+            id: id.clone(),
+            token,
+            channel: channel.to_owned(),
+            ..Interaction::default()
+        });
+        dispatch(&mut s, "INTERACTION_CREATE", d);
+        id
+    }
+
+    /// The slash commands registered per guild: (guild id, body).
+    pub fn registered(&self) -> Vec<(String, Value)> {
+        self.with(|s| s.registered.clone())
+    }
+
+    pub fn interactions(&self) -> Vec<Interaction> {
+        self.with(|s| s.interactions.clone())
     }
 
     /// A person edits an earlier message (MESSAGE_UPDATE).
@@ -557,12 +643,145 @@ fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (R
         enforce_nonce: enforce,
         allowed_mentions: body.get("allowed_mentions").cloned(),
         at: Instant::now(),
+        interaction: None,
     });
     let mut echo = m.clone();
     echo["guild_id"] = json!(GUILD_ID.to_string());
     dispatch(&mut s, "MESSAGE_CREATE", echo);
     let stall = std::mem::take(&mut s.stall_next);
     (Json(m).into_response(), stall)
+}
+
+async fn put_commands(
+    State(inner): State<Arc<Inner>>,
+    Path((app, guild)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    record(
+        &inner,
+        format!("PUT /api/v10/applications/{app}/guilds/{guild}/commands"),
+    );
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    if app != APP_ID.to_string() || guild != GUILD_ID.to_string() {
+        return error(StatusCode::NOT_FOUND, 10002, "Unknown Application");
+    }
+    let Ok(Value::Array(commands)) = serde_json::from_str::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+    };
+    let mut s = inner.state.lock().unwrap();
+    s.registered
+        .push((guild.clone(), Value::Array(commands.clone())));
+    let out: Vec<Value> = commands
+        .into_iter()
+        .map(|mut c| {
+            c["id"] = json!(snowflake(&mut s));
+            c["application_id"] = json!(APP_ID.to_string());
+            c["guild_id"] = json!(guild);
+            c["version"] = json!("1");
+            c["default_member_permissions"] = Value::Null;
+            c["type"] = json!(1);
+            c
+        })
+        .collect();
+    Json(Value::Array(out)).into_response()
+}
+
+async fn interaction_callback(
+    State(inner): State<Arc<Inner>>,
+    Path((id, token)): Path<(String, String)>,
+    body: String,
+) -> Response {
+    record(
+        &inner,
+        format!("POST /api/v10/interactions/{id}/TOKEN/callback"),
+    );
+    let mut s = inner.state.lock().unwrap();
+    let Some(pos) = s.interactions.iter().position(|i| i.id == id) else {
+        return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
+    };
+    if s.interactions[pos].token != token {
+        return error(StatusCode::UNAUTHORIZED, 50027, "Invalid Webhook Token");
+    }
+    if !s.interactions[pos].callbacks.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            40060,
+            "Interaction has already been acknowledged.",
+        );
+    }
+    let body: Value = serde_json::from_str(&body).unwrap_or_default();
+    let kind = body["type"].as_u64().unwrap_or(0);
+    let data = body.get("data").cloned().unwrap_or(Value::Null);
+    s.interactions[pos].callbacks.push(kind);
+    s.interactions[pos].callback_data = Some(data.clone());
+    let ephemeral = data["flags"].as_u64().unwrap_or(0) & 64 != 0;
+    if kind == 4 && !ephemeral {
+        let content = data["content"].as_str().unwrap_or("").to_owned();
+        if content.is_empty() || content.chars().count() > 2000 {
+            return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+        }
+        let channel = s.interactions[pos].channel.clone();
+        let interaction = s.interactions[pos].id.clone();
+        let id = snowflake(&mut s);
+        s.interactions[pos].response = Some(id.clone());
+        s.messages.insert(id.clone(), channel.clone());
+        s.created.push(Created {
+            id: id.clone(),
+            channel: channel.clone(),
+            content: content.clone(),
+            message_reference: None,
+            nonce: None,
+            enforce_nonce: false,
+            allowed_mentions: data.get("allowed_mentions").cloned(),
+            at: Instant::now(),
+            interaction: Some(interaction),
+        });
+        // Discord posts the answer as a message by the application, which
+        // the bot sees over the gateway like its own messages.
+        let mut m = message_json(
+            &id,
+            &channel,
+            user_json(&BOT_ID.to_string(), "shipgate", true),
+            &content,
+            None,
+            None,
+        );
+        m["type"] = json!(20);
+        m["guild_id"] = json!(GUILD_ID.to_string());
+        dispatch(&mut s, "MESSAGE_CREATE", m);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_original(
+    State(inner): State<Arc<Inner>>,
+    Path((app, token)): Path<(String, String)>,
+) -> Response {
+    record(
+        &inner,
+        format!("GET /api/v10/webhooks/{app}/TOKEN/messages/@original"),
+    );
+    let s = inner.state.lock().unwrap();
+    let Some(i) = s.interactions.iter().find(|i| i.token == token) else {
+        return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+    };
+    let (true, Some(id)) = (app == APP_ID.to_string(), i.response.clone()) else {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    };
+    let c = s.created.iter().find(|c| c.id == id).unwrap();
+    let mut m = message_json(
+        &id,
+        &c.channel,
+        user_json(&BOT_ID.to_string(), "shipgate", true),
+        &c.content,
+        None,
+        None,
+    );
+    m["type"] = json!(20);
+    Json(m).into_response()
 }
 
 async fn connection(stream: TcpStream, inner: Arc<Inner>) {
