@@ -1,8 +1,8 @@
 //! shipgate's Discord adapter (the real serenity client inside the real
 //! daemon) against a fake Discord that speaks REST and the gateway:
-//! commands and replies, a whole RC, a gateway drop with RESUME, a 429, and
-//! a long answer split under Discord's limit, slash commands, and a
-//! channel the bot cannot post to.
+//! commands and replies, a whole RC, a gateway drop with RESUME, a 429, a
+//! long answer split under Discord's limit, slash commands, and a channel
+//! the bot cannot post to.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
