@@ -1,8 +1,9 @@
 //! shipgate against a real Synapse at the edges: a bot that is rate
 //! limited (`M_LIMIT_EXCEEDED`) still delivers every reply once and in
-//! order, invites are accepted to the configured rooms only, and a bot
+//! order, invites are accepted to the configured rooms only, a bot
 //! removed from its room is not ready (even across a restart) until it is
-//! invited back.
+//! invited back, and a new access token keeps the stored device while
+//! another device's token or another account is refused.
 //!
 //! What the server did is read from the server (`/messages`, room state,
 //! Synapse's access log), not from a client's view of it.
@@ -481,4 +482,113 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
         sg.log()
     );
     sg.stop();
+}
+
+/// Logs the bot in with its password; with `device`, as that device (which
+/// gives the device a new access token and ends its old one).
+async fn bot_token(url: &str, device: Option<&str>) -> (String, String) {
+    let mut body = json!({
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": "shipgate"},
+        "password": PW,
+    });
+    if let Some(d) = device {
+        body["device_id"] = json!(d);
+    }
+    let r: Value = reqwest::Client::new()
+        .post(format!("{url}/_matrix/client/v3/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        r["access_token"].as_str().unwrap().to_owned(),
+        r["device_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_keeps_its_account_and_device_when_credentials_change() {
+    const TEST: &str = "the_store_keeps_its_account_and_device_when_credentials_change";
+    let Some(synapse) = start_or_skip_with(TEST, &[FAST_PASSWORDS]) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &synapse, &web);
+    let sg = start(&cfg);
+    ana_api.wait_membership(&web, BOT, "join").await;
+    sg.stop();
+    let stored = || -> Value {
+        let text = std::fs::read_to_string(dir.path().join("matrix-store/session.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let device = stored()["device_id"].as_str().unwrap().to_owned();
+
+    // The token is rotated (a new login as the same device ends the old
+    // token), and the config now gives the new token instead of the
+    // password: the stored device goes on with the new token.
+    let (rotated, same) = bot_token(&synapse.url, Some(&device)).await;
+    assert_eq!(same, device);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let with_token = text.replace(
+        r#"password: File("bot-password")"#,
+        r#"access_token: File("bot-token")"#,
+    );
+    assert_ne!(text, with_token);
+    write(&cfg, &with_token);
+    write(&dir.path().join("bot-token"), &rotated);
+    let sg = start(&cfg);
+    let asked = say(&ana, &web, "!sg status").await;
+    let answer = wait_reply(&ana_api, &web, &asked).await;
+    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    sg.stop();
+    assert_eq!(stored()["device_id"], device.as_str());
+    assert_eq!(stored()["access_token"], rotated.as_str());
+
+    // A token of another device cannot use this store: refused, saying
+    // which device each is.
+    let (other, other_device) = bot_token(&synapse.url, None).await;
+    assert_ne!(other_device, device);
+    write(&dir.path().join("bot-token"), &other);
+    let err = Shipgate::try_start(
+        &cfg,
+        "2026-03-09T14:00:00Z",
+        TOKEN,
+        Duration::from_secs(120),
+    )
+    .err()
+    .expect("another device's token must not start on this store");
+    assert!(
+        err.contains(&format!("device {other_device}"))
+            && err.contains(&format!("device {device}")),
+        "{err}"
+    );
+
+    // Another account cannot use it either.
+    write(&dir.path().join("bot-token"), &rotated);
+    write(&cfg, &with_token.replace(BOT, "@releasebot:localhost"));
+    let err = Shipgate::try_start(
+        &cfg,
+        "2026-03-09T14:00:00Z",
+        TOKEN,
+        Duration::from_secs(120),
+    )
+    .err()
+    .expect("another account must not start on this store");
+    assert!(
+        err.contains("holds the session and keys of @shipgate:localhost")
+            && err.contains("@releasebot:localhost"),
+        "{err}"
+    );
 }

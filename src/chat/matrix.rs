@@ -18,7 +18,8 @@ use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{
-    OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId, RoomOrAliasId,
+    OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId,
+    RoomOrAliasId,
 };
 use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::mpsc;
@@ -43,6 +44,64 @@ fn session_file(store: &std::path::Path) -> PathBuf {
 
 fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("matrix: {what}: {e}")
+}
+
+fn token_session(user_id: OwnedUserId, device_id: OwnedDeviceId, token: &str) -> MatrixSession {
+    MatrixSession {
+        meta: matrix_sdk::SessionMeta { user_id, device_id },
+        tokens: matrix_sdk::authentication::SessionTokens {
+            access_token: token.to_owned(),
+            refresh_token: None,
+        },
+    }
+}
+
+/// The stored session is the configured account's (`user` is a full user
+/// id or a localpart).
+fn same_account(
+    session: &MatrixSession,
+    user: &str,
+    store: &std::path::Path,
+) -> Result<(), String> {
+    let stored = &session.meta.user_id;
+    let same = if user.starts_with('@') {
+        stored.as_str() == user
+    } else {
+        stored.localpart() == user
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "matrix: the store {} holds the session and keys of {stored}, but the config's \
+             `matrix.user` is {user}. A store belongs to one account: give this account its own \
+             `store_dir`, or set `user` back to {stored}",
+            store.display()
+        ))
+    }
+}
+
+/// A new access token may replace the stored one only for the same device
+/// (the store's encryption keys are that device's).
+fn same_device(
+    session: &MatrixSession,
+    user: &OwnedUserId,
+    device: &OwnedDeviceId,
+    store: &std::path::Path,
+) -> Result<(), String> {
+    if &session.meta.user_id == user && &session.meta.device_id == device {
+        return Ok(());
+    }
+    Err(format!(
+        "matrix: the configured access token is device {device} of {user}, but the store {} \
+         holds device {} of {}. A store belongs to one device: configure a token of device {}, \
+         or move the store away to start as the new device (it then cannot read encrypted \
+         messages sent before)",
+        store.display(),
+        session.meta.device_id,
+        session.meta.user_id,
+        session.meta.device_id,
+    ))
 }
 
 /// The readiness problem key for being out of a room.
@@ -321,16 +380,29 @@ impl MatrixAdapter {
     ) -> Result<(), String> {
         let file = session_file(store);
         if let Ok(text) = std::fs::read_to_string(&file)
-            && let Ok(session) = serde_json::from_str::<MatrixSession>(&text)
+            && let Ok(mut session) = serde_json::from_str::<MatrixSession>(&text)
         {
+            // The store (session and encryption keys) belongs to one
+            // account and one device; the config decides which account.
+            same_account(&session, &m.user, store)?;
+            if let Some(t) = &m.access_token {
+                let token = config.resolve(t).map_err(|e| err("access token", e))?;
+                if token.expose() != session.tokens.access_token {
+                    // A new token (rotated, or a new login): usable with
+                    // this store only if it is the same device's.
+                    let (user, device) = Self::whoami(m, token.expose()).await?;
+                    same_device(&session, &user, &device, store)?;
+                    session.tokens.access_token = token.expose().to_owned();
+                    session.tokens.refresh_token = None;
+                    tracing::info!("matrix: the configured access token replaces the stored one");
+                }
+            }
             client
                 .restore_session(session)
                 .await
                 .map_err(|e| err("cannot restore the stored session", e))?;
             tracing::info!("matrix: restored the stored session");
-            return Ok(());
-        }
-        if let Some(p) = &m.password {
+        } else if let Some(p) = &m.password {
             let pw = config.resolve(p).map_err(|e| err("password", e))?;
             client
                 .matrix_auth()
@@ -341,36 +413,9 @@ impl MatrixAdapter {
                 .map_err(|e| err("login failed", e))?;
         } else if let Some(t) = &m.access_token {
             let token = config.resolve(t).map_err(|e| err("access token", e))?;
-            let probe = Client::builder()
-                .homeserver_url(&m.homeserver)
-                .build()
-                .await
-                .map_err(|e| err("cannot create the client", e))?;
-            let session = |user_id, device_id| MatrixSession {
-                meta: matrix_sdk::SessionMeta { user_id, device_id },
-                tokens: matrix_sdk::authentication::SessionTokens {
-                    access_token: token.expose().to_owned(),
-                    refresh_token: None,
-                },
-            };
-            // Ask the homeserver who this token belongs to.
-            let placeholder = session(
-                OwnedUserId::try_from(m.user.as_str()).map_err(|e| err("user id", e))?,
-                "PLACEHOLDER".into(),
-            );
-            probe
-                .restore_session(placeholder)
-                .await
-                .map_err(|e| err("access token", e))?;
-            let who = probe
-                .whoami()
-                .await
-                .map_err(|e| err("the access token is not accepted", e))?;
-            let device = who
-                .device_id
-                .ok_or("matrix: the access token has no device; log in with a password once")?;
+            let (user_id, device_id) = Self::whoami(m, token.expose()).await?;
             client
-                .restore_session(session(who.user_id, device))
+                .restore_session(token_session(user_id, device_id, token.expose()))
                 .await
                 .map_err(|e| err("cannot use the access token", e))?;
         } else {
@@ -381,6 +426,32 @@ impl MatrixAdapter {
             write_private(&file, &json).map_err(|e| err("cannot save the session", e))?;
         }
         Ok(())
+    }
+
+    /// Asks the homeserver which user and device an access token is.
+    async fn whoami(m: &MatrixConfig, token: &str) -> Result<(OwnedUserId, OwnedDeviceId), String> {
+        let probe = Client::builder()
+            .homeserver_url(&m.homeserver)
+            .build()
+            .await
+            .map_err(|e| err("cannot create the client", e))?;
+        let placeholder = token_session(
+            OwnedUserId::try_from(m.user.as_str()).map_err(|e| err("user id", e))?,
+            "PLACEHOLDER".into(),
+            token,
+        );
+        probe
+            .restore_session(placeholder)
+            .await
+            .map_err(|e| err("access token", e))?;
+        let who = probe
+            .whoami()
+            .await
+            .map_err(|e| err("the access token is not accepted", e))?;
+        let device = who
+            .device_id
+            .ok_or("matrix: the access token has no device; log in with a password once")?;
+        Ok((who.user_id, device))
     }
 
     /// The id of a configured room the bot's store knows (it was in it
@@ -493,6 +564,43 @@ impl ChatAdapter for MatrixAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(user: &str, device: &str) -> MatrixSession {
+        token_session(user.try_into().unwrap(), device.into(), "t0")
+    }
+
+    #[test]
+    fn a_store_serves_only_its_own_account() {
+        let store = std::path::Path::new("/var/lib/shipgate/matrix");
+        let s = stored("@shipgate:example.org", "DEV1");
+        assert!(same_account(&s, "@shipgate:example.org", store).is_ok());
+        assert!(same_account(&s, "shipgate", store).is_ok());
+        let e = same_account(&s, "@releasebot:example.org", store).unwrap_err();
+        assert!(
+            e.contains("/var/lib/shipgate/matrix")
+                && e.contains("@shipgate:example.org")
+                && e.contains("@releasebot:example.org")
+                && e.contains("store_dir"),
+            "{e}"
+        );
+        assert!(same_account(&s, "releasebot", store).is_err());
+        assert!(same_account(&s, "@shipgate:other.org", store).is_err());
+    }
+
+    #[test]
+    fn a_new_token_must_be_the_stored_device() {
+        let store = std::path::Path::new("store");
+        let s = stored("@shipgate:example.org", "DEV1");
+        let me: OwnedUserId = "@shipgate:example.org".try_into().unwrap();
+        assert!(same_device(&s, &me, &"DEV1".into(), store).is_ok());
+        let e = same_device(&s, &me, &"DEV2".into(), store).unwrap_err();
+        assert!(
+            e.contains("device DEV2") && e.contains("device DEV1"),
+            "{e}"
+        );
+        let other: OwnedUserId = "@other:example.org".try_into().unwrap();
+        assert!(same_device(&s, &other, &"DEV1".into(), store).is_err());
+    }
 
     #[test]
     fn html_escapes_and_pills() {

@@ -25,6 +25,17 @@ impl Shipgate {
     /// (up to `timeout`) until it listens. `api_token` is the bearer token
     /// the config names, for `events`.
     pub fn start(config: &Path, clock: &str, api_token: &str, timeout: Duration) -> Shipgate {
+        Self::try_start(config, clock, api_token, timeout).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Shipgate::start`], but a daemon that exits before it listens
+    /// is an `Err` with its exit status and log.
+    pub fn try_start(
+        config: &Path,
+        clock: &str,
+        api_token: &str,
+        timeout: Duration,
+    ) -> Result<Shipgate, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
             .args(["run", "--config"])
             .arg(config)
@@ -53,10 +64,12 @@ impl Shipgate {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
+                // Let the reader take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(format!(
                     "shipgate exited with {status}:\n{}",
                     lines.lock().unwrap().join("\n")
-                );
+                ));
             }
             assert!(
                 Instant::now() < deadline,
@@ -65,12 +78,12 @@ impl Shipgate {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        Shipgate {
+        Ok(Shipgate {
             child,
             http: format!("http://{http}"),
             api_token: api_token.to_owned(),
             stderr: lines,
-        }
+        })
     }
 
     /// Posts `body` (simulate-format lines) to `/api/events`; asserts 2xx.
