@@ -532,7 +532,7 @@ async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
     );
     assert!(failing[0]["retry_at"].is_string(), "{failing:?}");
     assert!(
-        sg.log().contains("a message cannot be delivered"),
+        sg.wait_log("a message cannot be delivered").await,
         "the operator is told: {}",
         sg.log()
     );
@@ -597,6 +597,10 @@ async fn slash_commands_are_the_same_commands() {
     assert_eq!(sg_command["options"][0]["name"], "command");
     assert_eq!(sg_command["options"][0]["type"], 3, "a text option");
     assert_eq!(sg_command["options"][0]["required"], true);
+    assert_eq!(
+        sg_command["options"][0]["max_length"], 1900,
+        "the echo of the command must fit in one message"
+    );
 
     // `/sg command: status`: answered at once with the command as typed,
     // and the engine's answer replies to that.

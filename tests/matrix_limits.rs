@@ -447,10 +447,13 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     assert_eq!(status, 503, "{why}");
     assert!(why.contains(&format!("not in room {web}")), "{why}");
     assert!(
-        sg.log().contains("the bot is not in room"),
+        sg.wait_log("the bot is not in room").await,
         "the start logs it:\n{}",
         sg.log()
     );
+    // Something to say while it is out: it waits in the outbox.
+    sg.events(r#"{"chat": {"product": "web", "from": "ana", "text": "!sg windows"}}"#)
+        .await;
 
     // While it is out, it is invited first to a room it does not serve,
     // then back to its own room.
@@ -467,6 +470,22 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     let answer = wait_reply(&ana_api, &web, &asked).await;
     assert!(answer.body.contains("no RC in flight"), "{answer:?}");
     assert_eq!(sg.wait_readyz(200).await, "ready\n");
+    // What waited went out once the bot was back, ahead of the answer.
+    let replies = bot_replies(&ana_api, &web).await;
+    let waited = replies
+        .iter()
+        .position(|r| r.body.contains("production"))
+        .unwrap_or_else(|| panic!("the waiting answer was not sent: {replies:?}"));
+    let status = replies
+        .iter()
+        .position(|r| r.body.contains("no RC in flight"))
+        .unwrap();
+    assert!(waited < status, "{replies:?}");
+    assert!(
+        sg.wait_log("a chat problem is over; retrying now").await,
+        "{}",
+        sg.log()
+    );
 
     // By now the bot has long seen the earlier invite: still not taken.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -599,6 +599,17 @@ fn the_same_mistake_is_announced_once_per_active_version() {
     d.write_outside(&bad);
     assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
     assert_eq!(d.rejections(&bad), 2);
+    // A revert to the first good version, then the same mistake: the
+    // active text is one seen before, but it is a new activation.
+    let first = valid(4);
+    d.expect_valid(4, &first);
+    d.write_outside(&first);
+    assert!(matches!(d.reload_now(), ReloadResult::Loaded { .. }));
+    d.write_outside(&good);
+    assert!(matches!(d.reload_now(), ReloadResult::Loaded { .. }));
+    d.write_outside(&bad);
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
+    assert_eq!(d.rejections(&bad), 3);
     d.stop();
 }
 

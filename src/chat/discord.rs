@@ -105,8 +105,14 @@ impl EventHandler for Handler {
             guilds = ready.guilds.len(),
             "discord: connected to the gateway"
         );
-        // Registering replaces what was there, so a reconnect that brings
-        // READY again changes nothing.
+        if let Ok(mut slot) = self.ready.lock()
+            && let Some(tx) = slot.take()
+        {
+            let _ = tx.send(());
+        }
+        // After READY is reported, so a slow registration never holds up
+        // the start. Registering replaces what was there, so a reconnect
+        // that brings READY again changes nothing.
         let definition = slash::definition(&self.slash_name, &self.config.prefix);
         for g in &ready.guilds {
             match g.id.set_commands(&ctx.http, vec![definition.clone()]).await {
@@ -118,15 +124,11 @@ impl EventHandler for Handler {
                 Err(e) => tracing::warn!(
                     guild = %g.id,
                     error = %chain(&e),
-                    "discord: cannot register the slash command (invite the bot with the \
-                     applications.commands scope); typed commands still work"
+                    "discord: cannot register the slash command; typed commands still work \
+                     (\"Missing Access\" means the bot was invited without the \
+                     applications.commands scope)"
                 ),
             }
-        }
-        if let Ok(mut slot) = self.ready.lock()
-            && let Some(tx) = slot.take()
-        {
-            let _ = tx.send(());
         }
     }
 

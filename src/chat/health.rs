@@ -5,10 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use tokio::sync::Notify;
+
 #[derive(Debug, Default)]
 pub struct Health {
     /// Problem key (e.g. `matrix:!room:server`) -> what is wrong, in words.
     problems: Mutex<BTreeMap<String, String>>,
+    /// Signalled when a problem goes away (messages held back by it may
+    /// be sent now).
+    pub recovered: Notify,
 }
 
 impl Health {
@@ -19,8 +24,13 @@ impl Health {
     }
 
     pub fn clear(&self, key: &str) {
-        if let Ok(mut g) = self.problems.lock() {
-            g.remove(key);
+        let removed = self
+            .problems
+            .lock()
+            .map(|mut g| g.remove(key).is_some())
+            .unwrap_or(false);
+        if removed {
+            self.recovered.notify_one();
         }
     }
 

@@ -218,11 +218,20 @@ impl MatrixAdapter {
             let id = match Self::join(&client, channel).await {
                 Ok(id) => id,
                 Err(e) => match Self::known_room(&client, channel).await {
-                    // A room it was in: start without it, not ready.
-                    Some(id) => {
+                    // Still in it (the join request itself failed): go on.
+                    Some((id, RoomState::Joined)) => {
+                        tracing::warn!(room = %channel, error = %e, "matrix: could not confirm the join of a room the bot is in; going on");
+                        id
+                    }
+                    // A room it was in: start without it, not ready, and
+                    // try again on the side if an invite is waiting.
+                    Some((id, state)) => {
                         let problem = out_of_room(channel, &p.name, &e);
                         tracing::error!("{problem}");
                         health.set(&room_key(&id), problem);
+                        if state == RoomState::Invited {
+                            Self::join_later(&client, &id);
+                        }
                         id
                     }
                     // Never joined: a configuration mistake.
@@ -252,14 +261,23 @@ impl MatrixAdapter {
         let allowed: Vec<OwnedRoomId> = rooms.values().cloned().collect();
         // The bot's own membership in a configured room: out of it is a
         // readiness problem, back in it clears that.
-        let channel_of: BTreeMap<OwnedRoomId, (String, String)> = config
-            .products
-            .iter()
-            .filter_map(|p| {
-                let ch = p.channels.get(Adapter::Matrix)?;
-                Some((rooms.get(ch)?.clone(), (ch.to_owned(), p.name.clone())))
-            })
-            .collect();
+        let mut channel_of: BTreeMap<OwnedRoomId, (String, String)> = BTreeMap::new();
+        for p in &config.products {
+            let Some(ch) = p.channels.get(Adapter::Matrix) else {
+                continue;
+            };
+            let Some(id) = rooms.get(ch) else {
+                continue;
+            };
+            // Products sharing a room are named together.
+            let entry = channel_of
+                .entry(id.clone())
+                .or_insert_with(|| (ch.to_owned(), String::new()));
+            if !entry.1.is_empty() {
+                entry.1.push_str(", ");
+            }
+            entry.1.push_str(&p.name);
+        }
         let member_health = health.clone();
         client.add_event_handler(move |ev: OriginalSyncRoomMemberEvent, room: Room, client: Client| {
             let health = member_health.clone();
@@ -455,8 +473,8 @@ impl MatrixAdapter {
     }
 
     /// The id of a configured room the bot's store knows (it was in it
-    /// before), whatever its membership now.
-    async fn known_room(client: &Client, channel: &str) -> Option<OwnedRoomId> {
+    /// before), and the bot's membership now.
+    async fn known_room(client: &Client, channel: &str) -> Option<(OwnedRoomId, RoomState)> {
         let id = match OwnedRoomId::try_from(channel) {
             Ok(id) => id,
             Err(_) => {
@@ -464,7 +482,32 @@ impl MatrixAdapter {
                 client.resolve_room_alias(alias).await.ok()?.room_id
             }
         };
-        client.get_room(&id).map(|_| id)
+        let state = client.get_room(&id)?.state();
+        Some((id, state))
+    }
+
+    /// Accepts a waiting invite on the side, a few times with backoff
+    /// (the join at start failed; the invite is not offered again).
+    fn join_later(client: &Client, id: &OwnedRoomId) {
+        let client = client.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            for attempt in 1..=6u32 {
+                tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+                let Some(room) = client.get_room(&id) else {
+                    return;
+                };
+                if room.state() != RoomState::Invited {
+                    return;
+                }
+                match room.join().await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, room = %id, attempt, "matrix: could not accept an invite")
+                    }
+                }
+            }
+        });
     }
 
     async fn join(client: &Client, channel: &str) -> Result<OwnedRoomId, String> {

@@ -35,9 +35,15 @@ pub enum LockError {
     },
 }
 
-/// The lock file that goes with a database file.
+/// The lock file that goes with a database file, by the database's real
+/// path (so `./a.db`, an absolute path and a path through a symlinked
+/// directory all share one lock).
 pub fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
+    let real = std::fs::canonicalize(database).ok().or_else(|| {
+        let dir = database.parent().filter(|p| !p.as_os_str().is_empty())?;
+        Some(std::fs::canonicalize(dir).ok()?.join(database.file_name()?))
+    });
+    let mut name = real.unwrap_or_else(|| database.to_owned()).into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
@@ -50,13 +56,20 @@ impl DatabaseLock {
             lock: path.display().to_string(),
             source,
         };
-        let mut file = OpenOptions::new()
+        // Read-only is enough to lock: a lock file left by another user
+        // (the service moved to a new account) does not stop the start.
+        let mut file = match OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(io)?;
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
+                File::open(&path).map_err(io)?
+            }
+            other => other.map_err(io)?,
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -100,7 +113,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("team.db");
         let first = DatabaseLock::acquire(&db).unwrap();
-        assert_eq!(first.path(), dir.path().join("team.db.lock"));
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(first.path(), real.join("team.db.lock"));
         let err = DatabaseLock::acquire(&db).unwrap_err().to_string();
         assert!(err.contains("another shipgate daemon"), "{err}");
         assert!(
@@ -112,6 +126,18 @@ mod tests {
         // Released on drop (and by the OS when a process dies).
         let again = DatabaseLock::acquire(&db).unwrap();
         drop(again);
+    }
+
+    #[test]
+    fn one_database_by_two_paths_is_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("data"), dir.path().join("link")).unwrap();
+        let _a = DatabaseLock::acquire(&dir.path().join("data/team.db")).unwrap();
+        let err = DatabaseLock::acquire(&dir.path().join("link/team.db")).unwrap_err();
+        assert!(err.to_string().contains("another shipgate daemon"), "{err}");
+        let err = DatabaseLock::acquire(&dir.path().join("data/../data/team.db")).unwrap_err();
+        assert!(err.to_string().contains("another shipgate daemon"), "{err}");
     }
 
     #[test]

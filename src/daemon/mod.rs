@@ -301,7 +301,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         reader,
         ready.clone(),
     ));
-    shared.watch_chat_health(chat_health);
+    shared.watch_chat_health(chat_health.clone());
     shared.metrics.reload(
         ready.is_ok(),
         shared.clock.now().timestamp(),
@@ -337,6 +337,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         shared.clone(),
         dispatcher_store,
         adapters,
+        token.clone(),
+    ));
+    tasks.spawn(outbox::retry_on_recovery(
+        shared.clone(),
+        chat_health,
         token.clone(),
     ));
     tasks.spawn(actions::run(shared.clone(), actions_rx, token.clone()));

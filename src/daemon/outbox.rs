@@ -14,6 +14,7 @@ use super::shared::Shared;
 use crate::chat::adapter::{ChatAdapter, Outgoing, SendError};
 use crate::chat::console::ConsoleAdapter;
 use crate::chat::discord::DiscordAdapter;
+use crate::chat::health::Health;
 use crate::chat::matrix::MatrixAdapter;
 use crate::config::{Adapter, Config};
 use crate::store::{OutboxMessage, Store};
@@ -171,6 +172,28 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
         }
     }
     attempted
+}
+
+/// When a chat problem goes away (the Matrix bot is back in its room),
+/// the messages waiting for a retry are due at once, instead of after
+/// their backoff.
+pub async fn retry_on_recovery(
+    shared: Arc<Shared>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = health.recovered.notified() => {}
+        }
+        let result = shared.reader.lock().await.retry_outbox_now();
+        match result {
+            Ok(n) => tracing::info!(messages = n, "outbox: a chat problem is over; retrying now"),
+            Err(e) => tracing::warn!(error = %e, "outbox: cannot reschedule after a chat problem"),
+        }
+        shared.outbox_ready.notify_one();
+    }
 }
 
 pub async fn run(

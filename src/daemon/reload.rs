@@ -164,6 +164,12 @@ pub struct Reloader {
     shared: Arc<Shared>,
     path: PathBuf,
     lock: Mutex<()>,
+    /// This process's start (real clock, ms) and how many rules versions
+    /// it has loaded since: which activation of the rules is in force, so
+    /// a mistake is announced once per activation, even when a revert
+    /// brings back an earlier version.
+    started_ms: i64,
+    loads: std::sync::atomic::AtomicU64,
 }
 
 impl Reloader {
@@ -172,7 +178,14 @@ impl Reloader {
             shared,
             path,
             lock: Mutex::new(()),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+            loads: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    fn activation(&self) -> String {
+        let loads = self.loads.load(std::sync::atomic::Ordering::SeqCst);
+        format!("{}.{loads}", self.started_ms)
     }
 
     async fn announce(&self, key: String, text: String, version: Option<(String, String)>) {
@@ -215,12 +228,16 @@ impl Reloader {
             Ok(Ok(s)) => s,
             Ok(Err(diags)) => {
                 return self
-                    .reject(why, diags.iter().map(|d| d.one_line()).collect(), None)
+                    .reject(
+                        why,
+                        diags.iter().map(|d| d.one_line()).collect(),
+                        Notice::EachTime,
+                    )
                     .await;
             }
             Err(e) => {
                 return self
-                    .reject(why, vec![format!("internal error: {e}")], None)
+                    .reject(why, vec![format!("internal error: {e}")], Notice::EachTime)
                     .await;
             }
         };
@@ -247,7 +264,9 @@ impl Reloader {
             })
             .collect();
         if !empty.is_empty() {
-            return self.reject(why, empty, Some(hash)).await;
+            // Usually an editor's save caught between its truncate and its
+            // write: announced once ever, not after every good edit.
+            return self.reject(why, empty, Notice::OnceEver(hash)).await;
         }
         let text = encode_sources(&sources);
         let compiled = tokio::task::spawn_blocking(move || rules::compile(sources)).await;
@@ -258,13 +277,17 @@ impl Reloader {
                     .reject(
                         why,
                         diags.iter().map(|d| d.one_line()).collect(),
-                        Some(hash),
+                        Notice::OncePerActivation(hash),
                     )
                     .await;
             }
             Err(e) => {
                 return self
-                    .reject(why, vec![format!("internal error: {e}")], Some(hash))
+                    .reject(
+                        why,
+                        vec![format!("internal error: {e}")],
+                        Notice::OncePerActivation(hash),
+                    )
                     .await;
             }
         };
@@ -293,6 +316,7 @@ impl Reloader {
             hash: hash.clone(),
             origin: self.path.display().to_string(),
         }));
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.shared
             .metrics
             .reload(true, now.timestamp(), Some(&hash));
@@ -317,12 +341,7 @@ impl Reloader {
         }
     }
 
-    async fn reject(
-        &self,
-        why: &str,
-        diagnostics: Vec<String>,
-        hash: Option<String>,
-    ) -> ReloadResult {
+    async fn reject(&self, why: &str, diagnostics: Vec<String>, notice: Notice) -> ReloadResult {
         let now = self.shared.clock.now();
         self.shared.metrics.reload(false, now.timestamp(), None);
         for d in &diagnostics {
@@ -342,17 +361,30 @@ impl Reloader {
         if more > 0 {
             text.push_str(&format!("\n  … and {more} more (run `shipgate check`)"));
         }
-        // One notice per bad version over the active version, not one per
-        // save of the same text; the same mistake made again after a good
-        // version was loaded in between is announced again.
-        let active = self.shared.rules.load().hash.clone();
-        let key = match hash {
-            Some(h) => format!("rules-rejected:{h}:over:{active}"),
-            None => format!("rules-unreadable:{}", now.timestamp_millis()),
+        let key = match notice {
+            Notice::EachTime => format!("rules-unreadable:{}", now.timestamp_millis()),
+            Notice::OnceEver(h) => format!("rules-rejected:{h}"),
+            Notice::OncePerActivation(h) => format!(
+                "rules-rejected:{h}:over:{}:{}",
+                self.shared.rules.load().hash,
+                self.activation()
+            ),
         };
         self.announce(key, text, None).await;
         ReloadResult::Rejected { diagnostics }
     }
+}
+
+/// How often a rejection is announced (its announcement's event key).
+enum Notice {
+    /// A file that cannot be read: every time.
+    EachTime,
+    /// This text, once ever (an empty file: usually a save in progress).
+    OnceEver(String),
+    /// This text, once per activation of the rules in force: saving the
+    /// same mistake again is quiet; making it again after other rules
+    /// were loaded in between (a revert included) is announced.
+    OncePerActivation(String),
 }
 
 /// Watches the rules path and reloads after each burst of changes.

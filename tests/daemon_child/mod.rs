@@ -166,6 +166,18 @@ impl Shipgate {
         let _ = self.child.wait();
     }
 
+    /// Waits (up to 30 s) until the log has a line containing `needle`.
+    pub async fn wait_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains(needle) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     /// Everything the daemon logged so far.
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().join("\n")

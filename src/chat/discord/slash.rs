@@ -26,20 +26,26 @@ pub fn command_name(prefix: &str) -> String {
     }
 }
 
+/// Discord's limits: a description of at most 100 characters; a message
+/// of at most 2,000 (the answer repeats the command after the prefix).
+const DESCRIPTION_MAX: usize = 100;
+pub const TEXT_MAX: u16 = 1900;
+
 /// The command as registered: one required text option, `command`.
 pub fn definition(name: &str, prefix: &str) -> CreateCommand {
+    let mut about = format!(
+        "What you would type after `{}`: status, rc request REASON, verify all, help",
+        prefix.trim()
+    );
+    if about.chars().count() > DESCRIPTION_MAX {
+        about = "What you would type after the prefix: status, verify all, help".to_owned();
+    }
     CreateCommand::new(name)
         .description("Talk to shipgate: release candidates, verification, releases")
         .add_option(
-            CreateCommandOption::new(
-                CommandOptionType::String,
-                "command",
-                format!(
-                    "What you would type after `{}`: status, rc request REASON, verify all, help",
-                    prefix.trim()
-                ),
-            )
-            .required(true),
+            CreateCommandOption::new(CommandOptionType::String, "command", about)
+                .required(true)
+                .max_length(TEXT_MAX),
         )
 }
 
@@ -55,9 +61,22 @@ pub fn command_text(cmd: &CommandInteraction, invocation: &str) -> String {
             CommandDataOptionValue::String(s) => Some(s.as_str()),
             _ => None,
         })
-        .unwrap_or("")
-        .trim();
-    format!("{invocation}{args}")
+        .unwrap_or("");
+    typed(args, invocation)
+}
+
+/// The typed form of a command's text: `invocation` and the text, which
+/// may itself start with the prefix (`/sg command: !sg status` means
+/// `!sg status`, not `!sg !sg status`).
+fn typed(args: &str, invocation: &str) -> String {
+    let args = args.trim();
+    let p = invocation.trim();
+    let rest = args
+        .get(..p.len())
+        .filter(|head| !p.is_empty() && head.eq_ignore_ascii_case(p))
+        .map(|_| &args[p.len()..])
+        .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
+    format!("{invocation}{}", rest.map_or(args, str::trim))
 }
 
 #[cfg(test)]
@@ -77,5 +96,34 @@ mod tests {
             assert_eq!(command_name(prefix), name, "{prefix:?}");
         }
         assert_eq!(command_name(&"x".repeat(40)).len(), 32);
+    }
+
+    #[test]
+    fn the_text_is_what_would_be_typed() {
+        for (args, text) in [
+            ("status", "!sg status"),
+            ("  verify all ", "!sg verify all"),
+            ("!sg status", "!sg status"),
+            ("!SG rc request x", "!sg rc request x"),
+            ("!sgx status", "!sg !sgx status"),
+            ("!sg", "!sg "),
+            ("é", "!sg é"),
+        ] {
+            assert_eq!(typed(args, "!sg "), text, "{args:?}");
+        }
+        assert_eq!(typed("status", ""), "status");
+    }
+
+    #[test]
+    fn descriptions_stay_under_discords_limit() {
+        for prefix in ["!sg ", &"!x".repeat(60)] {
+            let json = serde_json::to_value(definition("sg", prefix)).unwrap_or_default();
+            let about = json["options"][0]["description"].as_str().unwrap_or("");
+            assert!(
+                !about.is_empty() && about.chars().count() <= DESCRIPTION_MAX,
+                "{about}"
+            );
+            assert_eq!(json["options"][0]["max_length"], TEXT_MAX);
+        }
     }
 }

@@ -116,12 +116,21 @@ pub async fn status(State(s): State<AppState>) -> Response {
     let now = s.shared.clock.now();
     let state = s.shared.state.load_full();
     let rules = s.shared.rules.load_full();
-    let (depth, failing) = {
+    let outbox = {
         let reader = s.shared.reader.lock().await;
-        (
-            reader.outbox_depth().unwrap_or(0),
-            reader.outbox_failing(10).unwrap_or_default(),
-        )
+        reader
+            .outbox_depth()
+            .and_then(|d| Ok((d, reader.outbox_failing(10)?)))
+    };
+    // An unreadable outbox is not shown as an empty one.
+    let (depth, failing) = match outbox {
+        Ok(o) => o,
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot read the outbox: {e}"),
+            );
+        }
     };
     let failing: Vec<serde_json::Value> = failing
         .iter()
