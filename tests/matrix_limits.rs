@@ -59,28 +59,37 @@ struct Api {
     http: reqwest::Client,
 }
 
+/// `POST /login` with `user`'s password; with `device`, as that device
+/// (which gives it a new access token and ends its old one).
+async fn password_login(url: &str, user: &str, device: Option<&str>) -> Value {
+    let mut body = json!({
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user},
+        "password": PW,
+    });
+    if let Some(d) = device {
+        body["device_id"] = json!(d);
+    }
+    reqwest::Client::new()
+        .post(format!("{url}/_matrix/client/v3/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 impl Api {
     async fn login(url: &str, user: &str) -> Api {
-        let http = reqwest::Client::new();
-        let r: Value = http
-            .post(format!("{url}/_matrix/client/v3/login"))
-            .json(&json!({
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": user},
-                "password": PW,
-            }))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = password_login(url, user, None).await;
         Api {
             url: url.to_owned(),
             token: r["access_token"].as_str().unwrap().to_owned(),
-            http,
+            http: reqwest::Client::new(),
         }
     }
 
@@ -408,12 +417,20 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
     sg.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
-    const TEST: &str = "out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms";
-    let Some(synapse) = start_or_skip_with(TEST, &[FAST_PASSWORDS]) else {
-        return;
-    };
+/// A Synapse with the bot and ana, ana's room `web` with the bot invited,
+/// and a shipgate config serving it (not started).
+struct OneRoom {
+    synapse: Synapse,
+    ana: Client,
+    ana_api: Api,
+    bot: OwnedUserId,
+    web: OwnedRoomId,
+    dir: tempfile::TempDir,
+    cfg: PathBuf,
+}
+
+async fn one_room(test: &str) -> Option<OneRoom> {
+    let synapse = start_or_skip_with(test, &[FAST_PASSWORDS])?;
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
     let ana = login(&synapse.url, "ana").await;
@@ -422,6 +439,32 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     let web = create_room(&ana, "web", vec![bot.clone()]).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &synapse, &web);
+    Some(OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        bot,
+        web,
+        dir,
+        cfg,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
+    // Bound, not `..`: the homeserver and the directory live to the end.
+    let Some(OneRoom {
+        synapse: _synapse,
+        ana,
+        ana_api,
+        bot,
+        web,
+        dir: _dir,
+        cfg,
+    }) = one_room("out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms").await
+    else {
+        return;
+    };
     let sg = start(&cfg);
     ana_api.wait_membership(&web, BOT, "join").await;
     sg.wait_readyz(200).await;
@@ -503,28 +546,10 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     sg.stop();
 }
 
-/// Logs the bot in with its password; with `device`, as that device (which
-/// gives the device a new access token and ends its old one).
+/// The bot's access token and device from a password login (as `device`
+/// if given).
 async fn bot_token(url: &str, device: Option<&str>) -> (String, String) {
-    let mut body = json!({
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": "shipgate"},
-        "password": PW,
-    });
-    if let Some(d) = device {
-        body["device_id"] = json!(d);
-    }
-    let r: Value = reqwest::Client::new()
-        .post(format!("{url}/_matrix/client/v3/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = password_login(url, "shipgate", device).await;
     (
         r["access_token"].as_str().unwrap().to_owned(),
         r["device_id"].as_str().unwrap().to_owned(),
@@ -533,18 +558,18 @@ async fn bot_token(url: &str, device: Option<&str>) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_keeps_its_account_and_device_when_credentials_change() {
-    const TEST: &str = "the_store_keeps_its_account_and_device_when_credentials_change";
-    let Some(synapse) = start_or_skip_with(TEST, &[FAST_PASSWORDS]) else {
+    let Some(OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        bot: _,
+        web,
+        dir,
+        cfg,
+    }) = one_room("the_store_keeps_its_account_and_device_when_credentials_change").await
+    else {
         return;
     };
-    synapse.register("shipgate", PW);
-    synapse.register("ana", PW);
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &synapse, &web);
     let sg = start(&cfg);
     ana_api.wait_membership(&web, BOT, "join").await;
     sg.stop();
