@@ -220,20 +220,7 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
                 // parser trips later; the open quote is the real problem.
                 let error = match unclosed_quote(&text[offset..at.min(text.len())]) {
                     Some(q) => quote_error(source, offset + q),
-                    // A quoted text where one may stand, that the grammar
-                    // could not read because of a stray backslash.
-                    None => match text.get(at..).filter(|t| {
-                        t.starts_with('"')
-                            && positives.iter().any(|r| {
-                                matches!(r, Rule::string | Rule::text | Rule::unclosed_string)
-                            })
-                    }) {
-                        Some(_) => match bad_escape(text, at) {
-                            Some(e) => bad_escape_error(source, e),
-                            None => syntax_error(source, at, &positives, &negatives),
-                        },
-                        None => syntax_error(source, at, &positives, &negatives),
-                    },
+                    None => syntax_error(source, at, &positives, &negatives),
                 };
                 errors.push(error);
                 // The part before the error is dropped; resume at the next
