@@ -93,12 +93,21 @@ impl Store {
                      AND b.id < o.id AND b.retry_at > ?1) \
              ORDER BY o.id LIMIT ?2"
         );
+        self.messages(&sql, params![encode_time(now), sql_limit(limit)])
+    }
+
+    /// The messages a `SELECT {COLUMNS} FROM outbox o ...` finds, in order.
+    fn messages(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .map_err(self.sql_err("read the outbox"))?;
         let rows = stmt
-            .query_map(params![encode_time(now), sql_limit(limit)], raw)
+            .query_map(params, raw)
             .map_err(self.sql_err("read the outbox"))?;
         let mut out = Vec::new();
         for row in rows {
@@ -170,18 +179,7 @@ impl Store {
             "SELECT {COLUMNS} FROM outbox o \
              WHERE o.status = 'pending' AND o.attempts > 0 ORDER BY o.id LIMIT ?1"
         );
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(self.sql_err("read the outbox"))?;
-        let rows = stmt
-            .query_map([sql_limit(limit)], raw)
-            .map_err(self.sql_err("read the outbox"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(self.decode_message(row.map_err(self.sql_err("read the outbox"))?)?);
-        }
-        Ok(out)
+        self.messages(&sql, [sql_limit(limit)])
     }
 
     /// Makes every pending message due now (after the cause of a failure

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{AppState, bearer_ok, error};
+use super::{AppState, bearer_if_configured, bearer_ok, error};
 use crate::engine::Event;
 use crate::ledger::Applied;
 use crate::sim::input::{Chat, Ci, Merged};
@@ -181,9 +181,7 @@ pub async fn status(State(s): State<AppState>) -> Response {
 
 /// `POST /-/reload`: reload the rules now and answer with the result.
 pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if s.secrets.api_token.is_some()
-        && let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref())
-    {
+    if let Err(r) = bearer_if_configured(&headers, s.secrets.api_token.as_ref()) {
         return *r;
     }
     match &s.reloader {
@@ -207,9 +205,7 @@ pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
 /// `POST /-/outbox/retry`: every message waiting for a retry is due now
 /// (after the cause of a failed delivery was fixed).
 pub async fn outbox_retry(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if s.secrets.api_token.is_some()
-        && let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref())
-    {
+    if let Err(r) = bearer_if_configured(&headers, s.secrets.api_token.as_ref()) {
         return *r;
     }
     let result = s.shared.reader.lock().await.retry_outbox_now();
