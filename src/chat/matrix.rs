@@ -104,6 +104,27 @@ fn same_device(
     ))
 }
 
+/// Accepts an invite to `room` on the side, so the sync loop never waits
+/// on it. A homeserver may not be ready for the join right after the
+/// invite (or a join at start just failed), so it tries a few times, 2 s,
+/// 4 s, ... apart, and stops once the bot is no longer invited.
+fn accept_invite(room: Room) {
+    tokio::spawn(async move {
+        for attempt in 1..=5u32 {
+            if room.state() != RoomState::Invited {
+                return;
+            }
+            match room.join().await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, room = %room.room_id(), attempt, "matrix: could not accept an invite")
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+        }
+    });
+}
+
 /// The readiness problem key for being out of a room.
 fn room_key(id: &OwnedRoomId) -> String {
     format!("matrix:{id}")
@@ -229,8 +250,10 @@ impl MatrixAdapter {
                         let problem = out_of_room(channel, &p.name, &e);
                         tracing::error!("{problem}");
                         health.set(&room_key(&id), problem);
-                        if state == RoomState::Invited {
-                            Self::join_later(&client, &id);
+                        if state == RoomState::Invited
+                            && let Some(room) = client.get_room(&id)
+                        {
+                            accept_invite(room);
                         }
                         id
                     }
@@ -244,23 +267,9 @@ impl MatrixAdapter {
             client: client.clone(),
             rooms: rooms.clone(),
         };
-        let by_room: BTreeMap<OwnedRoomId, String> = config
-            .products
-            .iter()
-            .filter_map(|p| {
-                let ch = p.channels.get(Adapter::Matrix)?;
-                Some((rooms.get(ch)?.clone(), p.name.clone()))
-            })
-            .collect();
-        let people: BTreeMap<String, String> = config
-            .people
-            .iter()
-            .filter_map(|p| Some((p.chat.get(Adapter::Matrix)?.to_owned(), p.name.clone())))
-            .collect();
-        let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
-        let allowed: Vec<OwnedRoomId> = rooms.values().cloned().collect();
-        // The bot's own membership in a configured room: out of it is a
-        // readiness problem, back in it clears that.
+        // Room -> the product whose commands come from it; and, for the
+        // bot's own membership, room -> (channel, the products it serves).
+        let mut by_room: BTreeMap<OwnedRoomId, String> = BTreeMap::new();
         let mut channel_of: BTreeMap<OwnedRoomId, (String, String)> = BTreeMap::new();
         for p in &config.products {
             let Some(ch) = p.channels.get(Adapter::Matrix) else {
@@ -269,6 +278,7 @@ impl MatrixAdapter {
             let Some(id) = rooms.get(ch) else {
                 continue;
             };
+            by_room.insert(id.clone(), p.name.clone());
             // Products sharing a room are named together.
             let entry = channel_of
                 .entry(id.clone())
@@ -278,6 +288,15 @@ impl MatrixAdapter {
             }
             entry.1.push_str(&p.name);
         }
+        let people: BTreeMap<String, String> = config
+            .people
+            .iter()
+            .filter_map(|p| Some((p.chat.get(Adapter::Matrix)?.to_owned(), p.name.clone())))
+            .collect();
+        let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
+        let allowed: Vec<OwnedRoomId> = rooms.values().cloned().collect();
+        // The bot's own membership in a configured room: out of it is a
+        // readiness problem, back in it clears that.
         let member_health = health.clone();
         client.add_event_handler(move |ev: OriginalSyncRoomMemberEvent, room: Room, client: Client| {
             let health = member_health.clone();
@@ -311,25 +330,20 @@ impl MatrixAdapter {
             }
         });
         // Invites: accept only to configured rooms.
-        client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room, client: Client| {
-            let allowed = allowed.clone();
-            async move {
-                if client.user_id().is_some_and(|me| me.as_str() == ev.state_key.as_str()) && allowed.contains(&room.room_id().to_owned()) {
-                    // Join on the side, so the sync loop does not wait on
-                    // it; a homeserver may not be ready for the join right
-                    // after the invite, so try a few times.
-                    tokio::spawn(async move {
-                        for attempt in 1..=4u32 {
-                            match room.join().await {
-                                Ok(()) => return,
-                                Err(e) => tracing::warn!(error = %e, room = %room.room_id(), attempt, "matrix: could not accept an invite"),
-                            }
-                            tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
-                        }
-                    });
+        client.add_event_handler(
+            move |ev: StrippedRoomMemberEvent, room: Room, client: Client| {
+                let allowed = allowed.clone();
+                async move {
+                    if client
+                        .user_id()
+                        .is_some_and(|me| me.as_str() == ev.state_key.as_str())
+                        && allowed.contains(&room.room_id().to_owned())
+                    {
+                        accept_invite(room);
+                    }
                 }
-            }
-        });
+            },
+        );
         client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
             let inbound = inbound.clone();
             let by_room = by_room.clone();
@@ -484,30 +498,6 @@ impl MatrixAdapter {
         };
         let state = client.get_room(&id)?.state();
         Some((id, state))
-    }
-
-    /// Accepts a waiting invite on the side, a few times with backoff
-    /// (the join at start failed; the invite is not offered again).
-    fn join_later(client: &Client, id: &OwnedRoomId) {
-        let client = client.clone();
-        let id = id.clone();
-        tokio::spawn(async move {
-            for attempt in 1..=6u32 {
-                tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
-                let Some(room) = client.get_room(&id) else {
-                    return;
-                };
-                if room.state() != RoomState::Invited {
-                    return;
-                }
-                match room.join().await {
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, room = %id, attempt, "matrix: could not accept an invite")
-                    }
-                }
-            }
-        });
     }
 
     async fn join(client: &Client, channel: &str) -> Result<OwnedRoomId, String> {
