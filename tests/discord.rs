@@ -499,6 +499,26 @@ async fn status(sg: &Shipgate) -> serde_json::Value {
         .unwrap()
 }
 
+/// Waits (up to `secs`) until `/api/status`'s `outbox_failing` satisfies
+/// `done`; returns it.
+async fn wait_failing(
+    sg: &Shipgate,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = status(sg).await;
+        let failing = s["outbox_failing"].as_array().unwrap().clone();
+        if done(&failing) {
+            return failing;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
     let w = world().await;
@@ -509,19 +529,7 @@ async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
         .await;
     // Discord says 404 Unknown Channel: a permanent failure. The message is
     // kept, and status says which one and why.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let failing = loop {
-        let s = status(&sg).await;
-        let f = s["outbox_failing"].as_array().unwrap().clone();
-        if !f.is_empty() {
-            break f;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failure shown: {s}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let failing = wait_failing(&sg, 30, "no failure shown", |f| !f.is_empty()).await;
     assert_eq!(failing.len(), 1, "{failing:?}");
     assert_eq!(failing[0]["product"], "payments");
     assert!(failing[0]["attempts"].as_u64().unwrap() >= 1);
@@ -562,18 +570,7 @@ async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
         .await;
     // Sent exactly once, and no longer shown as failing.
     assert_eq!(w.fake.count(PAYMENTS, "payments: no RC in flight"), 1);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !status(&sg).await["outbox_failing"]
-        .as_array()
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still shown as failing"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_failing(&sg, 10, "still shown as failing", <[_]>::is_empty).await;
     sg.stop();
 }
 
@@ -606,12 +603,7 @@ async fn slash_commands_are_the_same_commands() {
     // and the engine's answer replies to that.
     let id = w.fake.slash(WEB, ANA, "ana", "sg", "status");
     let (_, answer) = w.fake.wait_for(WEB, "web: no RC in flight", 0).await;
-    let i = w
-        .fake
-        .interactions()
-        .into_iter()
-        .find(|i| i.id == id)
-        .unwrap();
+    let i = w.fake.interaction(&id);
     assert_eq!(i.callbacks, vec![4], "{i:?}");
     let echo = i.response.clone().expect("a public answer");
     let created = w.fake.created();
@@ -648,17 +640,10 @@ async fn slash_commands_are_the_same_commands() {
     let not_ours = w.fake.slash(WEB, ANA, "ana", "deploy", "status");
     w.fake
         .wait_until("the answer elsewhere", |f| {
-            f.interactions()
-                .iter()
-                .any(|i| i.id == other && !i.callbacks.is_empty())
+            !f.interaction(&other).callbacks.is_empty()
         })
         .await;
-    let i = w
-        .fake
-        .interactions()
-        .into_iter()
-        .find(|i| i.id == other)
-        .unwrap();
+    let i = w.fake.interaction(&other);
     assert_eq!(i.callbacks, vec![4]);
     let data = i.callback_data.unwrap();
     assert_eq!(
@@ -668,15 +653,7 @@ async fn slash_commands_are_the_same_commands() {
     );
     assert!(data["content"].as_str().unwrap().contains("no product"));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        w.fake
-            .interactions()
-            .iter()
-            .find(|i| i.id == not_ours)
-            .unwrap()
-            .callbacks
-            .is_empty()
-    );
+    assert!(w.fake.interaction(&not_ours).callbacks.is_empty());
     assert_eq!(w.fake.count(ELSEWHERE, ""), 0);
     assert_eq!(w.fake.count(WEB, "RC #2"), 0);
     assert!(w.fake.rejected().is_empty(), "{:?}", w.fake.rejected());

@@ -318,8 +318,10 @@ impl FakeDiscord {
         self.with(|s| s.registered.clone())
     }
 
-    pub fn interactions(&self) -> Vec<Interaction> {
-        self.with(|s| s.interactions.clone())
+    /// The slash command the fake sent as `id`, and how it was answered.
+    pub fn interaction(&self, id: &str) -> Interaction {
+        self.with(|s| s.interactions.iter().find(|i| i.id == id).cloned())
+            .unwrap_or_else(|| panic!("no interaction {id}"))
     }
 
     /// A person edits an earlier message (MESSAGE_UPDATE).
