@@ -187,12 +187,10 @@ pub async fn retry_on_recovery(
             () = shutdown.cancelled() => return,
             () = health.recovered.notified() => {}
         }
-        let result = shared.reader.lock().await.retry_outbox_now();
-        match result {
+        match shared.retry_outbox_now().await {
             Ok(n) => tracing::info!(messages = n, "outbox: a chat problem is over; retrying now"),
             Err(e) => tracing::warn!(error = %e, "outbox: cannot reschedule after a chat problem"),
         }
-        shared.outbox_ready.notify_one();
     }
 }
 

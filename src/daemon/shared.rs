@@ -99,6 +99,14 @@ impl Shared {
         }
     }
 
+    /// Makes every message waiting for a retry due now and wakes the
+    /// outbox dispatcher; how many were waiting.
+    pub async fn retry_outbox_now(&self) -> Result<u64, crate::store::StoreError> {
+        let n = self.reader.lock().await.retry_outbox_now()?;
+        self.outbox_ready.notify_one();
+        Ok(n)
+    }
+
     /// Makes the chat adapters' problems part of readiness.
     pub fn watch_chat_health(&self, health: Arc<Health>) {
         let _ = self.chat_health.set(health);

@@ -208,11 +208,9 @@ pub async fn outbox_retry(State(s): State<AppState>, headers: HeaderMap) -> Resp
     if let Err(r) = bearer_if_configured(&headers, s.secrets.api_token.as_ref()) {
         return *r;
     }
-    let result = s.shared.reader.lock().await.retry_outbox_now();
-    match result {
+    match s.shared.retry_outbox_now().await {
         Ok(n) => {
             tracing::info!(messages = n, "outbox: retry now, asked over HTTP");
-            s.shared.outbox_ready.notify_one();
             axum::Json(serde_json::json!({ "rescheduled": n })).into_response()
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
