@@ -11,7 +11,9 @@
 //! 2. Save-to-active rules reload: a changed valid rules file is written
 //!    into the watched rules directory (in place, or to a hidden temporary
 //!    file renamed over it, as editors do), and `GET /api/status` is polled
-//!    every millisecond until the new version is active. Debounce included.
+//!    every millisecond until the new version is active, 100-200 ms apart
+//!    (as a person saves). Debounce included. The daemon's reload counters
+//!    (`/metrics`) are read before and after: one reload per save.
 //! 3. Idle resident memory (`VmRSS`) of the daemon a few seconds after it
 //!    started, and again after the load.
 //!
@@ -22,7 +24,8 @@
 //! `SHIPGATE_BENCH_SAVES` (saves per save style, 100), `SHIPGATE_BENCH_LOG`
 //! (the daemon's `RUST_LOG`; unset: its default, `info`),
 //! `SHIPGATE_BENCH_BIN` (another `shipgate` binary to measure, e.g. an
-//! older build for comparison).
+//! older build for comparison), `SHIPGATE_BENCH_ONLY=reload` (only the
+//! reload and memory figures, skipping the webhooks).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -410,6 +413,20 @@ async fn rules_version(addr: SocketAddr) -> Option<String> {
     v["rules"]["version"].as_str().map(str::to_owned)
 }
 
+/// `shipgate_rules_reloads_total` from `GET /metrics`: (ok, failed).
+async fn reload_counts(addr: SocketAddr) -> (u64, u64) {
+    let req = support::request_bytes(addr, "GET", "/metrics", &[], b"");
+    let body = exchange(addr, &req).await.map(|r| r.1).unwrap_or_default();
+    let read = |label: &str| {
+        let prefix = format!("shipgate_rules_reloads_total{{result=\"{label}\"}} ");
+        body.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (read("ok"), read("failed"))
+}
+
 /// The version the daemon will compute for the rules directory.
 fn expected_version(rules_path: &Path) -> String {
     let sources = shipgate::rules::source::read_sources(&[rules_path.to_owned()]).unwrap();
@@ -548,10 +565,16 @@ async fn main() {
     let warmup = (WARMUP_SECS * rate) as usize;
     let total = warmup + (secs * rate) as usize;
     let mut summaries = Vec::new();
-    for (name, expect) in [
-        ("POST /hooks/github", "\"applied\":1"),
-        ("POST /api/events", "\"applied\":1"),
-    ] {
+    let only_reload = std::env::var("SHIPGATE_BENCH_ONLY").is_ok_and(|v| v == "reload");
+    let endpoints: &[(&str, &str)] = if only_reload {
+        &[]
+    } else {
+        &[
+            ("POST /hooks/github", "\"applied\":1"),
+            ("POST /api/events", "\"applied\":1"),
+        ]
+    };
+    for &(name, expect) in endpoints {
         let reqs: Vec<Vec<u8>> = (0..total as u64)
             .map(|i| {
                 if name.contains("hooks") {
@@ -592,6 +615,7 @@ async fn main() {
     let rules_path = rules_dir.clone();
     for (i, atomic) in [false, true].into_iter().enumerate() {
         let before = load_average();
+        let counts_before = reload_counts(addr).await;
         let ms = reload_run(
             addr,
             &rules_dir,
@@ -602,8 +626,10 @@ async fn main() {
             atomic,
         )
         .await;
+        // The last reload has settled (its announcement committed) by now.
+        let counts_after = reload_counts(addr).await;
         let line = format!(
-            "{}, load average {before} -> {}",
+            "{}; {} reloads loaded, {} rejected for {saves} saves; load average {before} -> {}",
             summary(
                 if atomic {
                     "save (write + rename) -> active"
@@ -612,6 +638,8 @@ async fn main() {
                 },
                 ms
             ),
+            counts_after.0 - counts_before.0,
+            counts_after.1 - counts_before.1,
             load_average()
         );
         println!("{line}");

@@ -1,26 +1,24 @@
-//! Hot reload of rules, the vector way: watch the directory, debounce,
-//! gate on a content hash, compile and test on the side, swap only on
-//! success, keep the old rules on failure, and say so in every product's
-//! channel.
+//! Hot reload of rules, the vector way: watch the directory (see
+//! [`watch`]), debounce, gate on a content hash, compile and test on the
+//! side, record the version, swap only on success, keep the old rules on
+//! failure, and say so in every product's channel.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use notify::{RecursiveMode, Watcher};
 use serde::Serialize;
-use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Mutex, oneshot};
+
+mod watch;
+pub use watch::{
+    CHECK, Change, FIRST_BACKOFF, MAX_BACKOFF, MAX_DELAY, QUIET, RAPID, SETTLE, classify,
+    is_relevant, wait_after, watch,
+};
 
 use super::shared::{ActiveRules, Intake, Shared};
 use crate::rules::{self, RuleSet, Source};
 use crate::store::{NewMessage, rules_hash};
-
-/// How long the directory must be quiet before a reload.
-pub const QUIET: Duration = Duration::from_millis(200);
-/// The longest a burst of saves may delay a reload.
-pub const MAX_DELAY: Duration = Duration::from_millis(1000);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -58,36 +56,6 @@ pub fn hash_sources(sources: &[Source]) -> String {
         .map(|s| (s.name.as_str(), &*s.text))
         .collect();
     rules_hash(&pairs)
-}
-
-/// Whether a file event in the rules directory may change the rules.
-/// Editor leftovers never do; Kubernetes' `..data` swaps do.
-pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    // The configured file itself, even when its name looks hidden.
-    if target_file == Some(name) {
-        return true;
-    }
-    if name.starts_with("..") {
-        return true;
-    }
-    if name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".swo")
-        || name == "4913"
-        || name.starts_with(".#")
-        || (name.starts_with('#') && name.ends_with('#'))
-        || name.starts_with('.')
-    {
-        return false;
-    }
-    match target_file {
-        Some(t) => name == t,
-        None => name.ends_with(".rules"),
-    }
 }
 
 /// What changed in open hours over the next 14 days, per window: top-level
@@ -188,7 +156,17 @@ impl Reloader {
         format!("{}.{loads}", self.started_ms)
     }
 
-    async fn announce(&self, key: String, text: String, version: Option<(String, String)>) {
+    /// Posts `text` to every product's channel under the event key `key`,
+    /// recording the rules version `version` (hash, encoded text) first if
+    /// given. `Err` when the version could not be recorded (then nothing
+    /// was posted); a post that cannot be stored is only logged (by the
+    /// writer).
+    async fn announce(
+        &self,
+        key: String,
+        text: String,
+        version: Option<(String, String)>,
+    ) -> Result<(), String> {
         let messages = self
             .shared
             .config
@@ -202,8 +180,7 @@ impl Reloader {
             })
             .collect();
         let (tx, rx) = oneshot::channel();
-        let sent = self
-            .shared
+        self.shared
             .intake
             .send(Intake::Announce {
                 key,
@@ -211,10 +188,10 @@ impl Reloader {
                 rules_version: version,
                 reply: Some(tx),
             })
-            .await;
-        if sent.is_ok() {
-            let _ = rx.await;
-        }
+            .await
+            .map_err(|_| "the daemon is shutting down".to_owned())?;
+        rx.await
+            .map_err(|_| "the daemon is shutting down".to_owned())?
     }
 
     /// Reads, compiles and tests the rules on disk; swaps them in if they
@@ -311,6 +288,32 @@ impl Reloader {
         products.sort_unstable();
         products.dedup();
         let summary = summarize(&current.set, &set, &products, now);
+        let short = hash[..hash.len().min(12)].to_owned();
+        let detail = if summary.is_empty() {
+            "no window's open hours change in the next 14 days".to_owned()
+        } else {
+            summary.join("; ")
+        };
+        // The version is recorded (with its announcement) before the swap,
+        // so every event decided under it finds it in `rules_versions`.
+        let recorded = self
+            .announce(
+                format!("rules:{hash}:{}", now.timestamp_millis()),
+                format!("Rules reloaded (version {short}, {why}): {detail}."),
+                Some((hash.clone(), text)),
+            )
+            .await;
+        if let Err(e) = recorded {
+            self.shared.metrics.reload(false, now.timestamp(), None);
+            let problem = format!(
+                "the rules are valid but version {short} could not be recorded ({e}); \
+                 the previous rules stay active"
+            );
+            tracing::error!(why, "rules not loaded: {problem}");
+            return ReloadResult::Rejected {
+                diagnostics: vec![problem],
+            };
+        }
         self.shared.rules.store(Arc::new(ActiveRules {
             set,
             hash: hash.clone(),
@@ -322,19 +325,7 @@ impl Reloader {
             .reload(true, now.timestamp(), Some(&hash));
         self.shared.set_ready(Ok(()));
         self.shared.replan.notify_one();
-        let short = &hash[..hash.len().min(12)];
-        tracing::info!(version = short, why, "rules reloaded");
-        let detail = if summary.is_empty() {
-            "no window's open hours change in the next 14 days".to_owned()
-        } else {
-            summary.join("; ")
-        };
-        self.announce(
-            format!("rules:{hash}:{}", now.timestamp_millis()),
-            format!("Rules reloaded (version {short}, {why}): {detail}."),
-            Some((hash.clone(), text)),
-        )
-        .await;
+        tracing::info!(version = short.as_str(), why, "rules reloaded");
         ReloadResult::Loaded {
             version: hash,
             summary,
@@ -370,7 +361,8 @@ impl Reloader {
                 self.activation()
             ),
         };
-        self.announce(key, text, None).await;
+        // The writer logs an announcement it cannot store.
+        let _ = self.announce(key, text, None).await;
         ReloadResult::Rejected { diagnostics }
     }
 }
@@ -385,67 +377,4 @@ enum Notice {
     /// same mistake again is quiet; making it again after other rules
     /// were loaded in between (a revert included) is announced.
     OncePerActivation(String),
-}
-
-/// Watches the rules path and reloads after each burst of changes.
-pub async fn watch(reloader: Arc<Reloader>, shutdown: CancellationToken) {
-    let path = reloader.path.clone();
-    let (dir, target) = if path.is_dir() {
-        (path.clone(), None)
-    } else {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        (
-            dir,
-            path.file_name().and_then(|n| n.to_str()).map(str::to_owned),
-        )
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let target_for_cb = target.clone();
-    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res
-            && ev
-                .paths
-                .iter()
-                .any(|p| is_relevant(p, target_for_cb.as_deref()))
-        {
-            let _ = tx.send(());
-        }
-    });
-    let mut watcher = match watcher {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch the rules; hot reload is off (SIGHUP and POST /-/reload still work)");
-            return;
-        }
-    };
-    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        tracing::error!(error = %e, dir = %dir.display(), "cannot watch the rules directory; hot reload is off");
-        return;
-    }
-    tracing::info!(dir = %dir.display(), "watching rules for changes");
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            got = rx.recv() => if got.is_none() { break },
-        }
-        // Debounce: wait for the burst to end, but not forever.
-        let started = tokio::time::Instant::now();
-        loop {
-            let left = MAX_DELAY.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            match tokio::time::timeout(QUIET.min(left), rx.recv()).await {
-                Ok(Some(())) => continue,
-                Ok(None) | Err(_) => break,
-            }
-        }
-        let result = reloader.reload("file changed").await;
-        tracing::debug!(?result, "reload after file change");
-    }
-    drop(watcher);
 }

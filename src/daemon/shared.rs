@@ -34,7 +34,9 @@ pub enum Intake {
         reply: Option<oneshot::Sender<Result<Vec<Applied>, String>>>,
     },
     /// Messages not caused by an event (rules reloads), committed under a
-    /// key; optionally records a rules version.
+    /// key; optionally records a rules version first. The reply is `Err`
+    /// only when the rules version could not be recorded (then nothing is
+    /// posted); a post that cannot be stored is logged.
     Announce {
         key: String,
         messages: Vec<NewMessage>,
@@ -63,6 +65,10 @@ pub struct Shared {
     pub reader: Mutex<Store>,
     /// The chat adapters' problems (set once, at start-up).
     chat_health: std::sync::OnceLock<Arc<Health>>,
+    /// What works less well than it should without making the daemon
+    /// unready (the rules watcher being down): `/readyz` and `/api/status`
+    /// say so.
+    pub degraded: Health,
 }
 
 impl Shared {
@@ -96,6 +102,7 @@ impl Shared {
             intake,
             reader: Mutex::new(reader),
             chat_health: std::sync::OnceLock::new(),
+            degraded: Health::default(),
         }
     }
 

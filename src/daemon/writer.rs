@@ -130,16 +130,19 @@ fn handle(
                             .record_rules_version(hash, text, now)
                             .map_err(|e| e.to_string())?;
                     }
-                    ledger
-                        .announce(&key, now, messages)
-                        .map_err(|e| e.to_string())
+                    // The version (if any) is recorded: the reload stands
+                    // even if its announcement is lost.
+                    if let Err(e) = ledger.announce(&key, now, messages) {
+                        tracing::error!(error = %e, key, "could not store an announcement");
+                    }
+                    Ok(())
                 });
                 if let Err(e) = &result {
-                    tracing::error!(error = %e, "could not store an announcement");
+                    tracing::error!(error = %e, "could not record a rules version");
                 }
                 shared.outbox_ready.notify_one();
                 if let Some(tx) = reply {
-                    let _ = tx.send(result.map(|_| ()));
+                    let _ = tx.send(result);
                 }
             }
         }

@@ -421,6 +421,44 @@ impl Daemon {
         rt.block_on(self.reloader.reload("asked by the test"))
     }
 
+    /// Starts a reload, as `SIGHUP` does, without waiting for it.
+    pub fn reload_in_background(&self) -> std::thread::JoinHandle<ReloadResult> {
+        let handle = self.runtime.as_ref().unwrap().handle().clone();
+        let reloader = self.reloader.clone();
+        std::thread::spawn(move || handle.block_on(reloader.reload("asked by the test")))
+    }
+
+    /// Makes the daemon believe other rules are active: the same compiled
+    /// set under a version no file has. Any reload then loads the file, so
+    /// a reload that should not happen shows (the active rules change).
+    pub fn tripwire(&self) -> Arc<ActiveRules> {
+        let now = self.active();
+        let fake = Arc::new(ActiveRules {
+            set: now.set.clone(),
+            hash: "tripwire".to_owned(),
+            origin: now.origin.clone(),
+        });
+        self.shared.rules.store(fake.clone());
+        fake
+    }
+
+    /// The watcher's problems, as `/readyz` reports them.
+    pub fn degraded(&self) -> Vec<String> {
+        self.shared.degraded.problems()
+    }
+
+    /// Waits until `cond` holds; whether it did within `timeout`.
+    pub fn wait_until(&self, timeout: Duration, cond: impl Fn(&Daemon) -> bool) -> bool {
+        let start = Instant::now();
+        while !cond(self) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
     /// Reloads now and says how it went. The reloader holds its lock until
     /// a reload is fully done (metrics, announcement), so this also waits
     /// for any reload in progress.

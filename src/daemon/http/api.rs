@@ -171,6 +171,7 @@ pub async fn status(State(s): State<AppState>) -> Response {
         "now": crate::timefmt::utc(now),
         "ready": s.shared.readiness().is_ok(),
         "not_ready_reason": s.shared.readiness().err(),
+        "degraded": s.shared.degraded.problems(),
         "rules": { "version": rules.hash, "origin": rules.origin },
         "outbox_depth": depth,
         "outbox_failing": failing,

@@ -100,7 +100,18 @@ pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<()
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.shared.readiness() {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(()) => {
+            let degraded = s.shared.degraded.problems();
+            if degraded.is_empty() {
+                (StatusCode::OK, "ready\n").into_response()
+            } else {
+                (
+                    StatusCode::OK,
+                    format!("ready, degraded: {}\n", degraded.join("; ")),
+                )
+                    .into_response()
+            }
+        }
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("not ready: {why}\n"),
