@@ -1015,6 +1015,18 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok, "kill {sig} {pid}");
 }
 
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
 /// `SIGHUP` and `POST /-/reload` on the real daemon. The rules file is a
 /// symlink to a file outside the watched directory, so only the signal or
 /// the request can make the daemon see a change.
@@ -1044,7 +1056,7 @@ fn sighup_and_post_reload_on_the_daemon() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+    let child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .arg("run")
         .arg("--config")
         .arg(&config)
@@ -1055,6 +1067,9 @@ fn sighup_and_post_reload_on_the_daemon() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Killed if the test fails, so no daemon outlives it.
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
     let pid = child.id();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || std::io::copy(&mut { stdout }, &mut std::io::sink()));
