@@ -440,11 +440,7 @@ fn a_save_is_active_without_waiting_for_the_quiet_period() {
             latencies.0.push(took);
         }
         eprintln!("{name}: activation {}", latencies.summary());
-        assert_eq!(
-            d.counts().ok - before.ok,
-            20,
-            "{name}: one reload per save"
-        );
+        assert_eq!(d.counts().ok - before.ok, 20, "{name}: one reload per save");
         let p50 = latencies.percentile(50);
         assert!(
             p50 < QUIET - Duration::from_millis(50),
@@ -557,7 +553,10 @@ fn a_rules_version_is_recorded_before_it_becomes_active() {
         old.hash,
         "valid rules became active before their version was recorded"
     );
-    assert!(!reload.is_finished(), "the reload did not wait for the writer");
+    assert!(
+        !reload.is_finished(),
+        "the reload did not wait for the writer"
+    );
     conn.execute_batch("COMMIT").unwrap();
     match reload.join().unwrap() {
         ReloadResult::Loaded { version, .. } => assert_eq!(version, hash),
@@ -583,7 +582,9 @@ fn a_rules_version_is_recorded_before_it_becomes_active() {
     conn.execute_batch("COMMIT").unwrap();
     match reload.join().unwrap() {
         ReloadResult::Rejected { diagnostics } => assert!(
-            diagnostics.iter().any(|x| x.contains("could not be recorded")),
+            diagnostics
+                .iter()
+                .any(|x| x.contains("could not be recorded")),
             "{diagnostics:?}"
         ),
         other => panic!("rules that could not be recorded: {other:?}"),
@@ -622,28 +623,158 @@ fn classify_table() {
     };
     let t = Some("x.rules");
     let cases: &[(&str, notify::Event, Change)] = &[
-        ("open", ev(EventKind::Access(AccessKind::Open(AccessMode::Any)), &["x.rules"]), Change::None),
-        ("read", ev(EventKind::Access(AccessKind::Read), &["x.rules"]), Change::None),
-        ("close after reading", ev(EventKind::Access(AccessKind::Close(AccessMode::Read)), &["x.rules"]), Change::None),
-        ("access time", ev(EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)), &["x.rules"]), Change::None),
-        ("close after writing", ev(EventKind::Access(AccessKind::Close(AccessMode::Write)), &["x.rules"]), Change::SaveEnded),
-        ("close after writing a leftover", ev(EventKind::Access(AccessKind::Close(AccessMode::Write)), &["x.rules~"]), Change::None),
-        ("renamed into place", ev(EventKind::Modify(ModifyKind::Name(RenameMode::To)), &["x.rules"]), Change::SaveEnded),
-        ("temp renamed over it", ev(EventKind::Modify(ModifyKind::Name(RenameMode::Both)), &[".x.rules.tmp", "x.rules"]), Change::SaveEnded),
-        ("renamed to a backup", ev(EventKind::Modify(ModifyKind::Name(RenameMode::Both)), &["x.rules", "x.rules~"]), Change::Other),
-        ("renamed away", ev(EventKind::Modify(ModifyKind::Name(RenameMode::From)), &["x.rules"]), Change::Other),
-        ("temp renamed away", ev(EventKind::Modify(ModifyKind::Name(RenameMode::From)), &[".x.rules.tmp"]), Change::None),
-        ("created", ev(EventKind::Create(CreateKind::File), &["x.rules"]), Change::Writing),
-        ("written", ev(EventKind::Modify(ModifyKind::Data(DataChange::Any)), &["x.rules"]), Change::Writing),
-        ("modified", ev(EventKind::Modify(ModifyKind::Any), &["x.rules"]), Change::Writing),
-        ("permissions", ev(EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)), &["x.rules"]), Change::Other),
-        ("removed", ev(EventKind::Remove(RemoveKind::File), &["x.rules"]), Change::Other),
-        ("configmap directory", ev(EventKind::Create(CreateKind::Folder), &["..2026_03_09"]), Change::Other),
-        ("configmap swap", ev(EventKind::Modify(ModifyKind::Name(RenameMode::To)), &["..data"]), Change::SaveEnded),
-        ("other file written", ev(EventKind::Access(AccessKind::Close(AccessMode::Write)), &["notes.txt"]), Change::None),
-        ("directory removed", ev(EventKind::Remove(RemoveKind::Other), &[""]), Change::WatchLost),
-        ("directory moved", ev(EventKind::Modify(ModifyKind::Name(RenameMode::From)), &[""]), Change::WatchLost),
-        ("events lost", notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan), Change::Other),
+        (
+            "open",
+            ev(
+                EventKind::Access(AccessKind::Open(AccessMode::Any)),
+                &["x.rules"],
+            ),
+            Change::None,
+        ),
+        (
+            "read",
+            ev(EventKind::Access(AccessKind::Read), &["x.rules"]),
+            Change::None,
+        ),
+        (
+            "close after reading",
+            ev(
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                &["x.rules"],
+            ),
+            Change::None,
+        ),
+        (
+            "access time",
+            ev(
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+                &["x.rules"],
+            ),
+            Change::None,
+        ),
+        (
+            "close after writing",
+            ev(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                &["x.rules"],
+            ),
+            Change::SaveEnded,
+        ),
+        (
+            "close after writing a leftover",
+            ev(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                &["x.rules~"],
+            ),
+            Change::None,
+        ),
+        (
+            "renamed into place",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                &["x.rules"],
+            ),
+            Change::SaveEnded,
+        ),
+        (
+            "temp renamed over it",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+                &[".x.rules.tmp", "x.rules"],
+            ),
+            Change::SaveEnded,
+        ),
+        (
+            "renamed to a backup",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+                &["x.rules", "x.rules~"],
+            ),
+            Change::Other,
+        ),
+        (
+            "renamed away",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+                &["x.rules"],
+            ),
+            Change::Other,
+        ),
+        (
+            "temp renamed away",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+                &[".x.rules.tmp"],
+            ),
+            Change::None,
+        ),
+        (
+            "created",
+            ev(EventKind::Create(CreateKind::File), &["x.rules"]),
+            Change::Writing,
+        ),
+        (
+            "written",
+            ev(
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &["x.rules"],
+            ),
+            Change::Writing,
+        ),
+        (
+            "modified",
+            ev(EventKind::Modify(ModifyKind::Any), &["x.rules"]),
+            Change::Writing,
+        ),
+        (
+            "permissions",
+            ev(
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+                &["x.rules"],
+            ),
+            Change::Other,
+        ),
+        (
+            "removed",
+            ev(EventKind::Remove(RemoveKind::File), &["x.rules"]),
+            Change::Other,
+        ),
+        (
+            "configmap directory",
+            ev(EventKind::Create(CreateKind::Folder), &["..2026_03_09"]),
+            Change::Other,
+        ),
+        (
+            "configmap swap",
+            ev(
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                &["..data"],
+            ),
+            Change::SaveEnded,
+        ),
+        (
+            "other file written",
+            ev(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                &["notes.txt"],
+            ),
+            Change::None,
+        ),
+        (
+            "directory removed",
+            ev(EventKind::Remove(RemoveKind::Other), &[""]),
+            Change::WatchLost,
+        ),
+        (
+            "directory moved",
+            ev(EventKind::Modify(ModifyKind::Name(RenameMode::From)), &[""]),
+            Change::WatchLost,
+        ),
+        (
+            "events lost",
+            notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan),
+            Change::Other,
+        ),
     ];
     let wrong: Vec<String> = cases
         .iter()

@@ -108,9 +108,7 @@ pub fn classify(event: &notify::Event, dir: &Path, target: Option<&str>) -> Chan
     let any_relevant = event.paths.iter().any(relevant);
     let on_dir = event.paths.iter().any(|p| p == dir);
     match event.kind {
-        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From))
-            if on_dir =>
-        {
+        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From)) if on_dir => {
             Change::WatchLost
         }
         // A lost event queue: anything may have happened.
@@ -213,22 +211,21 @@ impl Watch {
         let (dir, target) = layout(path);
         let (tx, rx) = mpsc::unbounded_channel();
         let (cb_dir, cb_target) = (dir.clone(), target.clone());
-        let mut watcher =
-            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                let signal = match res {
-                    Ok(ev) => match classify(&ev, &cb_dir, cb_target.as_deref()) {
-                        Change::None => return,
-                        Change::WatchLost => Signal::Lost(format!(
-                            "the rules directory {} was removed or moved",
-                            cb_dir.display()
-                        )),
-                        c => Signal::Change(c),
-                    },
-                    Err(e) => Signal::Lost(format!("the watcher failed: {e}")),
-                };
-                let _ = tx.send(signal);
-            })
-            .map_err(|e| format!("cannot start a file watcher: {e}"))?;
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let signal = match res {
+                Ok(ev) => match classify(&ev, &cb_dir, cb_target.as_deref()) {
+                    Change::None => return,
+                    Change::WatchLost => Signal::Lost(format!(
+                        "the rules directory {} was removed or moved",
+                        cb_dir.display()
+                    )),
+                    c => Signal::Change(c),
+                },
+                Err(e) => Signal::Lost(format!("the watcher failed: {e}")),
+            };
+            let _ = tx.send(signal);
+        })
+        .map_err(|e| format!("cannot start a file watcher: {e}"))?;
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
             .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
