@@ -38,3 +38,47 @@ pub fn author_name(config: &Config, identity: &str) -> String {
         .or_else(|| config.person(identity))
         .map_or_else(|| identity.to_owned(), |p| p.name.clone())
 }
+
+/// The one of `names` that equals `wanted` ignoring case: names are unique
+/// ignoring case (the config check), so at most one matches. Every entry
+/// point (HTTP, webhooks, console, chat adapters, simulate, the handoff
+/// target) turns a typed name into the config's spelling through here.
+pub fn find_name<'a, S: AsRef<str> + 'a>(
+    names: impl IntoIterator<Item = &'a S>,
+    wanted: &str,
+) -> Option<&'a str> {
+    let wanted = wanted.trim();
+    names
+        .into_iter()
+        .map(AsRef::as_ref)
+        .find(|n| crate::config::same(n, wanted))
+}
+
+/// The config's spelling of a product name typed in any case, or an error
+/// that lists the products.
+pub fn product_name<'a>(config: &'a Config, name: &str) -> Result<&'a str, String> {
+    find_name(config.products.iter().map(|p| &p.name), name).ok_or_else(|| {
+        let names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
+        format!(
+            "unknown product `{name}`; the products are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// The config's spelling of a person's name typed in any case, or an error
+/// that lists the team.
+pub fn person_name<'a>(config: &'a Config, name: &str) -> Result<&'a str, String> {
+    let name = name.trim().trim_start_matches('@');
+    find_name(config.people.iter().map(|p| &p.name), name).ok_or_else(|| {
+        let names: Vec<&str> = config.people.iter().map(|p| p.name.as_str()).collect();
+        format!("nobody called `{name}`; the team is {}", names.join(", "))
+    })
+}
+
+/// Who a chat message is from, as the engine keys people: the config's
+/// spelling when the name is known, else the name as given (the engine
+/// then answers "I don't know ...").
+pub fn chat_author(config: &Config, from: &str) -> String {
+    person_name(config, from).map_or_else(|_| from.to_owned(), str::to_owned)
+}

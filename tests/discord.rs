@@ -244,8 +244,10 @@ async fn a_whole_rc_in_discord() {
         .nth(1)
         .unwrap()
         .chars()
-        .take_while(|c| c.is_ascii_digit())
+        .take_while(char::is_ascii_alphanumeric)
         .collect();
+    // Exception ids are written `E1`.
+    assert!(id.starts_with('E') && id.len() > 1, "{}", asked.content);
     ana(&w, WEB, &format!("!sg approve {id}"));
     let (i, _) = w.fake.wait_for(WEB, "does not count", i).await;
     ben(&w, WEB, &format!("!sg approve {id}"));

@@ -360,8 +360,10 @@ async fn a_whole_rc_with_restarts() {
         .nth(1)
         .unwrap()
         .chars()
-        .take_while(|c| c.is_ascii_digit())
+        .take_while(char::is_ascii_alphanumeric)
         .collect();
+    // Exception ids are written `E1`.
+    assert!(id.starts_with('E') && id.len() > 1, "{}", asked.body);
     w.ana.say(&w.web, &format!("!sg approve {id}")).await;
     let (i, _) = w.ana.wait_for(&w.web, &w.bot, "does not count", i).await;
     w.ben.say(&w.web, &format!("!sg approve {id}")).await;

@@ -43,7 +43,8 @@ fn simulate(script: &str) -> (String, String) {
     };
     let rules = shipgate::rules::load(&[rules_path]).expect("rules load");
     let seed = directive(script, "seed").map_or(0, |s| s.parse().expect("seed is a number"));
-    let lines = sim::input::parse_script(script).expect("script parses");
+    let mut lines = sim::input::parse_script(script).expect("script parses");
+    sim::input::resolve_names(&mut lines, &config).expect("names resolve");
     let entries = sim::run(&config, &rules, &lines, seed).expect("simulation runs");
     let transcript = sim::transcript::render(&entries, rules.policy(None).timezone);
     let mut json = String::new();

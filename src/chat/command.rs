@@ -57,10 +57,12 @@ pub enum Command {
     Release,
     /// `release exception NAME REASON`
     ReleaseException { exception: String, reason: String },
-    /// `approve ID` (or `approve #ID`)
+    /// `approve ID`: `E7` as shipgate writes an exception request's id;
+    /// `7` and `#7` too.
     Approve { id: u64 },
-    /// `status`
-    Status,
+    /// `status [PRODUCT]`: PRODUCT as typed (any case), the channel's
+    /// product when absent.
+    Status { product: Option<String> },
     /// `windows`
     Windows,
     /// `explain [WINDOW] [at TIME]`; TIME is the rest of the line, as text.
@@ -196,9 +198,10 @@ impl Command {
             Command::Release => Action::Release,
             Command::ReleaseException { .. } => Action::Exception,
             Command::Approve { .. } => Action::Approve,
-            Command::Status | Command::Windows | Command::Explain { .. } | Command::Help { .. } => {
-                Action::Read
-            }
+            Command::Status { .. }
+            | Command::Windows
+            | Command::Explain { .. }
+            | Command::Help { .. } => Action::Read,
         }
     }
 
@@ -223,7 +226,7 @@ impl Command {
             Command::Release => CommandKind::Release,
             Command::ReleaseException { .. } => CommandKind::ReleaseException,
             Command::Approve { .. } => CommandKind::Approve,
-            Command::Status => CommandKind::Status,
+            Command::Status { .. } => CommandKind::Status,
             Command::Windows => CommandKind::Windows,
             Command::Explain { .. } => CommandKind::Explain,
             Command::Help { .. } => CommandKind::Help,
@@ -258,7 +261,7 @@ impl fmt::Display for Command {
             Command::ReleaseException { exception, reason } => {
                 write!(f, "{name} {exception} {reason}")
             }
-            Command::Approve { id } => write!(f, "{name} {id}"),
+            Command::Approve { id } => write!(f, "{name} E{id}"),
             Command::Explain { window, at } => {
                 f.write_str(name)?;
                 if let Some(window) = window {
@@ -273,12 +276,15 @@ impl fmt::Display for Command {
                 Some(topic) => write!(f, "{name} {topic}"),
                 None => f.write_str(name),
             },
+            Command::Status { product } => match product {
+                Some(product) => write!(f, "{name} {product}"),
+                None => f.write_str(name),
+            },
             Command::RcProceed
             | Command::RcWithdraw
             | Command::RcReleased
             | Command::Back
             | Command::Release
-            | Command::Status
             | Command::Windows => f.write_str(name),
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Lines starting with `/` are console commands that stand in for the
 //! outside world: `/as PERSON`, `/product NAME`, `/merge CHANGE TITLE`,
-//! `/ci RC STATUS`, `/help`.
+//! `/ci [RC] STATUS`, `/help`. Lines starting with `# ` are comments.
 
 use std::io::Write as _;
 
@@ -20,8 +20,9 @@ pub enum ConsoleLine {
         change: String,
         title: String,
     },
+    /// A CI report; without an RC number, about the RC in flight.
     Ci {
-        rc: u64,
+        rc: Option<u64>,
         status: String,
     },
     Help,
@@ -35,13 +36,17 @@ pub const CONSOLE_HELP: &str = "console commands:\n  \
     /as PERSON            type as another person from the team config\n  \
     /product NAME         talk in another product's channel\n  \
     /merge CHANGE TITLE   pretend CHANGE was merged (by you) to this product\n  \
-    /ci RC STATUS         report CI for RC: built, deployed, failed or released\n  \
+    /ci [RC] STATUS       report CI: built, deployed, failed or released\n  \
+                          (for the RC in flight unless RC is given)\n  \
     /help                 this help\n\
+    # ...                 a comment: ignored\n\
     anything else is a chat message; commands start with the prefix, e.g. `!sg help`";
 
 pub fn parse_line(line: &str) -> ConsoleLine {
     let line = line.trim();
-    if line.is_empty() {
+    // `# ...` is a comment, so a walk-through with explanations (the
+    // README's) can be pasted as it is.
+    if line.is_empty() || line == "#" || line.starts_with("# ") {
         return ConsoleLine::Nothing;
     }
     let Some(rest) = line.strip_prefix('/') else {
@@ -61,9 +66,13 @@ pub fn parse_line(line: &str) -> ConsoleLine {
                 title.join(" ")
             },
         },
+        ("ci", [status]) => ConsoleLine::Ci {
+            rc: None,
+            status: status.to_ascii_lowercase(),
+        },
         ("ci", [rc, status]) => match rc.trim_start_matches('#').parse() {
             Ok(rc) => ConsoleLine::Ci {
-                rc,
+                rc: Some(rc),
                 status: status.to_ascii_lowercase(),
             },
             Err(_) => ConsoleLine::Bad(format!("`{rc}` is not an RC number; try `/ci 3 deployed`")),
@@ -72,7 +81,7 @@ pub fn parse_line(line: &str) -> ConsoleLine {
         ("as", _) => ConsoleLine::Bad("usage: /as PERSON".to_owned()),
         ("product", _) => ConsoleLine::Bad("usage: /product NAME".to_owned()),
         ("merge", _) => ConsoleLine::Bad("usage: /merge CHANGE TITLE".to_owned()),
-        ("ci", _) => ConsoleLine::Bad("usage: /ci RC built|deployed|failed|released".to_owned()),
+        ("ci", _) => ConsoleLine::Bad("usage: /ci [RC] built|deployed|failed|released".to_owned()),
         (other, _) => ConsoleLine::Bad(format!("unknown console command `/{other}`; try `/help`")),
     }
 }
@@ -141,9 +150,23 @@ mod tests {
             (
                 "/ci 3 Deployed",
                 ConsoleLine::Ci {
-                    rc: 3,
+                    rc: Some(3),
                     status: "deployed".into(),
                 },
+            ),
+            (
+                "/ci released",
+                ConsoleLine::Ci {
+                    rc: None,
+                    status: "released".into(),
+                },
+            ),
+            ("# a comment", ConsoleLine::Nothing),
+            ("#", ConsoleLine::Nothing),
+            ("#101 is broken", ConsoleLine::Say("#101 is broken".into())),
+            (
+                "/ci 3 deployed now",
+                ConsoleLine::Bad("usage: /ci [RC] built|deployed|failed|released".into()),
             ),
             (
                 "/ci x deployed",

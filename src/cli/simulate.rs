@@ -53,7 +53,9 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
             ))
         })?
     };
-    let lines = sim::input::parse_script(&text).map_err(|errors| {
+    let lines = sim::input::parse_script(&text)
+        .and_then(|mut lines| sim::input::resolve_names(&mut lines, &config).map(|()| lines));
+    let lines = lines.map_err(|errors| {
         let name = args.events.display();
         Failure::invalid(
             errors

@@ -105,22 +105,39 @@ mod tests {
 
     #[tokio::test]
     async fn manual_clock_wakes_sleepers_when_moved() {
-        let start =
-            DateTime::parse_from_rfc3339("2026-03-09T12:00:00Z").map(|t| t.with_timezone(&Utc));
-        let Ok(start) = start else { return };
+        let start = DateTime::parse_from_rfc3339("2026-03-09T12:00:00Z")
+            .expect("a valid instant")
+            .with_timezone(&Utc);
         let clock = ManualClock::new(start);
         let c2 = clock.clone();
         let target = start + chrono::TimeDelta::minutes(5);
         let sleeper = tokio::spawn(async move { c2.sleep_until(target).await });
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
+        // Moved, but not far enough: still asleep.
         clock.set(start + chrono::TimeDelta::minutes(1));
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
+        // Moved to its time: it must wake (not time out).
         clock.set(target);
-        tokio::time::timeout(Duration::from_secs(5), sleeper)
-            .await
-            .ok();
-        assert_eq!(clock.now(), target);
+        let woken = tokio::time::timeout(Duration::from_secs(5), sleeper).await;
+        assert!(
+            matches!(woken, Ok(Ok(()))),
+            "the sleeper was not woken by `set`: {woken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn manual_clock_sleep_until_the_past_returns_at_once() {
+        let start = DateTime::parse_from_rfc3339("2026-03-09T12:00:00Z")
+            .expect("a valid instant")
+            .with_timezone(&Utc);
+        let clock = ManualClock::new(start);
+        let done = tokio::time::timeout(
+            Duration::from_secs(5),
+            clock.sleep_until(start - chrono::TimeDelta::minutes(1)),
+        )
+        .await;
+        assert!(done.is_ok(), "sleep_until a past instant did not return");
     }
 }

@@ -42,8 +42,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let Some(console) = shared.config.console.clone() else {
         return;
     };
-    let mut person = console.person.clone();
-    let mut product = console.product.clone();
+    let mut person = crate::team::chat_author(&shared.config, &console.person);
+    let mut product = crate::team::product_name(&shared.config, &console.product)
+        .map_or_else(|_| console.product.clone(), str::to_owned);
     // Typed lines are keyed per run; the random part keeps two runs that
     // start at the same instant (a manual clock) from sharing keys, which
     // would drop the second run's lines as duplicates.
@@ -88,39 +89,24 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 say(&format!("console: {why}"));
                 continue;
             }
+            // Names in any case; the config's spelling from then on.
             ConsoleLine::As(who) => {
-                if shared.config.person(&who).is_some() {
-                    person = who;
-                    say(&format!("console: you are now {person}"));
-                } else {
-                    let names: Vec<&str> = shared
-                        .config
-                        .people
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect();
-                    say(&format!(
-                        "console: nobody called `{who}`; the team is {}",
-                        names.join(", ")
-                    ));
+                match crate::team::person_name(&shared.config, &who) {
+                    Ok(name) => {
+                        name.clone_into(&mut person);
+                        say(&format!("console: you are now {person}"));
+                    }
+                    Err(e) => say(&format!("console: {e}")),
                 }
                 continue;
             }
             ConsoleLine::Product(p) => {
-                if shared.config.product(&p).is_some() {
-                    product = p;
-                    say(&format!("console: now in {product}"));
-                } else {
-                    let names: Vec<&str> = shared
-                        .config
-                        .products
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect();
-                    say(&format!(
-                        "console: no product `{p}`; the products are {}",
-                        names.join(", ")
-                    ));
+                match crate::team::product_name(&shared.config, &p) {
+                    Ok(name) => {
+                        name.clone_into(&mut product);
+                        say(&format!("console: now in {product}"));
+                    }
+                    Err(e) => say(&format!("console: {e}")),
                 }
                 continue;
             }
@@ -146,6 +132,36 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             "console: `{other}` is not a CI status: built, deployed, failed or released"
                         ));
                         continue;
+                    }
+                };
+                // Without a number, the RC in flight; a report about an RC
+                // that is not in flight is said so here (the engine only
+                // audits it).
+                let in_flight = shared
+                    .state
+                    .load()
+                    .products
+                    .get(&product)
+                    .and_then(|p| p.current.as_ref())
+                    .map(|rc| rc.id);
+                let rc = match (rc, in_flight) {
+                    (None, Some(id)) => id,
+                    (None, None) => {
+                        say(&format!("console: no RC is in flight in {product}"));
+                        continue;
+                    }
+                    (Some(n), Some(id)) if n == id => n,
+                    (Some(n), Some(id)) => {
+                        say(&format!(
+                            "console: RC #{n} is not in flight in {product} (RC #{id} is); the report changes nothing"
+                        ));
+                        n
+                    }
+                    (Some(n), None) => {
+                        say(&format!(
+                            "console: RC #{n} is not in flight in {product} (no RC is); the report changes nothing"
+                        ));
+                        n
                     }
                 };
                 Event::Ci {

@@ -21,6 +21,48 @@ pub struct Metrics {
     rules_version: Mutex<String>,
     sent: AtomicU64,
     send_failures: AtomicU64,
+    /// Requests refused for their credentials, by [`Endpoint`].
+    auth_failures: [AtomicU64; 5],
+}
+
+/// The endpoints that check a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Events,
+    Reload,
+    OutboxRetry,
+    GitHub,
+    GitLab,
+}
+
+impl Endpoint {
+    const ALL: [Endpoint; 5] = [
+        Endpoint::Events,
+        Endpoint::Reload,
+        Endpoint::OutboxRetry,
+        Endpoint::GitHub,
+        Endpoint::GitLab,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Events => "/api/events",
+            Endpoint::Reload => "/-/reload",
+            Endpoint::OutboxRetry => "/-/outbox/retry",
+            Endpoint::GitHub => "/hooks/github",
+            Endpoint::GitLab => "/hooks/gitlab",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Endpoint::Events => 0,
+            Endpoint::Reload => 1,
+            Endpoint::OutboxRetry => 2,
+            Endpoint::GitHub => 3,
+            Endpoint::GitLab => 4,
+        }
+    }
 }
 
 const EVENT_KINDS: [&str; 5] = ["merged", "chat", "ci", "tick", "action"];
@@ -81,6 +123,11 @@ impl Metrics {
     /// no longer stands, so the success gauge is 1 again. Nothing counted.
     pub fn rules_file_matches_active(&self) {
         self.reload_success.store(1, Ordering::Relaxed);
+    }
+
+    /// A request refused for a missing or wrong token or signature.
+    pub fn auth_failure(&self, endpoint: Endpoint) {
+        self.auth_failures[endpoint.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn sent(&self, ok: bool) {
@@ -202,6 +249,19 @@ impl Metrics {
         );
         let _ = writeln!(s, "# TYPE shipgate_rules_version_info gauge");
         let _ = writeln!(s, "shipgate_rules_version_info{{version=\"{version}\"}} 1");
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_http_auth_failures_total Requests refused for a missing or wrong token or signature, by endpoint."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_http_auth_failures_total counter");
+        for e in Endpoint::ALL {
+            let _ = writeln!(
+                s,
+                "shipgate_http_auth_failures_total{{endpoint=\"{}\"}} {}",
+                e.path(),
+                self.auth_failures[e.index()].load(Ordering::Relaxed)
+            );
+        }
         s
     }
 }

@@ -400,9 +400,13 @@ async fn inbound(shared: Arc<Shared>, mut rx: mpsc::Receiver<Inbound>, token: Ca
             m = rx.recv() => match m { Some(m) => m, None => return },
         };
         let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
+        // The adapters map channels and chat ids to config names; a name
+        // typed in another case still becomes the config's spelling.
+        let product = crate::team::product_name(&shared.config, &msg.product)
+            .map_or(msg.product.clone(), str::to_owned);
         let event = crate::engine::Event::Chat {
-            product: msg.product,
-            from: msg.from,
+            product,
+            from: crate::team::chat_author(&shared.config, &msg.from),
             text: msg.text,
             message_id: Some(msg.message_id),
         };

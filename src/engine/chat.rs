@@ -4,7 +4,7 @@
 use super::Step;
 use super::lifecycle::{not_viable, released, request, supersede};
 use super::release::{approve, release, request_exception};
-use super::text::{at, change_lines, from_now, local, trigger};
+use super::text::{at, change_lines, count, exception_id, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
 use crate::chat::command::{Action, Command, help, parse};
 use crate::rules::explain::explain;
@@ -140,7 +140,7 @@ fn refuse(
         | Command::Release
         | Command::ReleaseException { .. }
         | Command::Approve { .. }
-        | Command::Status
+        | Command::Status { .. }
         | Command::Windows
         | Command::Explain { .. }
         | Command::Help { .. } => None,
@@ -177,8 +177,23 @@ fn dispatch(
             request_exception(step, product, from, &exception, &reason, reply_to)
         }
         Command::Approve { id } => approve(step, product, from, id, reply_to),
-        Command::Status => {
-            let text = status(step, product);
+        Command::Status { product: asked } => {
+            // Another product by name (any case), answered in this channel.
+            let text = match asked {
+                None => status(step, product),
+                Some(asked) => match step.ctx.team.product_name(&asked) {
+                    Some(other) => status(step, other),
+                    None => {
+                        let names: Vec<&str> =
+                            step.ctx.team.products.keys().map(String::as_str).collect();
+                        format!(
+                            "{}: there is no product `{asked}`; the products are {}.",
+                            at(from),
+                            names.join(", ")
+                        )
+                    }
+                },
+            };
             step.reply(product, reply_to, text, Vec::new());
         }
         Command::Windows => {
@@ -277,12 +292,12 @@ fn status(step: &Step<'_>, product: &str) -> String {
         Some(rc) => {
             let verified = rc.changes.len() - rc.pending().count();
             lines.push(format!(
-                "{product}: RC #{} ({}, manager @{}) is {}: {verified} of {} changes verified, cut {} ago.",
+                "{product}: RC #{} ({}, manager @{}) is {}: {verified} of {} verified, cut {} ago.",
                 rc.id,
                 trigger(rc),
                 rc.manager,
                 rc.state.as_str(),
-                rc.changes.len(),
+                count(rc.changes.len(), "change", "changes"),
                 crate::timefmt::duration(now - rc.cut_at)
             ));
             lines.push(change_lines(rc, false));
@@ -292,8 +307,8 @@ fn status(step: &Step<'_>, product: &str) -> String {
     if !ps.pool.is_empty() {
         let ids: Vec<&str> = ps.pool.iter().map(|c| c.id.as_str()).collect();
         lines.push(format!(
-            "Waiting for the next RC: {} merged change(s): {}.",
-            ps.pool.len(),
+            "Waiting for the next RC: {}: {}.",
+            count(ps.pool.len(), "merged change", "merged changes"),
             ids.join(", ")
         ));
     }
@@ -324,14 +339,21 @@ fn status(step: &Step<'_>, product: &str) -> String {
                 local(step.ctx.policy(product).timezone, t)
             ),
             _ => format!(
-                "waiting for {} approval(s)",
-                e.needed
-                    .saturating_sub(u32::try_from(e.approvals.len()).unwrap_or(0))
+                "waiting for {}",
+                count(
+                    usize::try_from(e.needed)
+                        .unwrap_or(usize::MAX)
+                        .saturating_sub(e.approvals.len()),
+                    "approval",
+                    "approvals"
+                )
             ),
         };
         lines.push(format!(
-            "Exception #{} `{}` by {}: {s}.",
-            e.id, e.exception, e.by
+            "Exception {} `{}` by {}: {s}.",
+            exception_id(e.id),
+            e.exception,
+            e.by
         ));
     }
     lines.push(production_line(step, product));

@@ -6,7 +6,7 @@ use super::event::{ActionKind, ActionRun, Effect, RcUpdate};
 use super::state::{
     Change, CiStatus, ClosedRc, HISTORY, Rc, RcChange, RcState, Request, Trigger, UrgentRequest,
 };
-use super::text::{and_list, at, change_lines, local, trigger};
+use super::text::{and_list, at, change_lines, count, local, trigger};
 
 pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, title: &str) {
     if !step.ctx.team.products.contains_key(product) {
@@ -130,9 +130,9 @@ pub fn cut(
         Some(manager),
         "cut",
         format!(
-            "RC #{id} ({}) with {} change(s); manager {manager}: {why_manager}",
+            "RC #{id} ({}) with {}; manager {manager}: {why_manager}",
             trigger(&rc),
-            rc.changes.len()
+            count(rc.changes.len(), "change", "changes")
         ),
         Some(step.ctx.seed),
     );
@@ -494,15 +494,20 @@ pub fn ci(step: &mut Step<'_>, product: &str, rc_id: u64, status: CiStatus) {
                 v.dedup();
                 v
             };
-            step.post(
-                product,
+            // Nothing left to verify: no empty "Still to verify:" list.
+            let text = if pending.is_empty() {
+                format!(
+                    "RC #{} is deployed for verification; every change in it is already verified.",
+                    rc.id
+                )
+            } else {
                 format!(
                     "RC #{} is deployed for verification. Still to verify:\n{}\nUse `{prefix}verify all` when yours work.",
                     rc.id,
                     change_lines(&rc, true)
-                ),
-                pending,
-            );
+                )
+            };
+            step.post(product, text, pending);
         }
         CiStatus::Failed => step.post(
             product,

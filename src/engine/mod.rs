@@ -49,6 +49,16 @@ pub struct Team {
 }
 
 impl Team {
+    /// The config's spelling of a person's name typed in any case.
+    pub fn person_name(&self, name: &str) -> Option<&str> {
+        crate::team::find_name(self.people.keys(), name)
+    }
+
+    /// The config's spelling of a product's name typed in any case.
+    pub fn product_name(&self, name: &str) -> Option<&str> {
+        crate::team::find_name(self.products.keys(), name)
+    }
+
     /// The rules product a product uses for overrides.
     pub fn rules_product<'a>(&'a self, rules: &RuleSet, product: &'a str) -> Option<&'a str> {
         match self.products.get(product) {

@@ -5,7 +5,7 @@ use super::Step;
 use super::event::{ActionKind, ActionRun, Effect, ReleaseDecision};
 use super::lifecycle::rc_update;
 use super::state::{ExceptionRequest, RcState};
-use super::text::{at, from_now, local};
+use super::text::{at, count, from_now, local};
 use crate::rules::suggest::{closest, known_list};
 
 fn decision(
@@ -113,7 +113,7 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
                     Some(g) => (
                         true,
                         format!(
-                            "{why}, but exception #{} `{}` is granted until {}",
+                            "{why}, but exception E{} `{}` is granted until {}",
                             g.id,
                             g.exception,
                             g.expires_at.map(|t| local(w.tz, t)).unwrap_or_default()
@@ -273,7 +273,7 @@ pub fn request_exception(
     step.audit(
         Some(by),
         "exception-request",
-        format!("#{id} {name}: {reason}"),
+        format!("E{id} {name}: {reason}"),
         None,
     );
     if rule.approvals == 0 {
@@ -283,7 +283,7 @@ pub fn request_exception(
         step.post(
             product,
             format!(
-                "Exception #{id} `{name}` ({}) is granted to {} for RC #{}: {reason}.",
+                "Exception E{id} `{name}` ({}) is granted to {} for RC #{}: {reason}.",
                 rule.description,
                 at(by),
                 rc.id
@@ -297,13 +297,21 @@ pub fn request_exception(
     step.post(
         product,
         format!(
-            "{} asks for exception #{id} `{name}` ({}) to release RC #{} outside the production window: {reason}.\n\
-             It needs {} approval{} from someone else: `{prefix}approve {id}`.",
+            "{} asks for exception E{id} `{name}` ({}) to release RC #{} outside the production window: {reason}.\n\
+             It needs {} from {}: `{prefix}approve E{id}`.",
             at(by),
             rule.description,
             rc.id,
-            rule.approvals,
-            if rule.approvals == 1 { "" } else { "s" }
+            count(
+                usize::try_from(rule.approvals).unwrap_or(usize::MAX),
+                "approval",
+                "approvals"
+            ),
+            if rule.approvals == 1 {
+                "someone else"
+            } else {
+                "other people"
+            }
         ),
         Vec::new(),
     );
@@ -335,7 +343,7 @@ fn release_if_allowed(
     step.post(
         product,
         format!(
-            "{}: exception #{id} is granted, but `release` takes the {wanted} role; someone with it can `{}release` before the exception expires.",
+            "{}: exception E{id} is granted, but `release` takes the {wanted} role; someone with it can `{}release` before the exception expires.",
             at(who),
             step.ctx.team.prefix
         ),
@@ -363,7 +371,7 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
             product,
             reply_to,
             by,
-            format!("there is no pending exception request #{id} here."),
+            format!("there is no pending exception request E{id} here."),
         );
         return;
     };
@@ -372,12 +380,12 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
             product,
             reply_to,
             by,
-            format!("exception #{id} is already granted."),
+            format!("exception E{id} is already granted."),
         );
         return;
     }
     if req.by == by {
-        step.tell(product, reply_to, by, format!("you asked for exception #{id}, so your approval does not count; someone else must approve."));
+        step.tell(product, reply_to, by, format!("you asked for exception E{id}, so your approval does not count; someone else must approve."));
         return;
     }
     if req.approvals.iter().any(|a| a == by) {
@@ -385,7 +393,7 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
             product,
             reply_to,
             by,
-            format!("you already approved exception #{id}."),
+            format!("you already approved exception E{id}."),
         );
         return;
     }
@@ -399,21 +407,21 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
         req.expires_at = Some(now + lasts);
     }
     let approvers = req.approvals.join(", ");
-    step.audit(Some(by), "approve", format!("exception #{id}"), None);
+    step.audit(Some(by), "approve", format!("exception E{id}"), None);
     if have < needed {
         let left = needed - have;
         step.tell(
             product,
             reply_to,
             by,
-            format!("approval recorded; exception #{id} needs {left} more."),
+            format!("approval recorded; exception E{id} needs {left} more."),
         );
         return;
     }
     step.post(
         product,
         format!(
-            "Exception #{id} `{name}` is granted to {} (approved by {approvers}).",
+            "Exception E{id} `{name}` is granted to {} (approved by {approvers}).",
             at(&requester)
         ),
         vec![requester.clone()],

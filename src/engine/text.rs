@@ -33,8 +33,9 @@ pub fn change_lines(rc: &Rc, pending_only: bool) -> String {
                 String::new()
             };
             format!(
-                "  {mark} {} {} (@{}{handed})",
-                c.change.id, c.change.title, c.change.author
+                "  {mark} {} (@{}{handed})",
+                change_label(&c.change.id, &c.change.title),
+                c.change.author
             )
         })
         .collect::<Vec<_>>()
@@ -47,5 +48,42 @@ pub fn and_list(items: &[String]) -> String {
         [] => "nobody".to_owned(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `#12 Fix login`, or just `#12` when the change has no title.
+pub fn change_label(id: &str, title: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        id.to_owned()
+    } else {
+        format!("{id} {title}")
+    }
+}
+
+/// `1 change`, `2 changes`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// An exception request's id as people see and type it: `E7` (`#7` is a
+/// change's or an RC's).
+pub fn exception_id(id: u64) -> String {
+    format!("E{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_counts() {
+        assert_eq!(change_label("D1", ""), "D1");
+        assert_eq!(change_label("D1", "  "), "D1");
+        assert_eq!(change_label("#1", "Fix it"), "#1 Fix it");
+        assert_eq!(count(1, "change", "changes"), "1 change");
+        assert_eq!(count(0, "change", "changes"), "0 changes");
+        assert_eq!(count(2, "approval", "approvals"), "2 approvals");
+        assert_eq!(exception_id(7), "E7");
     }
 }

@@ -110,9 +110,18 @@ fn reminder_due(
     working_time(policy, tz, base)
 }
 
-fn escalation_due(policy: &Policy, rc: &Rc, c: &RcChange) -> Option<DateTime<Utc>> {
-    (c.verified_at.is_none() && !c.escalated && rc.state == RcState::Open)
-        .then(|| rc.cut_at + policy.remind.escalate_after)
+/// When the manager is told about a change still unverified: `escalate`
+/// after the cut, held like reminders to the manager's working hours (in
+/// their time zone) when the policy says `working-hours`.
+fn escalation_due(team: &Team, policy: &Policy, rc: &Rc, c: &RcChange) -> Option<DateTime<Utc>> {
+    if c.verified_at.is_some() || c.escalated || rc.state != RcState::Open {
+        return None;
+    }
+    let tz = team
+        .people
+        .get(&rc.manager)
+        .map_or(policy.timezone, |m| m.tz);
+    working_time(policy, tz, rc.cut_at + policy.remind.escalate_after)
 }
 
 /// The earliest timer in `state`, which may already be past.
@@ -133,7 +142,7 @@ pub fn next_due(state: &State, rules: &RuleSet, team: &Team) -> Option<DateTime<
         if let Some(rc) = &ps.current {
             for c in &rc.changes {
                 due.extend(reminder_due(state, team, policy, rc, c));
-                due.extend(escalation_due(policy, rc, c));
+                due.extend(escalation_due(team, policy, rc, c));
             }
         }
         due.extend(ps.exceptions.iter().filter_map(|e| e.expires_at));
@@ -264,7 +273,7 @@ fn reminders(step: &mut Step<'_>, product: &str) {
                 .or_default()
                 .push(c.change.id.clone());
         }
-        if escalation_due(&policy, &rc_view, c).is_some_and(|t| t <= now) {
+        if escalation_due(ctx.team, &policy, &rc_view, c).is_some_and(|t| t <= now) {
             c.escalated = true;
             escalate.push(format!("{} (@{})", c.change.id, c.verifier));
         }
@@ -318,7 +327,7 @@ fn expiries(step: &mut Step<'_>, product: &str) {
         step.post(
             product,
             format!(
-                "Exception #{} `{}` for {} has expired.",
+                "Exception E{} `{}` for {} has expired.",
                 e.id,
                 e.exception,
                 at(&e.by)

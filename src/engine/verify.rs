@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::Step;
 use super::lifecycle::rc_update;
 use super::state::RcState;
-use super::text::{and_list, at, from_now, local};
+use super::text::{and_list, at, count, exception_id, from_now, local};
 use crate::chat::command::ChangeSelection;
 
 pub fn verify(
@@ -75,10 +75,10 @@ pub fn verify(
     let mut text = String::new();
     if !done.is_empty() {
         text.push_str(&format!(
-            "{}: verified {} in RC #{rc_id}; {remaining} change{} left to verify.",
+            "{}: verified {} in RC #{rc_id}; {} left to verify.",
             at(by),
             done.join(", "),
-            if remaining == 1 { "" } else { "s" }
+            count(remaining, "change", "changes")
         ));
     }
     if !problems.is_empty() {
@@ -123,25 +123,39 @@ fn ready(step: &mut Step<'_>, product: &str) {
     let now = step.now();
     let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
     let prefix = &step.ctx.team.prefix;
+    let granted = step.state.products.get(product).and_then(|p| {
+        p.exceptions
+            .iter()
+            .find(|e| e.rc == rc.id && e.active(now))
+            .cloned()
+    });
     let window_text = match step.ctx.rules.window(rules_product, "production") {
         None => format!(
             "No `production` window is defined, so you can release any time with `{prefix}release`."
         ),
         Some(w) => {
             let next = w.next_change(now, crate::rules::HORIZON_DAYS);
-            match (w.is_open(now), next) {
-                (true, Some(t)) => format!(
+            match (w.is_open(now), next, &granted) {
+                (true, Some(t), _) => format!(
                     "Production is open now, until {} ({}): `{prefix}release`.",
                     local(w.tz, t),
                     from_now(now, t)
                 ),
-                (true, None) => format!("Production is open now: `{prefix}release`."),
-                (false, Some(t)) => format!(
+                (true, None, _) => format!("Production is open now: `{prefix}release`."),
+                // A granted exception for this RC holds production open.
+                (false, _, Some(e)) => format!(
+                    "Production is closed, but exception {} `{}` allows the release until {} ({}): `{prefix}release`.",
+                    exception_id(e.id),
+                    e.exception,
+                    e.expires_at.map(|t| local(w.tz, t)).unwrap_or_default(),
+                    e.expires_at.map(|t| from_now(now, t)).unwrap_or_default()
+                ),
+                (false, Some(t), None) => format!(
                     "Production is closed; it opens {} ({}).",
                     local(w.tz, t),
                     from_now(now, t)
                 ),
-                (false, None) => {
+                (false, None, None) => {
                     "Production is closed and does not open within a year; an exception is needed."
                         .to_owned()
                 }
@@ -164,14 +178,16 @@ pub fn handoff(
     to: &str,
     reply_to: Option<&str>,
 ) {
-    if !step.ctx.team.people.contains_key(to) {
-        let names: Vec<&str> = step.ctx.team.people.keys().map(String::as_str).collect();
+    // Names are typed in any case; the team's spelling is stored.
+    let team = step.ctx.team;
+    let Some(to) = team.person_name(to) else {
+        let names: Vec<&str> = team.people.keys().map(String::as_str).collect();
         let hint = crate::rules::suggest::closest(to, names.iter().copied())
             .map(|s| format!(" Did you mean `{s}`?"))
             .unwrap_or_default();
         step.tell(product, reply_to, by, format!("I don't know `{to}`.{hint}"));
         return;
-    }
+    };
     let Some(rc) = step
         .state
         .products
@@ -240,11 +256,10 @@ pub fn handoff(
     c.last_reminded = None;
     c.escalated = false;
     let text = format!(
-        "{}: {} handed you {} ({}) to verify in RC #{rc_id}. `{}verify {}` when it works.",
+        "{}: {} handed you {} to verify in RC #{rc_id}. `{}verify {}` when it works.",
         at(to),
         at(by),
-        c.change.id,
-        c.change.title,
+        handed_label(&c.change.id, &c.change.title),
         step.ctx.team.prefix,
         c.change.id
     );
@@ -312,5 +327,15 @@ pub fn back(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&str>
     step.reply(product, reply_to, text, vec![by.to_owned()]);
     if was {
         step.audit(Some(by), "back", String::new(), None);
+    }
+}
+
+/// `#12 (Fix login)`, or `#12` when the change has no title.
+fn handed_label(id: &str, title: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        id.to_owned()
+    } else {
+        format!("{id} ({title})")
     }
 }

@@ -57,6 +57,18 @@ pub struct Line {
     pub what: What,
 }
 
+/// A JSON error on a script line as `line 3, column 47: EOF while parsing
+/// an object`: the line is the script's, so serde's own "at line 1 column
+/// 47" (of the one-line text it was given) is dropped.
+pub fn json_error(number: usize, e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let inner = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&inner) {
+        Some(message) => format!("line {number}, column {}: {message}", e.column()),
+        None => format!("line {number}: {full}"),
+    }
+}
+
 /// Parses a whole script; every bad line is reported (`line N: ...`).
 pub fn parse_script(text: &str) -> Result<Vec<Line>, Vec<String>> {
     let mut lines = Vec::new();
@@ -71,7 +83,7 @@ pub fn parse_script(text: &str) -> Result<Vec<Line>, Vec<String>> {
         let parsed: Raw = match serde_json::from_str(trimmed) {
             Ok(r) => r,
             Err(e) => {
-                errors.push(format!("line {number}: {e}"));
+                errors.push(json_error(number, &e));
                 continue;
             }
         };
@@ -111,6 +123,36 @@ pub fn parse_script(text: &str) -> Result<Vec<Line>, Vec<String>> {
     }
     if errors.is_empty() {
         Ok(lines)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Turns the names in a parsed script into the config's spelling (names
+/// are typed in any case); every line with an unknown product is an error
+/// (`line N: unknown product ...`), as `/api/events` answers.
+pub fn resolve_names(
+    lines: &mut [Line],
+    config: &crate::config::Config,
+) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    for line in lines.iter_mut() {
+        let product = match &mut line.what {
+            What::Merged(m) => &mut m.product,
+            What::Chat(c) => {
+                c.from = crate::team::chat_author(config, &c.from);
+                &mut c.product
+            }
+            What::Ci(c) => &mut c.product,
+            What::Clock => continue,
+        };
+        match crate::team::product_name(config, product) {
+            Ok(name) => name.clone_into(product),
+            Err(e) => errors.push(format!("line {}: {e}", line.number)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
     } else {
         Err(errors)
     }

@@ -43,12 +43,13 @@ pub fn render(entries: &[Entry], tz: Tz) -> String {
                         format!("[{t}] [{}] <shipgate> {}", p.product, indent(&p.text))
                     }
                     Effect::Rc(r) => format!(
-                        "[{t}] [{}] = RC #{} is {} (manager {}, {} change(s))",
+                        "[{t}] [{}] = RC #{} is {} (manager {}, {} change{})",
                         r.product,
                         r.id,
                         r.state.as_str(),
                         r.manager,
-                        r.changes.len()
+                        r.changes.len(),
+                        if r.changes.len() == 1 { "" } else { "s" }
                     ),
                     Effect::Release(r) => format!(
                         "[{t}] [{}] = release of RC #{} {}: {}",

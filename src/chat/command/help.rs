@@ -2,7 +2,7 @@
 //! a new command cannot ship without its usage, description and example.
 
 use super::CommandKind;
-use super::words::{Cursor, closest, invocation, resolve, shorten, strip_prefix};
+use super::words::{Cursor, closest, invocation, phrases, resolve, shorten, strip_prefix};
 
 /// What `help` says about one kind of command.
 pub(super) struct Spec {
@@ -208,10 +208,10 @@ impl CommandKind {
                 example: (
                     "release exception urgent-delivery billing launches at noon",
                     &[
-                        "@ana asks for exception #7 `urgent-delivery` (Delivery is urgent for \
+                        "@ana asks for exception E7 `urgent-delivery` (Delivery is urgent for \
                          another team's deadline) to release RC #41 outside the production window: \
                          billing launches at noon.\n\
-                         It needs 1 approval from someone else: `{p}approve 7`.",
+                         It needs 1 approval from someone else: `{p}approve E7`.",
                     ],
                 ),
             },
@@ -220,14 +220,14 @@ impl CommandKind {
                 aliases: &[],
                 usage: "approve ID",
                 summary: "approve someone else's exception request",
-                details: "ID is the number the request was given; `#7` works too. Approving your \
-                          own request does not count.",
+                details: "ID is the id the request was given, like `E7`; `7` works too. Approving \
+                          your own request does not count.",
                 example: (
-                    "approve #7",
+                    "approve E7",
                     &[
-                        "Exception #7 `urgent-delivery` is granted to @ana (approved by maria).",
+                        "Exception E7 `urgent-delivery` is granted to @ana (approved by maria).",
                         "@ana is releasing RC #41 to production: production is closed: no `open` \
-                         rule covers Friday 11:05 (America/New_York), but exception #7 \
+                         rule covers Friday 11:05 (America/New_York), but exception E7 \
                          `urgent-delivery` is granted until Fri 2026-03-13 13:05 EDT.",
                     ],
                 ),
@@ -235,10 +235,11 @@ impl CommandKind {
             CommandKind::Status => Spec {
                 name: "status",
                 aliases: &[],
-                usage: "status",
+                usage: "status [PRODUCT]",
                 summary: "show the RC in flight, its manager and what still needs verifying",
                 details: "Also shows the changes waiting for the next RC, queued and urgent \
-                          requests, exception requests and the production window.",
+                          requests, exception requests and the production window. PRODUCT \
+                          (any case) asks about another product than the channel's.",
                 example: (
                     "status",
                     &[
@@ -319,6 +320,26 @@ pub fn help(topic: Option<&str>, prefix: &str) -> String {
     }
     if let Some((kind, _)) = resolve(topic, true) {
         return detail(&p, kind);
+    }
+    // A word that is part of a command's name (`exception` of `release
+    // exception`): that command, or the list of those it is part of.
+    if let [word] = Cursor::new(topic).words().as_slice() {
+        let containing: Vec<CommandKind> = CommandKind::ALL
+            .iter()
+            .copied()
+            .filter(|&k| {
+                phrases(k, false)
+                    .iter()
+                    .any(|ph| ph.split(' ').any(|w| w.eq_ignore_ascii_case(word)))
+            })
+            .collect();
+        match containing.as_slice() {
+            [] => {}
+            [kind] => return detail(&p, *kind),
+            kinds => {
+                return list(&p, kinds, &format!("commands with `{}`", shorten(word, 40)));
+            }
+        }
     }
     let not_found = format!("there is no command `{}`", shorten(topic, 40));
     let hint = match closest(topic) {

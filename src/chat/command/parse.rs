@@ -89,7 +89,19 @@ impl Parser<'_> {
             CommandKind::RcReleased => self.no_args(kind, args, Command::RcReleased),
             CommandKind::Back => self.no_args(kind, args, Command::Back),
             CommandKind::Release => self.no_args(kind, args, Command::Release),
-            CommandKind::Status => self.no_args(kind, args, Command::Status),
+            CommandKind::Status => match args.words().as_slice() {
+                [] => Ok(Command::Status { product: None }),
+                [product] => Ok(Command::Status {
+                    product: Some((*product).to_owned()),
+                }),
+                [_, extra @ ..] => Err(self.error(
+                    format!(
+                        "`status` takes one product at most, but got {}",
+                        quote(&extra.join(" "))
+                    ),
+                    Some(kind.name().to_owned()),
+                )),
+            },
             CommandKind::Windows => self.no_args(kind, args, Command::Windows),
         }
     }
@@ -287,11 +299,15 @@ impl Parser<'_> {
         match words.as_slice() {
             [] => Err(self.missing(kind, "the id of the exception request")),
             [written] => {
-                let digits = written.strip_prefix('#').unwrap_or(written);
+                // `E12` as shipgate writes it; `12` and `#12` too.
+                let digits = written
+                    .strip_prefix(['E', 'e'])
+                    .or_else(|| written.strip_prefix('#'))
+                    .unwrap_or(written);
                 if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(self.error(
                         format!(
-                            "the id to approve must be a number, like `12` or `#12`, not {}",
+                            "the id to approve is an exception request's, like `E12` (or `12`), not {}",
                             quote(written)
                         ),
                         None,

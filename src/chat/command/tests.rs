@@ -67,26 +67,41 @@ fn prefix_variations() {
         ("!sg ", ok(Command::Help { topic: None })),
         ("  !SG   ", ok(Command::Help { topic: None })),
         ("!sg\nstatus", ok(Command::Help { topic: None })),
-        ("!sg status", ok(Command::Status)),
-        ("!Sg    status   ", ok(Command::Status)),
-        ("\n  !sg\tstatus", ok(Command::Status)),
-        ("!sg STATUS", ok(Command::Status)),
-        ("!sg status\r\nignored second line", ok(Command::Status)),
+        ("!sg status", ok(Command::Status { product: None })),
+        ("!Sg    status   ", ok(Command::Status { product: None })),
+        ("\n  !sg\tstatus", ok(Command::Status { product: None })),
+        ("!sg STATUS", ok(Command::Status { product: None })),
+        (
+            "!sg status Payments",
+            ok(Command::Status {
+                product: Some("Payments".into()),
+            }),
+        ),
+        (
+            "!sg status\r\nignored second line",
+            ok(Command::Status { product: None }),
+        ),
     ]);
     // Other prefixes: no trailing space, punctuation, empty.
     assert_eq!(
         parse("@shipgate: status", "@shipgate:"),
-        Ok(Some(Command::Status))
+        Ok(Some(Command::Status { product: None }))
     );
     assert_eq!(
         parse("@shipgate:status", "@shipgate:"),
-        Ok(Some(Command::Status))
+        Ok(Some(Command::Status { product: None }))
     );
     assert_eq!(parse("/SG windows", "/sg"), Ok(Some(Command::Windows)));
     assert_eq!(parse("/sgwindows", "/sg"), Ok(None));
-    assert_eq!(parse("status", ""), Ok(Some(Command::Status)));
+    assert_eq!(
+        parse("status", ""),
+        Ok(Some(Command::Status { product: None }))
+    );
     assert_eq!(parse("", ""), Ok(Some(Command::Help { topic: None })));
-    assert_eq!(parse("ÄBC status", "äbc"), Ok(Some(Command::Status)));
+    assert_eq!(
+        parse("ÄBC status", "äbc"),
+        Ok(Some(Command::Status { product: None }))
+    );
 }
 
 #[test]
@@ -282,12 +297,14 @@ fn every_command() {
         ),
         ("!sg approve 12", ok(Command::Approve { id: 12 })),
         ("!sg approve #12", ok(Command::Approve { id: 12 })),
+        ("!sg approve E12", ok(Command::Approve { id: 12 })),
+        ("!sg approve e12", ok(Command::Approve { id: 12 })),
         ("!sg approve 0", ok(Command::Approve { id: 0 })),
         (
             "!sg approve 18446744073709551615",
             ok(Command::Approve { id: u64::MAX }),
         ),
-        ("!sg status", ok(Command::Status)),
+        ("!sg status", ok(Command::Status { product: None })),
         ("!sg windows", ok(Command::Windows)),
         (
             "!sg explain",
@@ -411,7 +428,7 @@ fn multi_line() {
                 reason: s("payments down"),
             }),
         ),
-        ("!sg status\nplease", ok(Command::Status)),
+        ("!sg status\nplease", ok(Command::Status { product: None })),
         ("!sg approve 3\nthanks!", ok(Command::Approve { id: 3 })),
         (
             "!sg explain production\nat 2026-03-09",
@@ -478,7 +495,7 @@ fn display_is_canonical() {
         ("!sg verify ALL", "verify all"),
         ("!sg hand off 1 to @a", "handoff 1 to a"),
         ("!sg away until 2026-3-6", "away until 2026-03-06"),
-        ("!sg approve #7", "approve 7"),
+        ("!sg approve #7", "approve E7"),
         ("!sg release exception a b", "release exception a b"),
         ("!sg explain", "explain"),
         ("!sg explain w", "explain w"),

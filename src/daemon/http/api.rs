@@ -8,6 +8,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{AppState, bearer_if_configured, bearer_ok, error};
+use crate::daemon::metrics::Endpoint;
 use crate::engine::Event;
 use crate::ledger::Applied;
 use crate::sim::input::{Chat, Ci, Merged};
@@ -26,40 +27,27 @@ struct ApiEvent {
 }
 
 fn to_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
-    let known = |p: &str| {
-        if s.shared.config.product(p).is_some() {
-            Ok(())
-        } else {
-            Err(format!("unknown product `{p}`"))
-        }
-    };
+    let config = &s.shared.config;
+    // Names in any case, stored in the config's spelling.
+    let product = |p: &str| crate::team::product_name(config, p).map(str::to_owned);
     match (e.merged, e.ci, e.chat) {
-        (Some(m), None, None) => {
-            known(&m.product)?;
-            Ok(Event::Merged {
-                author: crate::team::author_name(&s.shared.config, &m.author),
-                product: m.product,
-                change: m.change,
-                title: m.title,
-            })
-        }
-        (None, Some(c), None) => {
-            known(&c.product)?;
-            Ok(Event::Ci {
-                product: c.product,
-                rc: c.rc,
-                status: c.status,
-            })
-        }
-        (None, None, Some(c)) => {
-            known(&c.product)?;
-            Ok(Event::Chat {
-                product: c.product,
-                from: c.from,
-                text: c.text,
-                message_id: None,
-            })
-        }
+        (Some(m), None, None) => Ok(Event::Merged {
+            product: product(&m.product)?,
+            author: crate::team::author_name(config, &m.author),
+            change: m.change,
+            title: m.title,
+        }),
+        (None, Some(c), None) => Ok(Event::Ci {
+            product: product(&c.product)?,
+            rc: c.rc,
+            status: c.status,
+        }),
+        (None, None, Some(c)) => Ok(Event::Chat {
+            product: product(&c.product)?,
+            from: crate::team::chat_author(config, &c.from),
+            text: c.text,
+            message_id: None,
+        }),
         _ => Err("each event needs exactly one of `merged`, `ci` or `chat`".to_owned()),
     }
 }
@@ -68,7 +56,7 @@ fn to_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
 /// unless every line is valid. `Idempotency-Key` makes a retry harmless;
 /// without it, the body's hash is the key.
 pub async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = bearer_ok(&headers, s.secrets.api_token.as_ref()) {
+    if let Err(r) = bearer_ok(&s, &headers, Endpoint::Events) {
         return *r;
     }
     let base = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
@@ -86,7 +74,12 @@ pub async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
     {
         let parsed: ApiEvent = match serde_json::from_str(line) {
             Ok(e) => e,
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("line {}: {e}", i + 1)),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    crate::sim::input::json_error(i + 1, &e),
+                );
+            }
         };
         match to_event(&s, parsed) {
             Ok(ev) => items.push((format!("{base}:{i}"), ev)),
@@ -182,7 +175,7 @@ pub async fn status(State(s): State<AppState>) -> Response {
 
 /// `POST /-/reload`: reload the rules now and answer with the result.
 pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = bearer_if_configured(&headers, s.secrets.api_token.as_ref()) {
+    if let Err(r) = bearer_if_configured(&s, &headers, Endpoint::Reload) {
         return *r;
     }
     match &s.reloader {
@@ -206,7 +199,7 @@ pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
 /// `POST /-/outbox/retry`: every message waiting for a retry is due now
 /// (after the cause of a failed delivery was fixed).
 pub async fn outbox_retry(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = bearer_if_configured(&headers, s.secrets.api_token.as_ref()) {
+    if let Err(r) = bearer_if_configured(&s, &headers, Endpoint::OutboxRetry) {
         return *r;
     }
     match s.shared.retry_outbox_now().await {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{AppState, error, same_secret};
 use crate::config::Config;
+use crate::daemon::metrics::Endpoint;
 use crate::engine::Event;
 use crate::team::author_name;
 
@@ -208,7 +209,7 @@ pub async fn github(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
     if !github_signature_ok(secret.expose().as_bytes(), &body, sig) {
-        tracing::warn!("GitHub delivery with a missing or wrong signature refused");
+        super::refused(&s, Endpoint::GitHub, "a missing or wrong signature");
         return error(
             StatusCode::UNAUTHORIZED,
             "missing or wrong X-Hub-Signature-256",
@@ -339,7 +340,7 @@ pub async fn gitlab(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
         .map(|v| v.as_bytes())
         .unwrap_or(b"");
     if presented.is_empty() || !same_secret(presented, token) {
-        tracing::warn!("GitLab delivery with a missing or wrong token refused");
+        super::refused(&s, Endpoint::GitLab, "a missing or wrong token");
         return error(StatusCode::UNAUTHORIZED, "missing or wrong X-Gitlab-Token");
     }
     let kind = headers

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use super::metrics::Endpoint;
 use super::reload::Reloader;
 use super::shared::Shared;
 use crate::config::SecretString;
@@ -44,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route("/-/reload", post(api::reload))
         .route("/-/outbox/retry", post(api::outbox_retry))
         .route("/-/clock", post(api::clock))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -63,39 +66,76 @@ pub fn same_secret(presented: &[u8], expected: &SecretString) -> bool {
     presented.ct_eq(expected.expose().as_bytes()).into()
 }
 
+/// An unknown path: `404` with a JSON body, like every other error.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no endpoint `{}`", uri.path()),
+    )
+}
+
+/// A known path with the wrong method: `405` with a JSON body (axum adds
+/// the `Allow` header).
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{}` does not take {method}", uri.path()),
+    )
+}
+
 /// For endpoints that only make the daemon do sooner what it would do
 /// anyway: the bearer token is checked when one is configured, and not
 /// required when none is.
 pub fn bearer_if_configured(
+    s: &AppState,
     headers: &HeaderMap,
-    token: Option<&SecretString>,
+    endpoint: Endpoint,
 ) -> Result<(), Box<Response>> {
-    match token {
-        Some(_) => bearer_ok(headers, token),
+    match s.secrets.api_token {
+        Some(_) => bearer_ok(s, headers, endpoint),
         None => Ok(()),
     }
 }
 
-/// Checks `Authorization: Bearer TOKEN` against the API token.
-pub fn bearer_ok(headers: &HeaderMap, token: Option<&SecretString>) -> Result<(), Box<Response>> {
-    let Some(token) = token else {
+/// The token of `Authorization: Bearer TOKEN`; the scheme in any case, as
+/// HTTP says schemes are case-insensitive.
+fn bearer_token(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim())
+}
+
+/// Checks `Authorization: Bearer TOKEN` against the API token. A refusal
+/// is logged at `warn` (never the token) and counted in `/metrics`.
+pub fn bearer_ok(
+    s: &AppState,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+) -> Result<(), Box<Response>> {
+    let Some(token) = s.secrets.api_token.as_ref() else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             "this endpoint is disabled: no `http.api_token` is configured",
         )));
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let presented = bearer_token(headers);
     if presented.is_empty() || !same_secret(presented.as_bytes(), token) {
+        refused(s, endpoint, "a missing or wrong bearer token");
         return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token",
         )));
     }
     Ok(())
+}
+
+/// A request refused for its credentials: a `warn` line and a count.
+pub fn refused(s: &AppState, endpoint: Endpoint, what: &str) {
+    tracing::warn!(endpoint = endpoint.path(), "request with {what} refused");
+    s.shared.metrics.auth_failure(endpoint);
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {

@@ -204,15 +204,15 @@ fn errors() {
         ),
         (
             "!sg approve abc",
-            err("the id to approve must be a number, like `12` or `#12`, not `abc`"),
+            err("the id to approve is an exception request's, like `E12` (or `12`), not `abc`"),
         ),
         (
             "!sg approve #",
-            err("the id to approve must be a number, like `12` or `#12`, not `#`"),
+            err("the id to approve is an exception request's, like `E12` (or `12`), not `#`"),
         ),
         (
             "!sg approve +3",
-            err("the id to approve must be a number, like `12` or `#12`, not `+3`"),
+            err("the id to approve is an exception request's, like `E12` (or `12`), not `+3`"),
         ),
         (
             "!sg approve 18446744073709551616",
@@ -223,8 +223,8 @@ fn errors() {
             err("`approve` takes one id, but got `8` after it (did you mean `!sg approve 7`?)"),
         ),
         (
-            "!sg status now",
-            err("`status` takes no arguments, but got `now` (did you mean `!sg status`?)"),
+            "!sg status web now",
+            err("`status` takes one product at most, but got `now` (did you mean `!sg status`?)"),
         ),
         (
             "!sg rc proceed go ahead",
@@ -306,7 +306,7 @@ fn errors_use_the_prefix_and_shorten_user_text() {
     let e = run("!sg approve `drop`").err().unwrap_or_default();
     assert_eq!(
         e,
-        "the id to approve must be a number, like `12` or `#12`, not `'drop'`"
+        "the id to approve is an exception request's, like `E12` (or `12`), not `'drop'`"
     );
 }
 

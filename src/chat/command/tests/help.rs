@@ -122,9 +122,29 @@ fn help_list_snapshot() {
       !sg release                             release the running RC to production
       !sg release exception NAME REASON       ask to release outside the production window
       !sg approve ID                          approve someone else's exception request
-      !sg status                              show the RC in flight, its manager and what still needs verifying
+      !sg status [PRODUCT]                    show the RC in flight, its manager and what still needs verifying
       !sg windows                             show each window from the rules and whether it is open now
       !sg explain [WINDOW] [at TIME]          explain why a window is open or closed
       !sg help [COMMAND]                      list the commands, or explain one
     ");
+}
+
+#[test]
+fn help_for_a_word_of_a_command_points_at_it() {
+    for (word, kind) in [
+        ("exception", CommandKind::ReleaseException),
+        ("Exception", CommandKind::ReleaseException),
+        ("released", CommandKind::RcReleased),
+        ("object", CommandKind::RcObject),
+        ("viable", CommandKind::RcNotViable),
+    ] {
+        let text = help(Some(word), DEFAULT_PREFIX);
+        assert!(
+            text.starts_with(&format!("`!sg {}`", kind.usage())),
+            "help {word:?}:\n{text}"
+        );
+    }
+    // A word of an alias counts too.
+    let hand = help(Some("off"), DEFAULT_PREFIX);
+    assert!(hand.starts_with("`!sg handoff"), "{hand}");
 }

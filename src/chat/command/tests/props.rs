@@ -165,7 +165,7 @@ fn any_command() -> impl Strategy<Value = Command> {
         (word(), text(6))
             .prop_map(|(exception, reason)| Command::ReleaseException { exception, reason }),
         any::<u64>().prop_map(|id| Command::Approve { id }),
-        Just(Command::Status),
+        prop::option::of(word()).prop_map(|product| Command::Status { product }),
         Just(Command::Windows),
         (
             prop::option::of(word().prop_filter("at", |w| !w.eq_ignore_ascii_case("at"))),
