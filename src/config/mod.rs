@@ -30,7 +30,7 @@ use ron::extensions::Extensions;
 
 pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
-    Action, Actions, Adapter, Channels, ChatIds, ConsoleConfig, DEFAULT_ACTION_TIMEOUT_SECS,
+    Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig, DEFAULT_ACTION_TIMEOUT_SECS,
     DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE, DEFAULT_DEVICE_NAME, DEFAULT_LISTEN,
     DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, MatrixConfig, Person, Product,
 };
@@ -57,6 +57,7 @@ pub struct Config {
     pub people: Vec<Person>,
     pub console: Option<ConsoleConfig>,
     pub http: HttpConfig,
+    pub chat: ChatConfig,
     pub discord: Option<DiscordConfig>,
     pub matrix: Option<MatrixConfig>,
 }

@@ -29,7 +29,7 @@ const EFFECT_KINDS: [&str; 5] = ["post", "rc", "release", "remind", "action"];
 fn event_index(e: &Event) -> usize {
     match e {
         Event::Merged { .. } => 0,
-        Event::Chat { .. } => 1,
+        Event::Chat { .. } | Event::MissedChat { .. } => 1,
         Event::Ci { .. } => 2,
         Event::Tick => 3,
         Event::ActionDone { .. } => 4,
