@@ -1025,7 +1025,7 @@ mod tests {
             [("$while-out".to_owned(), Some(999_000)), ("$new".to_owned(), None)]
         );
         // Nothing new: the cursor stays.
-        let (out, c) = select(Some(&cursor), &[], false, now);
+        let (out, c) = select::<String>(Some(&cursor), &[], false, now);
         assert!(out.is_empty());
         assert_eq!(c, Some(cursor.clone()));
         assert_eq!(RoomCursor::parse(&cursor.encode()), Some(cursor));
