@@ -489,6 +489,8 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
         }
     };
     drop(inbound);
+    // Connected (catch-up may still run: `/readyz` says when it is done).
+    eprintln!("shipgate: chat adapters connected");
     let adapters = outbox::Adapters {
         console: config.console.as_ref().map(|_| ConsoleAdapter),
         matrix,
