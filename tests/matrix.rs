@@ -479,3 +479,28 @@ async fn commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     assert_eq!(answers(&w.ben, &w.payments, &w.bot, "no RC in flight").len(), 1);
     sg.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_while_the_homeserver_is_unreachable() {
+    let Some(mut w) = world("not_ready_while_the_homeserver_is_unreachable").await else {
+        return;
+    };
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    write(
+        &w.config,
+        &text.replace("    http: (", "    chat: (unreachable_after: 2),\n    http: ("),
+    );
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    sg.wait_readyz(200).await;
+    w.synapse.stop();
+    let why = sg.wait_readyz(503).await;
+    assert!(
+        why.contains("matrix: the homeserver has been unreachable for"),
+        "{why}"
+    );
+    w.synapse.restart();
+    sg.wait_readyz(200).await;
+    w.ana.say(&w.web, "!sg status").await;
+    w.ana.wait_for(&w.web, &w.bot, "no RC in flight", 0).await;
+    sg.stop();
+}

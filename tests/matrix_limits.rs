@@ -404,6 +404,16 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         "refused sends never went through: {sends:?}"
     );
     assert_eq!(accepted.len(), commands.len(), "sends: {sends:?}");
+    // Each 429 is counted (and logged at WARN with the wait asked for).
+    let counted = sg
+        .metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+        .await;
+    assert!(
+        counted >= limited.len() as f64,
+        "{counted} counted, {} refused: {sends:?}",
+        limited.len()
+    );
+    assert!(sg.log().contains("rate limited by the chat server (429)"), "{}", sg.log());
     // 6 messages at 2 + 1/s cannot be sent in less than ~4 s.
     let span = replies.last().unwrap().ts - replies[0].ts;
     assert!(

@@ -923,6 +923,13 @@ impl ChatAdapter for MatrixAdapter {
         let resp = room
             .send(content)
             .with_transaction_id(txn)
+            // A 429 comes back to the outbox (which logs, counts and waits
+            // it out) instead of being retried out of sight.
+            .with_request_config(
+                RequestConfig::new()
+                    .disable_retry()
+                    .timeout(Duration::from_secs(30)),
+            )
             .await
             .map_err(|e| send_error(&e))?;
         Ok(Some(resp.response.event_id.to_string()))

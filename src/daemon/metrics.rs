@@ -21,6 +21,7 @@ pub struct Metrics {
     rules_version: Mutex<String>,
     sent: AtomicU64,
     send_failures: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 const EVENT_KINDS: [&str; 5] = ["merged", "chat", "ci", "tick", "action"];
@@ -81,6 +82,12 @@ impl Metrics {
     /// no longer stands, so the success gauge is 1 again. Nothing counted.
     pub fn rules_file_matches_active(&self) {
         self.reload_success.store(1, Ordering::Relaxed);
+    }
+
+    /// A send the platform refused for now (`429`), to be retried after
+    /// the wait it asked for.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn sent(&self, ok: bool) {
@@ -155,6 +162,11 @@ impl Metrics {
             s,
             "shipgate_messages_sent_total{{result=\"failed\"}} {}",
             self.send_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "shipgate_messages_sent_total{{result=\"rate_limited\"}} {}",
+            self.rate_limited.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             s,
