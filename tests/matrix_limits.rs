@@ -646,3 +646,36 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_account_is_refused_on_the_first_start() {
+    let Some(OneRoom { synapse, dir, cfg, .. }) =
+        one_room("a_token_of_another_account_is_refused_on_the_first_start").await
+    else {
+        return;
+    };
+    // ana's token under `user: "@shipgate:localhost"`, with no store yet.
+    let ana = password_login(&synapse.url, "ana", None).await;
+    write(
+        &dir.path().join("bot-token"),
+        ana["access_token"].as_str().unwrap(),
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(
+        &cfg,
+        &text.replace(r#"password: File("bot-password")"#, r#"access_token: File("bot-token")"#),
+    );
+    let err = Shipgate::try_start(&cfg, "2026-03-09T14:00:00Z", TOKEN, Duration::from_secs(120))
+        .err()
+        .expect("another account's token must not start the bot");
+    assert!(
+        err.contains("the configured credentials are @ana:localhost")
+            && err.contains("`matrix.user` is @shipgate:localhost"),
+        "{err}"
+    );
+    // Nothing of ana's was kept: the bot's own password starts it.
+    write(&cfg, &text);
+    let sg = start(&cfg);
+    sg.wait_readyz(200).await;
+    sg.stop();
+}

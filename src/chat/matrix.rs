@@ -90,6 +90,23 @@ fn same_account(
     }
 }
 
+/// Whether `id` is the configured `user` (a full user id or a localpart).
+fn is_user(id: &matrix_sdk::ruma::UserId, user: &str) -> bool {
+    if user.starts_with('@') {
+        id.as_str() == user
+    } else {
+        id.localpart() == user
+    }
+}
+
+fn another_account(who: &matrix_sdk::ruma::UserId, user: &str) -> String {
+    format!(
+        "matrix: the homeserver says the configured credentials are {who}, but the config's \
+         `matrix.user` is {user}; give the bot's own password or access token, or set `user` \
+         to {who}"
+    )
+}
+
 /// A new access token may replace the stored one only for the same device
 /// (the store's encryption keys are that device's).
 fn same_device(
@@ -236,7 +253,6 @@ impl MatrixAdapter {
             .await
             .map_err(|e| err("cannot create the client", e))?;
         Self::log_in(&client, config, m, &store).await?;
-        Self::check_identity(&client, m).await?;
         // First sync: from where the bot last stopped reading (what was
         // said since is caught up below), without waiting for news.
         let token = cursors.get(SYNC_KEY).cloned();
@@ -421,6 +437,10 @@ impl MatrixAdapter {
         } else if let Some(t) = &m.access_token {
             let token = config.resolve(t).map_err(|e| err("access token", e))?;
             let (user_id, device_id) = Self::whoami(m, token.expose()).await?;
+            // Before the store is made: it would belong to that account.
+            if !is_user(&user_id, &m.user) {
+                return Err(another_account(&user_id, &m.user));
+            }
             client
                 .restore_session(token_session(user_id, device_id, token.expose()))
                 .await
@@ -428,6 +448,9 @@ impl MatrixAdapter {
         } else {
             return Err("matrix: give a password or an access_token".to_owned());
         }
+        // Before the session is kept: credentials of another account never
+        // make it into the store.
+        Self::check_identity(client, m).await?;
         if let Some(session) = client.matrix_auth().session() {
             let json = serde_json::to_string(&session).map_err(|e| err("session", e))?;
             write_private(&file, &json).map_err(|e| err("cannot save the session", e))?;
@@ -442,20 +465,10 @@ impl MatrixAdapter {
             .whoami()
             .await
             .map_err(|e| err("cannot ask the homeserver who the bot is (whoami)", e))?;
-        let same = if m.user.starts_with('@') {
-            who.user_id.as_str() == m.user
-        } else {
-            who.user_id.localpart() == m.user
-        };
-        if same {
+        if is_user(&who.user_id, &m.user) {
             Ok(())
         } else {
-            Err(format!(
-                "matrix: the homeserver says the configured credentials are {}, but the config's \
-                 `matrix.user` is {}; give the bot's own password or access token, or set \
-                 `user` to {}",
-                who.user_id, m.user, who.user_id
-            ))
+            Err(another_account(&who.user_id, &m.user))
         }
     }
 
