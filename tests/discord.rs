@@ -705,17 +705,24 @@ async fn messages_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     let (i_status, a_status) = wait_answer(&w, &status).await;
     let (_, a_pay) = wait_answer(&w, &pay).await;
     assert!(
-        a_stale.content.contains("was sent at 09:00 EDT while shipgate was offline; not run"),
+        a_stale
+            .content
+            .contains("was sent at 09:00 EDT while shipgate was offline; not run"),
         "{a_stale:?}"
     );
     assert!(
-        a_windows.content.starts_with("(caught up: sent at 10:00 EDT while shipgate was offline)")
+        a_windows
+            .content
+            .starts_with("(caught up: sent at 10:00 EDT while shipgate was offline)")
             && a_windows.content.contains("production: open"),
         "{a_windows:?}"
     );
     assert!(a_status.content.contains("no RC in flight"), "{a_status:?}");
     assert!(a_pay.content.contains("production: open"), "{a_pay:?}");
-    assert!(i_stale < i_windows && i_windows < i_status, "in the order sent");
+    assert!(
+        i_stale < i_windows && i_windows < i_status,
+        "in the order sent"
+    );
     assert!(
         w.fake
             .requests()
@@ -731,7 +738,10 @@ async fn messages_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     let crashed = ben(&w, PAYMENTS, "!sg status");
     let sg = start(&w.config, "2026-03-09T14:06:00Z");
     let (_, a_crashed) = wait_answer(&w, &crashed).await;
-    assert!(a_crashed.content.contains("no RC in flight"), "{a_crashed:?}");
+    assert!(
+        a_crashed.content.contains("no RC in flight"),
+        "{a_crashed:?}"
+    );
 
     // Another restart reads nothing again: each was answered once.
     sg.stop();
@@ -741,7 +751,12 @@ async fn messages_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     let (_, a_live) = wait_answer(&w, &live).await;
     assert!(!a_live.content.contains("caught up"), "{a_live:?}");
     for id in [&first, &stale, &windows, &status, &pay, &crashed, &live] {
-        let n = w.fake.created().iter().filter(|c| replies_to(c, id)).count();
+        let n = w
+            .fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, id))
+            .count();
         assert_eq!(n, 1, "answers to {id}: {:#?}", w.fake.created());
     }
     sg.stop();
@@ -768,7 +783,11 @@ async fn a_session_that_cannot_resume_catches_up() {
     assert_eq!(w.fake.identifies().len(), 2, "a new session");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        w.fake.created().iter().filter(|c| replies_to(c, &missed)).count(),
+        w.fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, &missed))
+            .count(),
         1
     );
     sg.wait_readyz(200).await;

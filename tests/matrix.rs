@@ -425,7 +425,10 @@ async fn commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     let began = Instant::now();
     let sg = start(&w.config, &real_now_plus(20));
     sg.wait_readyz(200).await;
-    eprintln!("restart with 3 missed commands: ready in {:?}", began.elapsed());
+    eprintln!(
+        "restart with 3 missed commands: ready in {:?}",
+        began.elapsed()
+    );
     let (i_rel, rel) = w
         .ana
         .wait_for(&w.web, &w.bot, "while shipgate was offline; not run", 0)
@@ -445,10 +448,7 @@ async fn commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     sg.kill();
     w.ben.say(&w.payments, "!sg windows").await;
     let sg = start(&w.config, &real_now_plus(21));
-    let (_, pay2) = w
-        .ben
-        .wait_for(&w.payments, &w.bot, "production:", 0)
-        .await;
+    let (_, pay2) = w.ben.wait_for(&w.payments, &w.bot, "production:", 0).await;
     assert!(pay2.body.starts_with("(caught up"), "{pay2:?}");
     sg.wait_readyz(200).await;
 
@@ -469,14 +469,20 @@ async fn commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
     let sg = start(&w.config, &real_now_plus(22));
     sg.wait_readyz(200).await;
     w.ana.say(&w.web, "!sg windows").await;
-    let (_, live) = w.ana.wait_for(&w.web, &w.bot, "production:", i_win + 1).await;
+    let (_, live) = w
+        .ana
+        .wait_for(&w.web, &w.bot, "production:", i_win + 1)
+        .await;
     assert!(!live.body.contains("caught up"), "{live:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(answers(&w.ana, &w.web, &w.bot, "no RC in flight").len(), 1);
     assert_eq!(answers(&w.ana, &w.web, &w.bot, "not run").len(), 1);
     assert_eq!(answers(&w.ana, &w.web, &w.bot, "production:").len(), 2);
     assert_eq!(answers(&w.ben, &w.payments, &w.bot, "production:").len(), 1);
-    assert_eq!(answers(&w.ben, &w.payments, &w.bot, "no RC in flight").len(), 1);
+    assert_eq!(
+        answers(&w.ben, &w.payments, &w.bot, "no RC in flight").len(),
+        1
+    );
     sg.stop();
 }
 
@@ -488,7 +494,10 @@ async fn not_ready_while_the_homeserver_is_unreachable() {
     let text = std::fs::read_to_string(&w.config).unwrap();
     write(
         &w.config,
-        &text.replace("    http: (", "    chat: (unreachable_after: 2),\n    http: ("),
+        &text.replace(
+            "    http: (",
+            "    chat: (unreachable_after: 2),\n    http: (",
+        ),
     );
     let sg = start(&w.config, "2026-03-09T14:00:00Z");
     sg.wait_readyz(200).await;

@@ -413,7 +413,11 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         "{counted} counted, {} refused: {sends:?}",
         limited.len()
     );
-    assert!(sg.log().contains("rate limited by the chat server (429)"), "{}", sg.log());
+    assert!(
+        sg.log().contains("rate limited by the chat server (429)"),
+        "{}",
+        sg.log()
+    );
     // 6 messages at 2 + 1/s cannot be sent in less than ~4 s.
     let span = replies.last().unwrap().ts - replies[0].ts;
     assert!(
@@ -649,8 +653,9 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_of_another_account_is_refused_on_the_first_start() {
-    let Some(OneRoom { synapse, dir, cfg, .. }) =
-        one_room("a_token_of_another_account_is_refused_on_the_first_start").await
+    let Some(OneRoom {
+        synapse, dir, cfg, ..
+    }) = one_room("a_token_of_another_account_is_refused_on_the_first_start").await
     else {
         return;
     };
@@ -663,11 +668,19 @@ async fn a_token_of_another_account_is_refused_on_the_first_start() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     write(
         &cfg,
-        &text.replace(r#"password: File("bot-password")"#, r#"access_token: File("bot-token")"#),
+        &text.replace(
+            r#"password: File("bot-password")"#,
+            r#"access_token: File("bot-token")"#,
+        ),
     );
-    let err = Shipgate::try_start(&cfg, "2026-03-09T14:00:00Z", TOKEN, Duration::from_secs(120))
-        .err()
-        .expect("another account's token must not start the bot");
+    let err = Shipgate::try_start(
+        &cfg,
+        "2026-03-09T14:00:00Z",
+        TOKEN,
+        Duration::from_secs(120),
+    )
+    .err()
+    .expect("another account's token must not start the bot");
     assert!(
         err.contains("the configured credentials are @ana:localhost")
             && err.contains("`matrix.user` is @shipgate:localhost"),

@@ -16,11 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    ChannelId, ClientBuilder, ConnectionStage, Context, CreateAllowedMentions, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, GetMessages,
-    HttpBuilder,
-    Interaction, LightMethod, Message, MessageId, MessageReference, MessageType, Nonce, Ready,
-    Request, ResumedEvent, Route, UserId,
+    ChannelId, ClientBuilder, ConnectionStage, Context, CreateAllowedMentions,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, EventHandler,
+    GatewayIntents, GetMessages, HttpBuilder, Interaction, LightMethod, Message, MessageId,
+    MessageReference, MessageType, Nonce, Ready, Request, ResumedEvent, Route, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -92,7 +91,12 @@ struct Handler {
 
 impl Handler {
     async fn hand_over(&self, message: Inbound) {
-        if self.inbound.send(ChatInput::Message(message)).await.is_err() {
+        if self
+            .inbound
+            .send(ChatInput::Message(message))
+            .await
+            .is_err()
+        {
             tracing::warn!("discord: the daemon no longer takes messages");
         }
     }
@@ -164,7 +168,9 @@ impl Handler {
                         }
                         moved.push((channel.to_string(), at.to_string()));
                     }
-                    Err(e) => tracing::warn!(channel, error = %chain(&e), "discord: cannot read the channel's newest message"),
+                    Err(e) => {
+                        tracing::warn!(channel, error = %chain(&e), "discord: cannot read the channel's newest message")
+                    }
                 },
                 Some(mut after) => {
                     for _ in 0..MAX_CATCH_UP_PAGES {
@@ -557,17 +563,20 @@ async fn watch_gateway(
             .values()
             .map(|r| r.stage)
             .collect();
-        let connected =
-            !stages.is_empty() && stages.iter().all(|s| matches!(s, ConnectionStage::Connected));
+        let connected = !stages.is_empty()
+            && stages
+                .iter()
+                .all(|s| matches!(s, ConnectionStage::Connected));
         if connected {
             seen_connected = true;
             if outage.ok(&health) {
                 tracing::info!("discord: the gateway is connected again");
             }
         } else if seen_connected {
-            let stage = stages
-                .first()
-                .map_or_else(|| "no shard".to_owned(), |s| format!("{s:?}").to_lowercase());
+            let stage = stages.first().map_or_else(
+                || "no shard".to_owned(),
+                |s| format!("{s:?}").to_lowercase(),
+            );
             outage.failed(&health, Instant::now(), &format!("shard {stage}"));
         }
     }

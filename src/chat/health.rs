@@ -115,9 +115,17 @@ mod tests {
         );
         let t0 = std::time::Instant::now();
         o.failed(&h, t0, "connection refused");
-        o.failed(&h, t0 + std::time::Duration::from_secs(29), "connection refused");
+        o.failed(
+            &h,
+            t0 + std::time::Duration::from_secs(29),
+            "connection refused",
+        );
         assert!(h.problems().is_empty());
-        o.failed(&h, t0 + std::time::Duration::from_secs(31), "connection refused");
+        o.failed(
+            &h,
+            t0 + std::time::Duration::from_secs(31),
+            "connection refused",
+        );
         assert_eq!(
             h.problems(),
             ["matrix: the homeserver has been unreachable for 31 s (connection refused)"]

@@ -12,10 +12,6 @@ use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::UInt;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter as SyncFilter;
-use matrix_sdk::ruma::events::{
-    AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
-    SyncStateEvent,
-};
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::events::Mentions;
 use matrix_sdk::ruma::events::relation::Reply;
@@ -24,6 +20,10 @@ use matrix_sdk::ruma::events::room::member::{
 };
 use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::events::{
+    AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+    SyncStateEvent,
 };
 use matrix_sdk::ruma::{
     OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomAliasId,
@@ -382,7 +382,12 @@ impl MatrixAdapter {
             own,
             rooms: cursors
                 .iter()
-                .filter_map(|(k, v)| Some((OwnedRoomId::try_from(k.as_str()).ok()?, RoomCursor::parse(v)?)))
+                .filter_map(|(k, v)| {
+                    Some((
+                        OwnedRoomId::try_from(k.as_str()).ok()?,
+                        RoomCursor::parse(v)?,
+                    ))
+                })
                 .collect(),
             token,
             outage: Outage::new(
@@ -720,7 +725,16 @@ impl Reader {
             let events: Vec<Seen<Inbound>> =
                 raw.iter().filter_map(|e| self.seen(&product, e)).collect();
             let (messages, new_cursor) = if history {
-                (Vec::new(), events.last().map(|e| RoomCursor { ts: e.ts, event: e.id.clone() }).or(cursor.clone()))
+                (
+                    Vec::new(),
+                    events
+                        .last()
+                        .map(|e| RoomCursor {
+                            ts: e.ts,
+                            event: e.id.clone(),
+                        })
+                        .or(cursor.clone()),
+                )
             } else {
                 select(cursor.as_ref(), &events, catching_up, now_ms)
             };
@@ -733,7 +747,10 @@ impl Reader {
             }
             let new_cursor = new_cursor.or_else(|| {
                 // Nothing in view yet: from now on.
-                Some(RoomCursor { ts: now_ms, event: String::new() })
+                Some(RoomCursor {
+                    ts: now_ms,
+                    event: String::new(),
+                })
             });
             if let Some(c) = new_cursor
                 && cursor.as_ref() != Some(&c)
@@ -746,9 +763,15 @@ impl Reader {
         // starts its cursor now (so history from before it is never run).
         for (room_id, _) in self.by_room.iter() {
             if !self.rooms.contains_key(room_id)
-                && self.client.get_room(room_id).is_some_and(|r| r.state() == RoomState::Joined)
+                && self
+                    .client
+                    .get_room(room_id)
+                    .is_some_and(|r| r.state() == RoomState::Joined)
             {
-                let c = RoomCursor { ts: now_ms, event: String::new() };
+                let c = RoomCursor {
+                    ts: now_ms,
+                    event: String::new(),
+                };
                 moved.push((room_id.to_string(), c.encode()));
                 self.rooms.insert(room_id.clone(), c);
             }
@@ -789,9 +812,10 @@ impl Reader {
                 }
             };
             let reached = page.chunk.is_empty()
-                || page.chunk.iter().any(|e| {
-                    event_ts(e).is_some_and(|ts| ts < since_ts)
-                });
+                || page
+                    .chunk
+                    .iter()
+                    .any(|e| event_ts(e).is_some_and(|ts| ts < since_ts));
             pages.extend(page.chunk);
             from = page.end;
             if reached {
@@ -815,10 +839,17 @@ impl Reader {
         let ts = u64::from(ev.origin_server_ts().get());
         let id = ev.event_id().to_string();
         let what = match &ev {
-            AnySyncTimelineEvent::State(AnySyncStateEvent::RoomMember(SyncStateEvent::Original(m)))
-                if self.own.as_ref().is_some_and(|me| me.as_str() == m.state_key.as_str())
-                    && m.content.membership == MembershipState::Join
-                    && m.unsigned.prev_content.as_ref().is_none_or(|p| p.membership != MembershipState::Join) =>
+            AnySyncTimelineEvent::State(AnySyncStateEvent::RoomMember(
+                SyncStateEvent::Original(m),
+            )) if self
+                .own
+                .as_ref()
+                .is_some_and(|me| me.as_str() == m.state_key.as_str())
+                && m.content.membership == MembershipState::Join
+                && m.unsigned
+                    .prev_content
+                    .as_ref()
+                    .is_none_or(|p| p.membership != MembershipState::Join) =>
             {
                 SeenKind::OwnJoin
             }
@@ -1014,11 +1045,19 @@ mod tests {
             event: "$b".to_owned(),
         };
         // After the cursor: handled; caught up when catching up.
-        let events = [msg(400, "$a"), msg(500, "$b"), msg(600, "$c"), msg(999_990, "$d")];
+        let events = [
+            msg(400, "$a"),
+            msg(500, "$b"),
+            msg(600, "$c"),
+            msg(999_990, "$d"),
+        ];
         let (out, c) = select(Some(&cursor), &events, true, now);
         assert_eq!(
             out,
-            [("$c".to_owned(), Some(600)), ("$d".to_owned(), Some(999_990))]
+            [
+                ("$c".to_owned(), Some(600)),
+                ("$d".to_owned(), Some(999_990))
+            ]
         );
         assert_eq!(c.unwrap().event, "$d");
         // Live: recent messages are not missed, old ones are.
@@ -1038,11 +1077,19 @@ mod tests {
             ts: 50,
             event: "$x".to_owned(),
         };
-        let events = [msg(10, "$history"), msg(999_000, "$while-out"), join(999_500), msg(999_990, "$new")];
+        let events = [
+            msg(10, "$history"),
+            msg(999_000, "$while-out"),
+            join(999_500),
+            msg(999_990, "$new"),
+        ];
         let (out, _) = select(Some(&cursor), &events, false, now);
         assert_eq!(
             out,
-            [("$while-out".to_owned(), Some(999_000)), ("$new".to_owned(), None)]
+            [
+                ("$while-out".to_owned(), Some(999_000)),
+                ("$new".to_owned(), None)
+            ]
         );
         // Nothing new: the cursor stays.
         let (out, c) = select::<String>(Some(&cursor), &[], false, now);

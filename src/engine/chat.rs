@@ -1,11 +1,11 @@
 //! Chat messages: parse, check who may do it, dispatch; and the read-only
 //! answers (`status`, `windows`, `explain`, `help`).
 
-use super::{Effect, Step};
 use super::lifecycle::{not_viable, released, request, supersede};
 use super::release::{approve, release, request_exception};
 use super::text::{at, change_lines, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
+use super::{Effect, Step};
 use crate::chat::command::{Action, Command, help, parse};
 use crate::rules::explain::explain;
 
@@ -105,7 +105,8 @@ pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
         None => m.sent_at.format("%H:%M UTC").to_string(),
     };
     let age = step.now() - m.sent_at;
-    let too_old = age > chrono::TimeDelta::seconds(i64::try_from(m.max_age_secs).unwrap_or(i64::MAX));
+    let too_old =
+        age > chrono::TimeDelta::seconds(i64::try_from(m.max_age_secs).unwrap_or(i64::MAX));
     if too_old
         && let Ok(Some(command)) = parse(m.text, &step.ctx.team.prefix)
         && time_sensitive(&command)
@@ -124,7 +125,11 @@ pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
         step.audit(
             Some(m.from),
             "not-run-stale",
-            format!("{} sent at {}", command.name(), crate::timefmt::utc(m.sent_at)),
+            format!(
+                "{} sent at {}",
+                command.name(),
+                crate::timefmt::utc(m.sent_at)
+            ),
             None,
         );
         return;
@@ -523,7 +528,9 @@ mod missed_tests {
             products: [("web".to_owned(), None)].into(),
             prefix: "!sg ".to_owned(),
         };
-        let now = chrono::Utc.with_ymd_and_hms(2026, 3, 10, 13, 30, 0).unwrap();
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+            .unwrap();
         let ctx = Context {
             rules: &set,
             team: &team,

@@ -63,7 +63,9 @@ impl Shipgate {
                 l.split("listening on http://")
                     .nth(1)
                     .map(|a| a.split(';').next().unwrap_or("").trim().to_owned())
-            }) && seen.iter().any(|l| l.contains("shipgate: chat adapters connected"))
+            }) && seen
+                .iter()
+                .any(|l| l.contains("shipgate: chat adapters connected"))
             {
                 break addr;
             }

@@ -274,7 +274,14 @@ impl FakeDiscord {
     }
 
     /// A person types `text` in `channel` at `timestamp` (ISO 8601).
-    pub fn say_at(&self, channel: &str, user: &str, name: &str, text: &str, timestamp: &str) -> String {
+    pub fn say_at(
+        &self,
+        channel: &str,
+        user: &str,
+        name: &str,
+        text: &str,
+        timestamp: &str,
+    ) -> String {
         self.post_at(channel, user_json(user, name, false), text, timestamp)
     }
 
@@ -712,7 +719,12 @@ async fn get_messages(
     if !s.channels.contains(&channel) {
         return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
     }
-    let id = |m: &Value| m["id"].as_str().and_then(|i| i.parse::<u64>().ok()).unwrap_or(0);
+    let id = |m: &Value| {
+        m["id"]
+            .as_str()
+            .and_then(|i| i.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let mut all: Vec<Value> = s
         .history
         .iter()
