@@ -373,6 +373,16 @@ async fn a_429_is_waited_out() {
         "the wait is logged:\n{}",
         sg.log()
     );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"failed\"}")
+            .await,
+        0.0
+    );
     sg.stop();
 }
 
