@@ -75,7 +75,7 @@ impl Ledger {
         let outcome = engine::handle(&self.state, ctx, event);
         let kind = match event {
             Event::Merged { .. } => "merged",
-            Event::Chat { .. } => "chat",
+            Event::Chat { .. } | Event::MissedChat { .. } => "chat",
             Event::Ci { .. } => "ci",
             Event::Tick => "tick",
             Event::ActionDone { .. } => "action",

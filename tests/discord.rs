@@ -375,6 +375,16 @@ async fn a_429_is_waited_out() {
         "the wait is logged:\n{}",
         sg.log()
     );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"failed\"}")
+            .await,
+        0.0
+    );
     sg.stop();
 }
 
@@ -659,5 +669,139 @@ async fn slash_commands_are_the_same_commands() {
     assert_eq!(w.fake.count(ELSEWHERE, ""), 0);
     assert_eq!(w.fake.count(WEB, "RC #2"), 0);
     assert!(w.fake.rejected().is_empty(), "{:?}", w.fake.rejected());
+    sg.stop();
+}
+
+/// The index in `created` of the answer to message `id`.
+fn answer_to(w: &World, id: &str) -> Option<(usize, fake_discord::Created)> {
+    w.fake
+        .created()
+        .into_iter()
+        .enumerate()
+        .find(|(_, c)| replies_to(c, id))
+}
+
+async fn wait_answer(w: &World, id: &str) -> (usize, fake_discord::Created) {
+    w.fake
+        .wait_until("an answer", |f| {
+            f.created().iter().any(|c| replies_to(c, id))
+        })
+        .await;
+    answer_to(w, id).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let first = ana(&w, WEB, "!sg status");
+    wait_answer(&w, &first).await;
+    sg.wait_readyz(200).await;
+
+    // Stopped (SIGTERM): three commands in two channels, and a release
+    // typed an hour before the daemon is back.
+    sg.stop();
+    let stale = w.fake.say_at(
+        WEB,
+        ANA,
+        "ana",
+        "!sg release",
+        "2026-03-09T13:00:00.000000+00:00",
+    );
+    let windows = ana(&w, WEB, "!sg windows");
+    let status = ben(&w, WEB, "!sg status");
+    let pay = ana(&w, PAYMENTS, "!sg windows");
+    let sg = start(&w.config, "2026-03-09T14:05:00Z");
+    let (i_stale, a_stale) = wait_answer(&w, &stale).await;
+    let (i_windows, a_windows) = wait_answer(&w, &windows).await;
+    let (i_status, a_status) = wait_answer(&w, &status).await;
+    let (_, a_pay) = wait_answer(&w, &pay).await;
+    assert!(
+        a_stale
+            .content
+            .contains("was sent at 09:00 EDT while shipgate was offline; not run"),
+        "{a_stale:?}"
+    );
+    assert!(
+        a_windows
+            .content
+            .starts_with("(caught up: sent at 10:00 EDT while shipgate was offline)")
+            && a_windows.content.contains("production: open"),
+        "{a_windows:?}"
+    );
+    assert!(a_status.content.contains("no RC in flight"), "{a_status:?}");
+    assert!(a_pay.content.contains("production: open"), "{a_pay:?}");
+    assert!(
+        i_stale < i_windows && i_windows < i_status,
+        "in the order sent"
+    );
+    assert!(
+        w.fake
+            .requests()
+            .iter()
+            .any(|r| r == &format!("GET /api/v10/channels/{WEB}/messages?after={first}")),
+        "{:#?}",
+        w.fake.requests()
+    );
+    sg.wait_readyz(200).await;
+
+    // Killed (SIGKILL) this time: the same.
+    sg.kill();
+    let crashed = ben(&w, PAYMENTS, "!sg status");
+    let sg = start(&w.config, "2026-03-09T14:06:00Z");
+    let (_, a_crashed) = wait_answer(&w, &crashed).await;
+    assert!(
+        a_crashed.content.contains("no RC in flight"),
+        "{a_crashed:?}"
+    );
+
+    // Another restart reads nothing again: each was answered once.
+    sg.stop();
+    let sg = start(&w.config, "2026-03-09T14:07:00Z");
+    sg.wait_readyz(200).await;
+    let live = ana(&w, WEB, "!sg status");
+    let (_, a_live) = wait_answer(&w, &live).await;
+    assert!(!a_live.content.contains("caught up"), "{a_live:?}");
+    for id in [&first, &stale, &windows, &status, &pay, &crashed, &live] {
+        let n = w
+            .fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, id))
+            .count();
+        assert_eq!(n, 1, "answers to {id}: {:#?}", w.fake.created());
+    }
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_cannot_resume_catches_up() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let first = ana(&w, WEB, "!sg status");
+    wait_answer(&w, &first).await;
+    // The gateway drops the bot and forgets its session; what ana types
+    // meanwhile is never replayed by a RESUME.
+    w.fake.forget_session();
+    w.fake.drop_gateway(true);
+    w.fake
+        .wait_until("the bot to reconnect", |f| f.gateway_queries().len() >= 2)
+        .await;
+    let missed = ana(&w, WEB, "!sg windows");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.fake.release();
+    let (_, answer) = wait_answer(&w, &missed).await;
+    assert!(answer.content.contains("production: open"), "{answer:?}");
+    assert_eq!(w.fake.identifies().len(), 2, "a new session");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, &missed))
+            .count(),
+        1
+    );
+    sg.wait_readyz(200).await;
     sg.stop();
 }

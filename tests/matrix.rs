@@ -384,3 +384,134 @@ async fn a_whole_rc_with_restarts() {
     let _ = w.ana.len();
     sg.stop();
 }
+
+/// A manual-clock instant `minutes` from the real now (Synapse stamps
+/// messages with the real time).
+fn real_now_plus(minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::minutes(minutes))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Answers from the bot in `room` that reply to nothing in particular but
+/// contain `needle`.
+fn answers(u: &User, room: &OwnedRoomId, bot: &str, needle: &str) -> Vec<usize> {
+    u.seen
+        .lock()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| &s.room == room && s.sender == bot && s.body.contains(needle))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order() {
+    let Some(w) = world("commands_sent_while_the_daemon_is_down_are_caught_up_once_in_order").await
+    else {
+        return;
+    };
+    let began = Instant::now();
+    let sg = start(&w.config, &real_now_plus(0));
+    sg.wait_readyz(200).await;
+    eprintln!("first start: ready in {:?}", began.elapsed());
+    w.ana.say(&w.web, "!sg status").await;
+    w.ana.wait_for(&w.web, &w.bot, "no RC in flight", 0).await;
+
+    // Stopped (SIGTERM): a release, then two read-only commands, in two
+    // rooms (one encrypted). The daemon comes back 20 minutes later.
+    sg.stop();
+    w.ana.say(&w.web, "!sg release").await;
+    w.ana.say(&w.web, "!sg windows").await;
+    w.ben.say(&w.payments, "!sg status").await;
+    let began = Instant::now();
+    let sg = start(&w.config, &real_now_plus(20));
+    sg.wait_readyz(200).await;
+    eprintln!(
+        "restart with 3 missed commands: ready in {:?}",
+        began.elapsed()
+    );
+    let (i_rel, rel) = w
+        .ana
+        .wait_for(&w.web, &w.bot, "while shipgate was offline; not run", 0)
+        .await;
+    assert!(rel.body.contains("`release` was sent at"), "{rel:?}");
+    assert!(rel.reply_to, "{rel:?}");
+    let (i_win, win) = w.ana.wait_for(&w.web, &w.bot, "production:", 0).await;
+    assert!(win.body.starts_with("(caught up: sent at"), "{win:?}");
+    assert!(i_rel < i_win, "in the order sent");
+    let (_, pay) = w
+        .ben
+        .wait_for(&w.payments, &w.bot, "no RC in flight", 0)
+        .await;
+    assert!(pay.body.starts_with("(caught up"), "{pay:?}");
+
+    // Killed (SIGKILL): the same.
+    sg.kill();
+    w.ben.say(&w.payments, "!sg windows").await;
+    let sg = start(&w.config, &real_now_plus(21));
+    let (_, pay2) = w.ben.wait_for(&w.payments, &w.bot, "production:", 0).await;
+    assert!(pay2.body.starts_with("(caught up"), "{pay2:?}");
+    sg.wait_readyz(200).await;
+
+    // Removed from the room and invited back: what was said while out is
+    // caught up, nothing from before is run again.
+    let bot: OwnedUserId = w.bot.as_str().try_into().unwrap();
+    let room = w.ana.client.get_room(&w.web).unwrap();
+    room.kick_user(&bot, Some("testing")).await.unwrap();
+    sg.wait_readyz(503).await;
+    w.ana.say(&w.web, "!sg help status").await;
+    room.invite_user_by_id(&bot).await.unwrap();
+    let (_, help) = w.ana.wait_for(&w.web, &w.bot, "status", i_win + 1).await;
+    assert!(help.body.starts_with("(caught up"), "{help:?}");
+    sg.wait_readyz(200).await;
+
+    // A last restart: nothing is answered twice.
+    sg.stop();
+    let sg = start(&w.config, &real_now_plus(22));
+    sg.wait_readyz(200).await;
+    w.ana.say(&w.web, "!sg windows").await;
+    let (_, live) = w
+        .ana
+        .wait_for(&w.web, &w.bot, "production:", i_win + 1)
+        .await;
+    assert!(!live.body.contains("caught up"), "{live:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(answers(&w.ana, &w.web, &w.bot, "no RC in flight").len(), 1);
+    assert_eq!(answers(&w.ana, &w.web, &w.bot, "not run").len(), 1);
+    assert_eq!(answers(&w.ana, &w.web, &w.bot, "production:").len(), 2);
+    assert_eq!(answers(&w.ben, &w.payments, &w.bot, "production:").len(), 1);
+    assert_eq!(
+        answers(&w.ben, &w.payments, &w.bot, "no RC in flight").len(),
+        1
+    );
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_while_the_homeserver_is_unreachable() {
+    let Some(mut w) = world("not_ready_while_the_homeserver_is_unreachable").await else {
+        return;
+    };
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    write(
+        &w.config,
+        &text.replace(
+            "    http: (",
+            "    chat: (unreachable_after: 2),\n    http: (",
+        ),
+    );
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    sg.wait_readyz(200).await;
+    w.synapse.stop();
+    let why = sg.wait_readyz(503).await;
+    assert!(
+        why.contains("matrix: the homeserver has been unreachable for"),
+        "{why}"
+    );
+    w.synapse.restart();
+    sg.wait_readyz(200).await;
+    w.ana.say(&w.web, "!sg status").await;
+    w.ana.wait_for(&w.web, &w.bot, "no RC in flight", 0).await;
+    sg.stop();
+}

@@ -404,6 +404,20 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         "refused sends never went through: {sends:?}"
     );
     assert_eq!(accepted.len(), commands.len(), "sends: {sends:?}");
+    // Each 429 is counted (and logged at WARN with the wait asked for).
+    let counted = sg
+        .metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+        .await;
+    assert!(
+        counted >= limited.len() as f64,
+        "{counted} counted, {} refused: {sends:?}",
+        limited.len()
+    );
+    assert!(
+        sg.log().contains("rate limited by the chat server (429)"),
+        "{}",
+        sg.log()
+    );
     // 6 messages at 2 + 1/s cannot be sent in less than ~4 s.
     let span = replies.last().unwrap().ts - replies[0].ts;
     assert!(
@@ -635,4 +649,46 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
             && err.contains("@releasebot:localhost"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_account_is_refused_on_the_first_start() {
+    let Some(OneRoom {
+        synapse, dir, cfg, ..
+    }) = one_room("a_token_of_another_account_is_refused_on_the_first_start").await
+    else {
+        return;
+    };
+    // ana's token under `user: "@shipgate:localhost"`, with no store yet.
+    let ana = password_login(&synapse.url, "ana", None).await;
+    write(
+        &dir.path().join("bot-token"),
+        ana["access_token"].as_str().unwrap(),
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(
+        &cfg,
+        &text.replace(
+            r#"password: File("bot-password")"#,
+            r#"access_token: File("bot-token")"#,
+        ),
+    );
+    let err = Shipgate::try_start(
+        &cfg,
+        "2026-03-09T14:00:00Z",
+        TOKEN,
+        Duration::from_secs(120),
+    )
+    .err()
+    .expect("another account's token must not start the bot");
+    assert!(
+        err.contains("the configured credentials are @ana:localhost")
+            && err.contains("`matrix.user` is @shipgate:localhost"),
+        "{err}"
+    );
+    // Nothing of ana's was kept: the bot's own password starts it.
+    write(&cfg, &text);
+    let sg = start(&cfg);
+    sg.wait_readyz(200).await;
+    sg.stop();
 }

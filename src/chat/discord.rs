@@ -16,17 +16,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    ChannelId, ClientBuilder, Context, CreateAllowedMentions, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, HttpBuilder,
-    Interaction, LightMethod, Message, MessageId, MessageReference, MessageType, Nonce, Ready,
-    Request, ResumedEvent, Route, UserId,
+    ChannelId, ClientBuilder, ConnectionStage, Context, CreateAllowedMentions,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, EventHandler,
+    GatewayIntents, GetMessages, HttpBuilder, Interaction, LightMethod, Message, MessageId,
+    MessageReference, MessageType, Nonce, Ready, Request, ResumedEvent, Route, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::adapter::{ChatAdapter, Outgoing, SendError};
-use super::inbound::Inbound;
+use super::health::{Health, Outage};
+use super::inbound::{ChatInput, Inbound, catch_up_key, unreachable_key};
 use crate::config::{Adapter, Config};
 
 /// How long start-up waits for the gateway's READY.
@@ -73,7 +74,13 @@ pub struct DiscordAdapter {
 
 struct Handler {
     config: Arc<Config>,
-    inbound: mpsc::Sender<Inbound>,
+    inbound: mpsc::Sender<ChatInput>,
+    health: Arc<Health>,
+    /// Channel -> the newest message id handed over (or passed over as
+    /// history): where catch-up reads on from.
+    cursors: Mutex<HashMap<u64, u64>>,
+    /// Held while catching up, so live messages wait their turn.
+    catching_up: tokio::sync::Mutex<()>,
     me: UserId,
     ready: Mutex<Option<oneshot::Sender<()>>>,
     /// The slash command's name, e.g. `sg`.
@@ -84,9 +91,132 @@ struct Handler {
 
 impl Handler {
     async fn hand_over(&self, message: Inbound) {
-        if self.inbound.send(message).await.is_err() {
+        if self
+            .inbound
+            .send(ChatInput::Message(message))
+            .await
+            .is_err()
+        {
             tracing::warn!("discord: the daemon no longer takes messages");
         }
+    }
+
+    /// Moves a channel's cursor forward (never back); whether it moved.
+    fn advance(&self, channel: u64, id: u64) -> bool {
+        let Ok(mut map) = self.cursors.lock() else {
+            return false;
+        };
+        let at = map.entry(channel).or_insert(0);
+        if id > *at {
+            *at = id;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn cursor(&self, channel: u64) -> Option<u64> {
+        self.cursors.lock().ok()?.get(&channel).copied()
+    }
+
+    /// A person's message in a product's channel, if it may be a command.
+    fn inbound_of(&self, msg: &Message) -> Option<Inbound> {
+        if msg.author.bot || msg.author.id == self.me || msg.webhook_id.is_some() {
+            return None;
+        }
+        if !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply) {
+            return None;
+        }
+        let channel = msg.channel_id.get().to_string();
+        let product = self.config.product_by_channel(Adapter::Discord, &channel)?;
+        Some(Inbound {
+            adapter: "discord",
+            product: product.name.clone(),
+            from: self.person(msg.author.id),
+            text: msg.content.clone(),
+            message_id: msg.id.get().to_string(),
+            missed: None,
+        })
+    }
+
+    /// Reads what was said in every product channel since the bot last read
+    /// it (a new session: the start, or a reconnect that could not resume)
+    /// and hands it over, oldest first, marked as missed. A channel the bot
+    /// never read starts from its newest message: history is not run.
+    async fn catch_up(&self, ctx: &Context) {
+        let _turn = self.catching_up.lock().await;
+        self.health.set(
+            &catch_up_key("discord"),
+            "discord: catching up on messages sent while shipgate was offline".to_owned(),
+        );
+        let channels: Vec<u64> = self
+            .config
+            .products
+            .iter()
+            .filter_map(|p| p.channels.get(Adapter::Discord)?.parse::<u64>().ok())
+            .filter(|c| *c != 0)
+            .collect();
+        let mut moved = Vec::new();
+        for channel in channels {
+            let id = ChannelId::new(channel);
+            match self.cursor(channel) {
+                None => match id.messages(&ctx.http, GetMessages::new().limit(1)).await {
+                    Ok(newest) => {
+                        let at = newest.first().map_or(0, |m| m.id.get());
+                        if let Ok(mut map) = self.cursors.lock() {
+                            map.insert(channel, at);
+                        }
+                        moved.push((channel.to_string(), at.to_string()));
+                    }
+                    Err(e) => {
+                        tracing::warn!(channel, error = %chain(&e), "discord: cannot read the channel's newest message")
+                    }
+                },
+                Some(mut after) => {
+                    for _ in 0..MAX_CATCH_UP_PAGES {
+                        // Message ids are never 0; 1 reads from the start.
+                        let from = MessageId::new(after.max(1));
+                        let mut page = match id
+                            .messages(&ctx.http, GetMessages::new().after(from).limit(100))
+                            .await
+                        {
+                            Ok(p) => p,
+                            Err(e) => {
+                                tracing::warn!(channel, error = %chain(&e), "discord: cannot read missed messages");
+                                break;
+                            }
+                        };
+                        page.sort_by_key(|m| m.id.get());
+                        page.retain(|m| m.id.get() > after);
+                        let full = page.len() >= 100;
+                        for m in &page {
+                            if let Some(mut message) = self.inbound_of(m) {
+                                message.missed = chrono::DateTime::from_timestamp(
+                                    m.timestamp.unix_timestamp(),
+                                    0,
+                                );
+                                self.hand_over(message).await;
+                            }
+                            after = m.id.get();
+                        }
+                        if page.is_empty() || !full {
+                            break;
+                        }
+                    }
+                    if self.advance(channel, after) {
+                        moved.push((channel.to_string(), after.to_string()));
+                    }
+                }
+            }
+        }
+        let _ = self
+            .inbound
+            .send(ChatInput::Progress {
+                adapter: "discord",
+                cursors: moved,
+                caught_up: true,
+            })
+            .await;
     }
 
     fn person(&self, user: UserId) -> String {
@@ -110,6 +240,8 @@ impl EventHandler for Handler {
         {
             let _ = tx.send(());
         }
+        // A new session: what was said while there was none is read now.
+        self.catch_up(&ctx).await;
         // After READY is reported, so a slow registration never holds up
         // the start. Registering replaces what was there, so a reconnect
         // that brings READY again changes nothing.
@@ -180,6 +312,7 @@ impl EventHandler for Handler {
             from: self.person(cmd.user.id),
             text,
             message_id,
+            missed: None,
         };
         self.hand_over(message).await;
     }
@@ -191,24 +324,23 @@ impl EventHandler for Handler {
     /// New messages only: edits arrive as `message_update`, which is not
     /// handled, so an edited message is never a second command.
     async fn message(&self, _ctx: Context, msg: Message) {
-        if msg.author.bot || msg.author.id == self.me || msg.webhook_id.is_some() {
-            return;
-        }
-        if !matches!(msg.kind, MessageType::Regular | MessageType::InlineReply) {
-            return;
-        }
-        let channel = msg.channel_id.get().to_string();
-        let Some(product) = self.config.product_by_channel(Adapter::Discord, &channel) else {
+        let Some(message) = self.inbound_of(&msg) else {
             return;
         };
-        let message = Inbound {
-            adapter: "discord",
-            product: product.name.clone(),
-            from: self.person(msg.author.id),
-            text: msg.content.clone(),
-            message_id: msg.id.get().to_string(),
-        };
+        // After a catch-up in progress, in order.
+        let _turn = self.catching_up.lock().await;
         self.hand_over(message).await;
+        let channel = msg.channel_id.get();
+        if self.advance(channel, msg.id.get()) {
+            let _ = self
+                .inbound
+                .send(ChatInput::Progress {
+                    adapter: "discord",
+                    cursors: vec![(channel.to_string(), msg.id.get().to_string())],
+                    caught_up: false,
+                })
+                .await;
+        }
     }
 }
 
@@ -217,8 +349,10 @@ impl DiscordAdapter {
     /// returned task runs the shard until `shutdown`.
     pub async fn start(
         config: &Config,
-        inbound: mpsc::Sender<Inbound>,
+        inbound: mpsc::Sender<ChatInput>,
         shutdown: CancellationToken,
+        health: Arc<Health>,
+        cursors: std::collections::BTreeMap<String, String>,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
         let d = config.discord.as_ref().ok_or("discord: not configured")?;
         let token = config.resolve(&d.token).map_err(|e| err("token", e))?;
@@ -252,6 +386,14 @@ impl DiscordAdapter {
         let handler = Handler {
             config: Arc::new(config.clone()),
             inbound,
+            health: health.clone(),
+            cursors: Mutex::new(
+                cursors
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+                    .collect(),
+            ),
+            catching_up: tokio::sync::Mutex::new(()),
             me: me.id,
             ready: Mutex::new(Some(ready_tx)),
             slash_name: slash::command_name(&config.prefix),
@@ -263,6 +405,12 @@ impl DiscordAdapter {
             .map_err(|e| err("cannot create the client", e))?;
         let http = client.http.clone();
         let shards = client.shard_manager.clone();
+        tokio::spawn(watch_gateway(
+            shards.clone(),
+            health,
+            Duration::from_secs(config.chat.unreachable_after),
+            shutdown.clone(),
+        ));
         let (failed_tx, failed_rx) = oneshot::channel::<String>();
         let task = tokio::spawn(async move {
             tokio::select! {
@@ -382,6 +530,54 @@ impl DiscordAdapter {
             }
             500..=599 => Err(SendError::Transient(what)),
             _ => Err(SendError::Permanent(what)),
+        }
+    }
+}
+
+/// Pages of 100 missed messages read per channel on catch-up, at most.
+const MAX_CATCH_UP_PAGES: usize = 50;
+
+/// Makes a gateway that has been disconnected for longer than `after` a
+/// readiness problem, until it is connected again.
+async fn watch_gateway(
+    shards: Arc<serenity::gateway::ShardManager>,
+    health: Arc<Health>,
+    after: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut outage = Outage::new(
+        unreachable_key("discord"),
+        "discord: the gateway".to_owned(),
+        after,
+    );
+    let mut seen_connected = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let stages: Vec<ConnectionStage> = shards
+            .runners
+            .lock()
+            .await
+            .values()
+            .map(|r| r.stage)
+            .collect();
+        let connected = !stages.is_empty()
+            && stages
+                .iter()
+                .all(|s| matches!(s, ConnectionStage::Connected));
+        if connected {
+            seen_connected = true;
+            if outage.ok(&health) {
+                tracing::info!("discord: the gateway is connected again");
+            }
+        } else if seen_connected {
+            let stage = stages.first().map_or_else(
+                || "no shard".to_owned(),
+                |s| format!("{s:?}").to_lowercase(),
+            );
+            outage.failed(&health, Instant::now(), &format!("shard {stage}"));
         }
     }
 }

@@ -43,6 +43,50 @@ impl Health {
     }
 }
 
+/// How long a platform has been unreachable: a readiness problem once it
+/// has been longer than `after`, cleared when it answers again.
+#[derive(Debug)]
+pub struct Outage {
+    key: String,
+    /// E.g. `matrix: the homeserver`.
+    what: String,
+    after: std::time::Duration,
+    since: Option<std::time::Instant>,
+}
+
+impl Outage {
+    pub fn new(key: String, what: String, after: std::time::Duration) -> Self {
+        Self {
+            key,
+            what,
+            after,
+            since: None,
+        }
+    }
+
+    /// A request failed at `now` with `error`.
+    pub fn failed(&mut self, health: &Health, now: std::time::Instant, error: &str) {
+        let since = *self.since.get_or_insert(now);
+        let down = now.saturating_duration_since(since);
+        if down >= self.after {
+            health.set(
+                &self.key,
+                format!(
+                    "{} has been unreachable for {} s ({error})",
+                    self.what,
+                    down.as_secs()
+                ),
+            );
+        }
+    }
+
+    /// It answered: whether it had been failing.
+    pub fn ok(&mut self, health: &Health) -> bool {
+        health.clear(&self.key);
+        self.since.take().is_some()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -59,5 +103,35 @@ mod tests {
         h.clear("matrix:!a");
         h.clear("matrix:!unknown");
         assert_eq!(h.problems(), ["not in b"]);
+    }
+
+    #[test]
+    fn an_outage_is_a_problem_only_after_the_threshold() {
+        let h = Health::default();
+        let mut o = Outage::new(
+            "matrix:unreachable".into(),
+            "matrix: the homeserver".into(),
+            std::time::Duration::from_secs(30),
+        );
+        let t0 = std::time::Instant::now();
+        o.failed(&h, t0, "connection refused");
+        o.failed(
+            &h,
+            t0 + std::time::Duration::from_secs(29),
+            "connection refused",
+        );
+        assert!(h.problems().is_empty());
+        o.failed(
+            &h,
+            t0 + std::time::Duration::from_secs(31),
+            "connection refused",
+        );
+        assert_eq!(
+            h.problems(),
+            ["matrix: the homeserver has been unreachable for 31 s (connection refused)"]
+        );
+        assert!(o.ok(&h));
+        assert!(h.problems().is_empty());
+        assert!(!o.ok(&h));
     }
 }

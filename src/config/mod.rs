@@ -30,9 +30,10 @@ use ron::extensions::Extensions;
 
 pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
-    Action, Actions, Adapter, Channels, ChatIds, ConsoleConfig, DEFAULT_ACTION_TIMEOUT_SECS,
-    DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE, DEFAULT_DEVICE_NAME, DEFAULT_LISTEN,
-    DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, MatrixConfig, Person, Product,
+    Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
+    DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
+    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
+    MatrixConfig, Person, Product,
 };
 pub use secret::{Secret, SecretString};
 
@@ -57,6 +58,7 @@ pub struct Config {
     pub people: Vec<Person>,
     pub console: Option<ConsoleConfig>,
     pub http: HttpConfig,
+    pub chat: ChatConfig,
     pub discord: Option<DiscordConfig>,
     pub matrix: Option<MatrixConfig>,
 }

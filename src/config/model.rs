@@ -231,6 +231,30 @@ impl Default for HttpConfig {
     }
 }
 
+/// Settings every chat adapter shares.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Seconds: a command read on catch-up (sent while shipgate was not
+    /// listening) whose effect depends on when it runs (`release`,
+    /// `approve`, `rc proceed`, ...) is not run when it is older than this.
+    #[serde(default = "default_catch_up_max_age")]
+    pub catch_up_max_age: u64,
+    /// Seconds: a homeserver or gateway unreachable for longer than this
+    /// makes the daemon not ready.
+    #[serde(default = "default_unreachable_after")]
+    pub unreachable_after: u64,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            catch_up_max_age: DEFAULT_CATCH_UP_MAX_AGE_SECS,
+            unreachable_after: DEFAULT_UNREACHABLE_AFTER_SECS,
+        }
+    }
+}
+
 /// The Discord adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +308,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
+    pub chat: ChatConfig,
+    #[serde(default)]
     pub discord: Option<DiscordConfig>,
     #[serde(default)]
     pub matrix: Option<MatrixConfig>,
@@ -311,6 +337,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_ACTION_TIMEOUT_SECS: u64 = 600;
 pub const DEFAULT_DEVICE_NAME: &str = "shipgate";
 pub const DEFAULT_ROLE: &str = "engineer";
+pub const DEFAULT_CATCH_UP_MAX_AGE_SECS: u64 = 600;
+pub const DEFAULT_UNREACHABLE_AFTER_SECS: u64 = 60;
 
 fn default_database() -> PathBuf {
     PathBuf::from(DEFAULT_DATABASE)
@@ -329,6 +357,12 @@ fn default_body_limit() -> usize {
 }
 fn default_action_timeout() -> u64 {
     DEFAULT_ACTION_TIMEOUT_SECS
+}
+fn default_catch_up_max_age() -> u64 {
+    DEFAULT_CATCH_UP_MAX_AGE_SECS
+}
+fn default_unreachable_after() -> u64 {
+    DEFAULT_UNREACHABLE_AFTER_SECS
 }
 fn default_device_name() -> String {
     DEFAULT_DEVICE_NAME.to_owned()

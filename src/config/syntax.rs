@@ -108,6 +108,7 @@ fn place(outer: Option<&str>) -> String {
         Some("Http") => "an `Http` action".to_owned(),
         Some("ConsoleConfig") => "`console`".to_owned(),
         Some("HttpConfig") => "`http`".to_owned(),
+        Some("ChatConfig") => "the top-level `chat`".to_owned(),
         Some("DiscordConfig") => "`discord`".to_owned(),
         Some("MatrixConfig") => "`matrix`".to_owned(),
         Some(other) => format!("`{other}`"),

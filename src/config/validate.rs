@@ -51,6 +51,7 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         people,
         console: raw.console,
         http: raw.http,
+        chat: raw.chat,
         discord: raw.discord,
         matrix,
     })

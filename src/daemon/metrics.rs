@@ -23,6 +23,7 @@ pub struct Metrics {
     send_failures: AtomicU64,
     /// Requests refused for their credentials, by [`Endpoint`].
     auth_failures: [AtomicU64; 5],
+    rate_limited: AtomicU64,
 }
 
 /// The endpoints that check a credential.
@@ -71,7 +72,7 @@ const EFFECT_KINDS: [&str; 5] = ["post", "rc", "release", "remind", "action"];
 fn event_index(e: &Event) -> usize {
     match e {
         Event::Merged { .. } => 0,
-        Event::Chat { .. } => 1,
+        Event::Chat { .. } | Event::MissedChat { .. } => 1,
         Event::Ci { .. } => 2,
         Event::Tick => 3,
         Event::ActionDone { .. } => 4,
@@ -128,6 +129,12 @@ impl Metrics {
     /// A request refused for a missing or wrong token or signature.
     pub fn auth_failure(&self, endpoint: Endpoint) {
         self.auth_failures[endpoint.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A send the platform refused for now (`429`), to be retried after
+    /// the wait it asked for.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn sent(&self, ok: bool) {
@@ -202,6 +209,11 @@ impl Metrics {
             s,
             "shipgate_messages_sent_total{{result=\"failed\"}} {}",
             self.send_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "shipgate_messages_sent_total{{result=\"rate_limited\"}} {}",
+            self.rate_limited.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             s,

@@ -14,6 +14,7 @@ pub mod reload;
 pub mod shared;
 pub mod writer;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chat::console::ConsoleAdapter;
 use crate::chat::discord::DiscordAdapter;
-use crate::chat::inbound::Inbound;
+use crate::chat::inbound::{ChatInput, catch_up_key};
 use crate::chat::matrix::MatrixAdapter;
-use crate::config::{Config, SecretString};
+use crate::config::{Adapter, Config, SecretString};
 use crate::ledger::Ledger;
 use crate::rules::{self, Source};
 use crate::store::Store;
@@ -242,50 +243,30 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     }
     let reader = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
     let dispatcher_store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
+    let cursor_store = Store::open(&config.database).map_err(|e| StartError(e.to_string()))?;
     let token = CancellationToken::new();
-    let (inbound_tx, inbound_rx) = mpsc::channel::<Inbound>(256);
-    let mut adapter_tasks = Vec::new();
-    let chat_health = Arc::new(crate::chat::health::Health::default());
-    let matrix = match &config.matrix {
-        None => None,
-        Some(_) => {
-            let (m, task) = MatrixAdapter::start(
-                &config,
-                inbound_tx.clone(),
-                token.clone(),
-                chat_health.clone(),
-            )
-            .await
-            .map_err(StartError)?;
-            adapter_tasks.push(task);
-            tracing::info!("matrix adapter connected");
-            Some(m)
-        }
-    };
-    let discord = match &config.discord {
-        None => None,
-        Some(_) => {
-            let (d, task) = DiscordAdapter::start(&config, inbound_tx.clone(), token.clone())
-                .await
-                .map_err(StartError)?;
-            adapter_tasks.push(task);
-            tracing::info!("discord adapter connected");
-            Some(d)
-        }
-    };
-    drop(inbound_tx);
-    let adapters = outbox::Adapters {
-        console: config.console.as_ref().map(|_| ConsoleAdapter),
-        matrix,
-        discord,
-    };
     for p in &config.products {
-        if adapters.route(&config, &p.name).is_none() {
+        if !routable(&config, &p.name) {
             return Err(StartError(format!(
                 "product `{}` has no channel on any running chat adapter; give it a channel or enable the console",
                 p.name
             )));
         }
+    }
+    // Not ready until each chat adapter is connected and has read what was
+    // said while it was away; the adapters clear these.
+    let chat_health = Arc::new(crate::chat::health::Health::default());
+    if config.matrix.is_some() {
+        chat_health.set(
+            &catch_up_key("matrix"),
+            "matrix: connecting to the homeserver".to_owned(),
+        );
+    }
+    if config.discord.is_some() {
+        chat_health.set(
+            &catch_up_key("discord"),
+            "discord: connecting to the gateway".to_owned(),
+        );
     }
     let team = crate::team::team_from_config(&config);
     let (intake_tx, intake_rx) = mpsc::channel(256);
@@ -312,6 +293,8 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     for run in &ledger.state().pending_actions {
         let _ = actions_tx.send(run.clone());
     }
+    // HTTP listens before any chat adapter connects: `/healthz` answers at
+    // once, `/readyz` says what is still starting.
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| StartError(format!("cannot listen on {listen}: {e}")))?;
@@ -333,15 +316,27 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         actions_tx,
         token.clone(),
     ));
-    tasks.spawn(outbox::run(
+    let (inbound_tx, inbound_rx) = mpsc::channel::<ChatInput>(256);
+    let adapter_tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    tasks.spawn(chat(
         shared.clone(),
-        dispatcher_store,
-        adapters,
+        ChatStart {
+            dispatcher_store,
+            inbound: inbound_tx,
+            health: chat_health.clone(),
+            matrix_cursors: cursor_store
+                .chat_cursors("matrix")
+                .map_err(|e| StartError(e.to_string()))?,
+            discord_cursors: cursor_store
+                .chat_cursors("discord")
+                .map_err(|e| StartError(e.to_string()))?,
+            adapter_tasks: adapter_tasks.clone(),
+        },
         token.clone(),
     ));
     tasks.spawn(outbox::retry_on_recovery(
         shared.clone(),
-        chat_health,
+        chat_health.clone(),
         token.clone(),
     ));
     tasks.spawn(actions::run(shared.clone(), actions_rx, token.clone()));
@@ -351,7 +346,13 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     #[cfg(unix)]
     tasks.spawn(sighup(reloader.clone(), token.clone()));
     tasks.spawn(console::run(shared.clone(), token.clone()));
-    tasks.spawn(inbound(shared.clone(), inbound_rx, token.clone()));
+    tasks.spawn(inbound(
+        shared.clone(),
+        inbound_rx,
+        chat_health.clone(),
+        cursor_store,
+        token.clone(),
+    ));
     tasks.spawn(shutdown_signal(token.clone()));
     let app = http::router(http::AppState {
         shared: shared.clone(),
@@ -374,6 +375,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     .await;
     tasks.abort_all();
     // Adapters close their connections (Discord: a clean gateway close).
+    let adapter_tasks = adapter_tasks
+        .lock()
+        .map(|mut g| std::mem::take(&mut *g))
+        .unwrap_or_default();
     for t in adapter_tasks {
         let abort = t.abort_handle();
         if tokio::time::timeout(Duration::from_secs(5), t)
@@ -391,27 +396,184 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     }
 }
 
+/// Whether some configured chat adapter serves `product` (as
+/// [`outbox::Adapters::route`] will once they run).
+fn routable(config: &Config, product: &str) -> bool {
+    let Some(p) = config.product(product) else {
+        return false;
+    };
+    (config.matrix.is_some() && p.channels.get(Adapter::Matrix).is_some())
+        || (config.discord.is_some() && p.channels.get(Adapter::Discord).is_some())
+        || config.console.is_some()
+}
+
+/// What the chat start-up task needs.
+struct ChatStart {
+    dispatcher_store: Store,
+    inbound: mpsc::Sender<ChatInput>,
+    health: Arc<crate::chat::health::Health>,
+    matrix_cursors: BTreeMap<String, String>,
+    discord_cursors: BTreeMap<String, String>,
+    /// The adapters' own tasks, closed last at shutdown.
+    adapter_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+/// Connects the chat adapters (while HTTP already answers), then runs the
+/// outbox dispatcher over them. An adapter that cannot start stops the
+/// daemon, saying why.
+async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
+    let ChatStart {
+        dispatcher_store,
+        inbound,
+        health,
+        matrix_cursors,
+        discord_cursors,
+        adapter_tasks,
+    } = start;
+    let keep = |task: tokio::task::JoinHandle<()>| {
+        if let Ok(mut g) = adapter_tasks.lock() {
+            g.push(task);
+        }
+    };
+    let config = shared.config.clone();
+    let fail = |why: String| {
+        tracing::error!(error = %why, "a chat adapter cannot start; stopping");
+        eprintln!("shipgate: {why}");
+        shared.fail(why);
+        token.cancel();
+    };
+    let matrix = match &config.matrix {
+        None => None,
+        Some(_) => {
+            let started = tokio::select! {
+                () = token.cancelled() => return,
+                r = MatrixAdapter::start(
+                    &config,
+                    inbound.clone(),
+                    token.clone(),
+                    health.clone(),
+                    matrix_cursors,
+                ) => r,
+            };
+            match started {
+                Ok((m, task)) => {
+                    keep(task);
+                    tracing::info!("matrix adapter connected");
+                    Some(m)
+                }
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    let discord = match &config.discord {
+        None => None,
+        Some(_) => {
+            let started = tokio::select! {
+                () = token.cancelled() => return,
+                r = DiscordAdapter::start(
+                    &config,
+                    inbound.clone(),
+                    token.clone(),
+                    health.clone(),
+                    discord_cursors,
+                ) => r,
+            };
+            match started {
+                Ok((d, task)) => {
+                    keep(task);
+                    tracing::info!("discord adapter connected");
+                    Some(d)
+                }
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    drop(inbound);
+    // Connected (catch-up may still run: `/readyz` says when it is done).
+    eprintln!("shipgate: chat adapters connected");
+    let adapters = outbox::Adapters {
+        console: config.console.as_ref().map(|_| ConsoleAdapter),
+        matrix,
+        discord,
+    };
+    outbox::run(shared, dispatcher_store, adapters, token).await;
+}
+
 /// Chat messages from platform adapters become engine events, keyed by the
-/// platform's message id so a redelivered message changes nothing.
-async fn inbound(shared: Arc<Shared>, mut rx: mpsc::Receiver<Inbound>, token: CancellationToken) {
+/// platform's message id so a redelivered message changes nothing; a
+/// message read on catch-up becomes [`crate::engine::Event::MissedChat`].
+/// An adapter's read position (its cursors) is stored only once every
+/// message before it is, so a crash at any point re-reads rather than
+/// loses.
+async fn inbound(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<ChatInput>,
+    health: Arc<crate::chat::health::Health>,
+    mut cursors: Store,
+    token: CancellationToken,
+) {
+    // Adapters a message of which could not be stored: their position
+    // stays where it is, so the next start reads the message again.
+    let mut stuck: std::collections::BTreeSet<&'static str> = Default::default();
+    let max_age_secs = shared.config.chat.catch_up_max_age;
     loop {
-        let msg = tokio::select! {
+        let input = tokio::select! {
             () = token.cancelled() => return,
             m = rx.recv() => match m { Some(m) => m, None => return },
         };
-        let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
-        // The adapters map channels and chat ids to config names; a name
-        // typed in another case still becomes the config's spelling.
-        let product = crate::team::product_name(&shared.config, &msg.product)
-            .map_or(msg.product.clone(), str::to_owned);
-        let event = crate::engine::Event::Chat {
-            product,
-            from: crate::team::chat_author(&shared.config, &msg.from),
-            text: msg.text,
-            message_id: Some(msg.message_id),
-        };
-        if let Err(e) = shared.submit(vec![(key, event)]).await {
-            tracing::warn!(error = %e, "could not record a chat message");
+        match input {
+            ChatInput::Message(msg) => {
+                let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
+                // The adapters map channels and chat ids to config names; a
+                // name typed in another case still becomes the config's spelling.
+                let product = crate::team::product_name(&shared.config, &msg.product)
+                    .map_or(msg.product.clone(), str::to_owned);
+                let from = crate::team::chat_author(&shared.config, &msg.from);
+                let event = match msg.missed {
+                    None => crate::engine::Event::Chat {
+                        product,
+                        from,
+                        text: msg.text,
+                        message_id: Some(msg.message_id),
+                    },
+                    Some(sent_at) => crate::engine::Event::MissedChat {
+                        product,
+                        from,
+                        text: msg.text,
+                        message_id: Some(msg.message_id),
+                        sent_at,
+                        max_age_secs,
+                    },
+                };
+                if let Err(e) = shared.submit(vec![(key, event)]).await {
+                    tracing::warn!(error = %e, "could not record a chat message");
+                    stuck.insert(msg.adapter);
+                }
+            }
+            ChatInput::Progress {
+                adapter,
+                cursors: moved,
+                caught_up,
+            } => {
+                if stuck.contains(adapter) {
+                    continue;
+                }
+                if !moved.is_empty() {
+                    let now = shared.clock.now();
+                    let stored = tokio::task::block_in_place(|| {
+                        cursors.set_chat_cursors(adapter, &moved, now)
+                    });
+                    if let Err(e) = stored {
+                        tracing::error!(error = %e, adapter, "could not store how far chat was read");
+                        stuck.insert(adapter);
+                        continue;
+                    }
+                }
+                if caught_up {
+                    tracing::info!(adapter, "chat: caught up");
+                    health.clear(&catch_up_key(adapter));
+                }
+            }
         }
     }
 }

@@ -145,7 +145,11 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
                 }
             }
             Err(err) => {
-                shared.metrics.sent(false);
+                if matches!(err, SendError::RateLimited(_)) {
+                    shared.metrics.rate_limited();
+                } else {
+                    shared.metrics.sent(false);
+                }
                 let wait = match &err {
                     SendError::RateLimited(d) => *d,
                     SendError::Transient(_) => backoff(m.attempts),
@@ -157,6 +161,11 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
                         "a message cannot be delivered; it is kept and this product's later \
                          messages wait behind it. Fix the bot's access to the channel, then \
                          POST /-/outbox/retry (or wait for the retry)"
+                    );
+                } else if matches!(err, SendError::RateLimited(_)) {
+                    tracing::warn!(
+                        id = m.id, product = %m.product, wait = ?wait,
+                        "rate limited by the chat server (429); waiting as it asked, then sending again"
                     );
                 } else {
                     tracing::warn!(error = %err, id = m.id, retry_in = ?wait, "could not send a message");

@@ -1,11 +1,11 @@
 //! Chat messages: parse, check who may do it, dispatch; and the read-only
 //! answers (`status`, `windows`, `explain`, `help`).
 
-use super::Step;
 use super::lifecycle::{not_viable, released, request, supersede};
 use super::release::{approve, release, request_exception};
 use super::text::{at, change_lines, count, exception_id, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
+use super::{Effect, Step};
 use crate::chat::command::{Action, Command, help, parse};
 use crate::rules::explain::explain;
 
@@ -55,6 +55,108 @@ pub fn message(step: &mut Step<'_>, product: &str, from: &str, text: &str, reply
         return;
     }
     dispatch(step, product, from, command, reply_to);
+}
+
+/// A chat message read on catch-up, for [`missed`].
+pub struct Missed<'a> {
+    pub product: &'a str,
+    pub from: &'a str,
+    pub text: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+    pub max_age_secs: u64,
+}
+
+/// Whether a command's effect depends on when it runs, so that running it
+/// late (read on catch-up) could do what nobody wants any more.
+fn time_sensitive(command: &Command) -> bool {
+    match command {
+        Command::Release
+        | Command::ReleaseException { .. }
+        | Command::Approve { .. }
+        | Command::RcProceed
+        | Command::RcWithdraw
+        | Command::RcRequest { .. } => true,
+        Command::RcObject { .. }
+        | Command::RcNotViable { .. }
+        | Command::RcReleased
+        | Command::Verify { .. }
+        | Command::Handoff { .. }
+        | Command::Away { .. }
+        | Command::Back
+        | Command::Status { .. }
+        | Command::Windows
+        | Command::Explain { .. }
+        | Command::Help { .. } => false,
+    }
+}
+
+/// A message sent while shipgate was offline, read on catch-up: a
+/// time-sensitive command older than the limit is answered, not run;
+/// anything else runs as [`message`] would, and its answer says it was
+/// caught up.
+pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
+    let when = match step.ctx.team.people.get(m.from) {
+        Some(member) => m
+            .sent_at
+            .with_timezone(&member.tz)
+            .format("%H:%M %Z")
+            .to_string(),
+        None => m.sent_at.format("%H:%M UTC").to_string(),
+    };
+    let age = step.now() - m.sent_at;
+    let too_old =
+        age > chrono::TimeDelta::seconds(i64::try_from(m.max_age_secs).unwrap_or(i64::MAX));
+    if too_old
+        && let Ok(Some(command)) = parse(m.text, &step.ctx.team.prefix)
+        && time_sensitive(&command)
+        && step.ctx.team.products.contains_key(m.product)
+    {
+        step.reply(
+            m.product,
+            m.reply_to,
+            format!(
+                "{}: `{}` was sent at {when} while shipgate was offline; not run — say it again if it still stands.",
+                at(m.from),
+                command.name()
+            ),
+            vec![m.from.to_owned()],
+        );
+        step.audit(
+            Some(m.from),
+            "not-run-stale",
+            format!(
+                "{} sent at {}",
+                command.name(),
+                crate::timefmt::utc(m.sent_at)
+            ),
+            None,
+        );
+        return;
+    }
+    let first = step.effects.len();
+    message(step, m.product, m.from, m.text, m.reply_to);
+    let note = format!("(caught up: sent at {when} while shipgate was offline) ");
+    let posts: Vec<usize> = (first..step.effects.len())
+        .filter(|i| matches!(step.effects.get(*i), Some(Effect::Post(_))))
+        .collect();
+    let answers: Vec<usize> = posts
+        .iter()
+        .copied()
+        .filter(|i| {
+            matches!(step.effects.get(*i), Some(Effect::Post(p)) if m.reply_to.is_some() && p.reply_to.as_deref() == m.reply_to)
+        })
+        .collect();
+    let marked = if answers.is_empty() {
+        posts.first().copied().into_iter().collect()
+    } else {
+        answers
+    };
+    for i in marked {
+        if let Some(Effect::Post(p)) = step.effects.get_mut(i) {
+            p.text.insert_str(0, &note);
+        }
+    }
 }
 
 /// Why `from` may not run `command`, if they may not.
@@ -420,4 +522,98 @@ fn explain_text(
         },
     };
     explain(rules, rules_product, w, t).sentence(w)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod missed_tests {
+    use chrono::TimeZone;
+
+    use crate::engine::{Context, Effect, Event, Member, State, Team, handle};
+    use crate::rules::{self, Source};
+
+    fn posts(sent: (u32, u32), text: &str) -> Vec<(String, Option<String>)> {
+        let set = rules::compile(vec![Source::new(
+            rules::DEFAULT_RULES_NAME,
+            rules::DEFAULT_RULES,
+        )])
+        .unwrap();
+        let team = Team {
+            people: [(
+                "ana".to_owned(),
+                Member {
+                    tz: chrono_tz::Europe::Berlin,
+                    roles: vec!["engineer".to_owned()],
+                },
+            )]
+            .into(),
+            products: [("web".to_owned(), None)].into(),
+            prefix: "!sg ".to_owned(),
+        };
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+            .unwrap();
+        let ctx = Context {
+            rules: &set,
+            team: &team,
+            now,
+            seed: 1,
+        };
+        let event = Event::MissedChat {
+            product: "web".to_owned(),
+            from: "ana".to_owned(),
+            text: text.to_owned(),
+            message_id: Some("$m1".to_owned()),
+            sent_at: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, sent.0, sent.1, 0)
+                .unwrap(),
+            max_age_secs: 600,
+        };
+        handle(&State::default(), &ctx, &event)
+            .effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Post(p) => Some((p.text, p.reply_to)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stale_time_sensitive_command_is_answered_not_run() {
+        // Sent 13:02 UTC (14:02 in Berlin), read 28 minutes later.
+        let out = posts((13, 2), "!sg release");
+        assert_eq!(
+            out,
+            [(
+                "@ana: `release` was sent at 14:02 CET while shipgate was offline; not run — say it again if it still stands.".to_owned(),
+                Some("$m1".to_owned())
+            )]
+        );
+        // Within the limit it runs, and says it was caught up.
+        let out = posts((13, 25), "!sg release");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0]
+                .0
+                .starts_with("(caught up: sent at 14:25 CET while shipgate was offline) "),
+            "{out:?}"
+        );
+        assert!(!out[0].0.contains("not run"), "{out:?}");
+    }
+
+    #[test]
+    fn other_commands_run_however_old_and_say_they_were_caught_up() {
+        let out = posts((9, 0), "!sg windows");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0]
+                .0
+                .starts_with("(caught up: sent at 10:00 CET while shipgate was offline) "),
+            "{out:?}"
+        );
+        assert_eq!(out[0].1.as_deref(), Some("$m1"));
+        // Not a command: nothing.
+        assert!(posts((9, 0), "good morning").is_empty());
+    }
 }

@@ -27,6 +27,21 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message_id: Option<String>,
     },
+    /// A chat message sent while shipgate was not listening (stopped,
+    /// starting, or cut off), read when it caught up. Run like [`Event::Chat`],
+    /// with answers that say so, except that a command whose effect depends
+    /// on when it runs is not run when it is older than `max_age_secs`.
+    MissedChat {
+        product: String,
+        from: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        /// When the platform says it was sent.
+        sent_at: chrono::DateTime<chrono::Utc>,
+        /// `chat.catch_up_max_age` when it was read.
+        max_age_secs: u64,
+    },
     /// A CI report about an RC.
     Ci {
         product: String,

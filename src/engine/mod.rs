@@ -119,6 +119,24 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             text,
             message_id,
         } => chat::message(&mut step, product, from, text, message_id.as_deref()),
+        Event::MissedChat {
+            product,
+            from,
+            text,
+            message_id,
+            sent_at,
+            max_age_secs,
+        } => chat::missed(
+            &mut step,
+            chat::Missed {
+                product,
+                from,
+                text,
+                reply_to: message_id.as_deref(),
+                sent_at: *sent_at,
+                max_age_secs: *max_age_secs,
+            },
+        ),
         Event::Ci {
             product,
             rc,

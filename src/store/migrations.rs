@@ -82,6 +82,20 @@ pub const MIGRATIONS: &[&str] = &[
         activation    INTEGER NOT NULL UNIQUE
     );
     "#,
+    // 2: how far each chat adapter has read, per room or channel.
+    r#"
+    -- The last chat input stored, per adapter and room/channel (`key`),
+    -- so a restart reads what was said since (catch-up). `cursor` is the
+    -- adapter's own position: a Matrix sync token or event, a Discord
+    -- message id.
+    CREATE TABLE chat_cursors (
+        adapter    TEXT NOT NULL CHECK (adapter <> ''),
+        key        TEXT NOT NULL,
+        cursor     TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (adapter, key)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

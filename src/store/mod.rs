@@ -20,9 +20,11 @@
 //!
 //! Files: [`migrations`] (schema), `events.rs` (commit, state, replay),
 //! `outbox.rs` (messages owed to chat), `audit.rs` (the audit log),
-//! `rules_versions.rs` (every rules version activated), `error.rs`.
+//! `rules_versions.rs` (every rules version activated), `cursors.rs` (how
+//! far each chat adapter has read), `error.rs`.
 
 mod audit;
+mod cursors;
 mod error;
 mod events;
 pub mod migrations;

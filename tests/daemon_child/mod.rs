@@ -22,14 +22,15 @@ pub struct Shipgate {
 
 impl Shipgate {
     /// Starts `shipgate run --config CONFIG --manual-clock CLOCK` and waits
-    /// (up to `timeout`) until it listens. `api_token` is the bearer token
+    /// (up to `timeout`) until it listens and its chat adapters are
+    /// connected. `api_token` is the bearer token
     /// the config names, for `events`.
     pub fn start(config: &Path, clock: &str, api_token: &str, timeout: Duration) -> Shipgate {
         Self::try_start(config, clock, api_token, timeout).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// As [`Shipgate::start`], but a daemon that exits before it listens
-    /// is an `Err` with its exit status and log.
+    /// As [`Shipgate::start`], but a daemon that exits before its chat
+    /// adapters connect is an `Err` with its exit status and log.
     pub fn try_start(
         config: &Path,
         clock: &str,
@@ -56,11 +57,16 @@ impl Shipgate {
         });
         let deadline = Instant::now() + timeout;
         let http = loop {
-            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| {
+            // Listening comes first; the chat adapters connect after.
+            let seen = lines.lock().unwrap().clone();
+            if let Some(addr) = seen.iter().find_map(|l| {
                 l.split("listening on http://")
                     .nth(1)
                     .map(|a| a.split(';').next().unwrap_or("").trim().to_owned())
-            }) {
+            }) && seen
+                .iter()
+                .any(|l| l.contains("shipgate: chat adapters connected"))
+            {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {

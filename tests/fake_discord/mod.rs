@@ -5,7 +5,9 @@
 //!   `GET /users/@me`, `POST /channels/{id}/messages` (recorded, with
 //!   Discord's 2,000-character limit, unknown-channel 404s, reply
 //!   references checked, nonce de-duplication with `enforce_nonce`, and a
-//!   one-shot 429 on demand). Requests without the bot token get 401.
+//!   one-shot 429 on demand), `GET /channels/{id}/messages` (`after`,
+//!   `limit`: newest first, as Discord answers; people's and the bot's
+//!   messages alike). Requests without the bot token get 401.
 //! - Gateway (WebSocket, JSON): HELLO, IDENTIFY (the intents are recorded;
 //!   without MESSAGE_CONTENT, message content arrives empty, as on
 //!   Discord), READY, heartbeats and ACKs, dispatches with sequence
@@ -97,6 +99,8 @@ struct State_ {
     by_nonce: HashMap<String, Value>,
     /// Ids of messages that exist, by channel (replies must point at one).
     messages: HashMap<String, String>,
+    /// Every message as Discord stores it, in order, for GET.
+    history: Vec<Value>,
     /// Successful posts to let through before a 429.
     rate_limit_after: Option<usize>,
     rate_limited_at: Vec<Instant>,
@@ -209,7 +213,10 @@ impl FakeDiscord {
             .route("/api/v10/gateway", get(get_gateway))
             .route("/api/v10/gateway/bot", get(get_gateway_bot))
             .route("/api/v10/users/@me", get(get_me))
-            .route("/api/v10/channels/{id}/messages", post(create_message))
+            .route(
+                "/api/v10/channels/{id}/messages",
+                post(create_message).get(get_messages),
+            )
             .route(
                 "/api/v10/applications/{app}/guilds/{guild}/commands",
                 axum::routing::put(put_commands),
@@ -263,15 +270,42 @@ impl FakeDiscord {
     }
 
     fn post_as(&self, channel: &str, author: Value, text: &str) -> String {
+        self.post_at(channel, author, text, &now_iso())
+    }
+
+    /// A person types `text` in `channel` at `timestamp` (ISO 8601).
+    pub fn say_at(
+        &self,
+        channel: &str,
+        user: &str,
+        name: &str,
+        text: &str,
+        timestamp: &str,
+    ) -> String {
+        self.post_at(channel, user_json(user, name, false), text, timestamp)
+    }
+
+    fn post_at(&self, channel: &str, author: Value, text: &str, timestamp: &str) -> String {
         let inner = &self.inner;
         let mut s = inner.state.lock().unwrap();
         let id = snowflake(&mut s);
         s.messages.insert(id.clone(), channel.to_owned());
-        let content = if s.content_intent { text } else { "" };
-        let mut m = message_json(&id, channel, author, content, None, None);
-        m["guild_id"] = json!(GUILD_ID.to_string());
+        let mut stored = message_json(&id, channel, author, text, None, None);
+        stored["timestamp"] = json!(timestamp);
+        stored["guild_id"] = json!(GUILD_ID.to_string());
+        s.history.push(stored.clone());
+        let mut m = stored;
+        if !s.content_intent {
+            m["content"] = json!("");
+        }
         dispatch(&mut s, "MESSAGE_CREATE", m);
         id
+    }
+
+    /// The gateway forgets the session: the next RESUME is refused
+    /// (INVALID_SESSION, not resumable), so the client must IDENTIFY anew.
+    pub fn forget_session(&self) {
+        self.with(|s| s.session_id = None);
     }
 
     /// A person runs `/NAME command: TEXT` in `channel` (INTERACTION_CREATE);
@@ -636,6 +670,9 @@ fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (R
         s.by_nonce.insert(n.to_string(), m.clone());
     }
     s.messages.insert(id.clone(), channel.clone());
+    let mut stored = m.clone();
+    stored["guild_id"] = json!(GUILD_ID.to_string());
+    s.history.push(stored);
     s.created.push(Created {
         id,
         channel,
@@ -652,6 +689,59 @@ fn create(inner: &Inner, channel: String, headers: &HeaderMap, body: &str) -> (R
     dispatch(&mut s, "MESSAGE_CREATE", echo);
     let stall = std::mem::take(&mut s.stall_next);
     (Json(m).into_response(), stall)
+}
+
+#[derive(serde::Deserialize)]
+struct Page {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /channels/{id}/messages`: with `after`, the oldest `limit` after it;
+/// without, the newest `limit`; newest first either way.
+async fn get_messages(
+    State(inner): State<Arc<Inner>>,
+    Path(channel): Path<String>,
+    axum::extract::Query(page): axum::extract::Query<Page>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &inner,
+        format!(
+            "GET /api/v10/channels/{channel}/messages?after={}",
+            page.after.map_or_else(|| "-".to_owned(), |a| a.to_string())
+        ),
+    );
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    let s = inner.state.lock().unwrap();
+    if !s.channels.contains(&channel) {
+        return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    }
+    let id = |m: &Value| {
+        m["id"]
+            .as_str()
+            .and_then(|i| i.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let mut all: Vec<Value> = s
+        .history
+        .iter()
+        .filter(|m| m["channel_id"].as_str() == Some(channel.as_str()))
+        .filter(|m| page.after.is_none_or(|a| id(m) > a))
+        .cloned()
+        .collect();
+    all.sort_by_key(|m| id(m));
+    let limit = page.limit.unwrap_or(50).clamp(1, 100);
+    let mut chosen: Vec<Value> = if page.after.is_some() {
+        all.into_iter().take(limit).collect()
+    } else {
+        let skip = all.len().saturating_sub(limit);
+        all.into_iter().skip(skip).collect()
+    };
+    chosen.reverse();
+    Json(Value::Array(chosen)).into_response()
 }
 
 async fn put_commands(
