@@ -21,6 +21,8 @@ pub struct Metrics {
     rules_version: Mutex<String>,
     sent: AtomicU64,
     send_failures: AtomicU64,
+    /// Releases recorded outside the policy, by (product, breach kind).
+    breaches: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 const EVENT_KINDS: [&str; 5] = ["merged", "chat", "ci", "tick", "action"];
@@ -51,6 +53,15 @@ impl Metrics {
         self.events[event_index(e)].fetch_add(1, Ordering::Relaxed);
         for x in effects {
             self.effects[effect_index(x)].fetch_add(1, Ordering::Relaxed);
+            if let Effect::Rc(rc) = x
+                && let Some(kinds) = &rc.breaches
+                && !kinds.is_empty()
+                && let Ok(mut map) = self.breaches.lock()
+            {
+                for k in kinds {
+                    *map.entry((rc.product.clone(), k.as_str())).or_default() += 1;
+                }
+            }
         }
     }
 
@@ -134,6 +145,20 @@ impl Metrics {
                 "shipgate_decisions_total{{kind=\"{k}\"}} {}",
                 self.effects[i].load(Ordering::Relaxed)
             );
+        }
+        let _ = writeln!(
+            s,
+            "# HELP shipgate_policy_breaches_total Releases recorded outside the release policy, by product and breach."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_policy_breaches_total counter");
+        if let Ok(map) = self.breaches.lock() {
+            for ((product, kind), n) in map.iter() {
+                let product = product.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(
+                    s,
+                    "shipgate_policy_breaches_total{{product=\"{product}\",kind=\"{kind}\"}} {n}"
+                );
+            }
         }
         let _ = writeln!(
             s,
