@@ -371,9 +371,9 @@ pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> 
         None => "when it opens (it does not open within a year)".to_owned(),
     };
     let what = match (ask.trigger, ask.urgent) {
-        (Trigger::Daily, _) => "The daily RC",
-        (Trigger::Manual, false) => "The RC you asked for",
-        (Trigger::Manual, true) => "The urgent RC you asked for",
+        (Trigger::Daily, _) => format!("The daily RC for {product}"),
+        (Trigger::Manual, false) => "The RC you asked for".to_owned(),
+        (Trigger::Manual, true) => "The urgent RC you asked for".to_owned(),
     };
     let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
     let names: Vec<String> = step
@@ -405,7 +405,7 @@ pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> 
     step.post(
         product,
         format!(
-            "{who}{what} for {product} is not cut yet: the cut gate follows the `{name}` window, which is closed. It will be cut {when}.{hint}"
+            "{who}{what} is not cut yet: the cut gate follows the `{name}` window, which is closed. It will be cut {when}.{hint}"
         ),
         mentions,
     );
