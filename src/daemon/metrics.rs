@@ -230,3 +230,50 @@ impl Metrics {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use crate::engine::{Breach, Effect, Event, RcState, RcUpdate, Trigger};
+
+    fn released(product: &str, breaches: Vec<Breach>) -> Effect {
+        Effect::Rc(RcUpdate {
+            product: product.to_owned(),
+            id: 1,
+            state: RcState::Released,
+            trigger: Trigger::Manual,
+            urgent: false,
+            manager: "ana".to_owned(),
+            changes: vec!["#1".to_owned()],
+            breaches: Some(breaches),
+        })
+    }
+
+    #[test]
+    fn policy_breaches_are_counted_by_product_and_kind() {
+        let m = Metrics::default();
+        m.event(
+            &Event::Tick,
+            &[
+                released("web", vec![Breach::WindowClosed, Breach::NotApproved]),
+                released("web", vec![Breach::NotApproved]),
+                released("payments", Vec::new()),
+            ],
+        );
+        let text = m.render(0);
+        assert!(text.contains("# TYPE shipgate_policy_breaches_total counter"));
+        assert!(
+            text.contains(
+                "shipgate_policy_breaches_total{product=\"web\",kind=\"not-approved\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "shipgate_policy_breaches_total{product=\"web\",kind=\"window-closed\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("product=\"payments\""), "{text}");
+    }
+}
