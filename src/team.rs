@@ -82,3 +82,52 @@ pub fn person_name<'a>(config: &'a Config, name: &str) -> Result<&'a str, String
 pub fn chat_author(config: &Config, from: &str) -> String {
     person_name(config, from).map_or_else(|_| from.to_owned(), str::to_owned)
 }
+
+/// Where the rules and the config disagree about products: a rules
+/// `product` block no config product uses, or a config `rules_product`
+/// naming no rules block. One sentence each, with a did-you-mean.
+pub fn cross_check(config: &Config, rules: &crate::rules::RuleSet) -> Vec<String> {
+    use crate::rules::suggest::{closest, known_list};
+    let mut problems = Vec::new();
+    let config_names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
+    let used: Vec<&str> = config.products.iter().map(|p| p.rules_name()).collect();
+    let blocks = rules.product_names();
+    for block in &blocks {
+        if used.contains(block) {
+            continue;
+        }
+        let hint = match closest(block, config_names.iter().copied()) {
+            Some(s) => format!(
+                "did you mean `{s}`? rename the block to `product {s}`, or set `rules_product: \"{block}\"` on a config product"
+            ),
+            None if config_names.is_empty() => "the config defines no products".to_owned(),
+            None => format!(
+                "the config's products are {}; rename the block, or set `rules_product: \"{block}\"` on one of them",
+                known_list(&config_names)
+            ),
+        };
+        problems.push(format!(
+            "the rules define `product {block}`, but no product in the config is called `{block}` or uses it as its `rules_product`: its settings would apply to nothing; {hint}"
+        ));
+    }
+    for p in &config.products {
+        let Some(rp) = &p.rules_product else {
+            continue;
+        };
+        if blocks.contains(&rp.as_str()) {
+            continue;
+        }
+        let hint = match closest(rp, blocks.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if blocks.is_empty() => {
+                "the rules define no `product` blocks; remove `rules_product` or add `product NAME { ... }` to the rules".to_owned()
+            }
+            None => format!("the rules' product blocks are {}", known_list(&blocks)),
+        };
+        problems.push(format!(
+            "product `{}` in the config has `rules_product: \"{rp}\"`, but the rules define no `product {rp}` block; {hint}",
+            p.name
+        ));
+    }
+    problems
+}

@@ -115,6 +115,104 @@ fn check_accepts_the_default_rules() {
 }
 
 #[test]
+fn check_says_what_each_gate_is() {
+    let r = run(&["check", "rules/release-process.rules"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("gates: release -> production, cut -> candidate"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn check_fails_without_a_window_for_the_release_gate() {
+    // `window prod` alone: the default release gate follows `production`.
+    let dir = dir_with(&[
+        (
+            "prod.rules",
+            "window prod {\n    open mon-thu 08:00-16:00\n}\n",
+        ),
+        (
+            "off.rules",
+            "window prod {\n    open mon-thu 08:00-16:00\n}\npolicy {\n    gate release off\n}\n",
+        ),
+        (
+            "named.rules",
+            "window prod {\n    open mon-thu 08:00-16:00\n}\npolicy {\n    gate release prod\n}\n",
+        ),
+        (
+            "typo.rules",
+            "window prod {\n    open mon-thu 08:00-16:00\n}\npolicy {\n    gate release prdo\n}\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["check", "prod.rules"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no `production` window"), "{r:?}");
+    assert!(r.stderr.contains("prod.rules:1:1"), "{r:?}");
+    assert!(r.stderr.contains("did you mean `prod`?"), "{r:?}");
+    assert!(r.stderr.contains("`gate release off`"), "{r:?}");
+    let r = run_in(dir.path(), &["check", "off.rules"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("gates: release -> off, cut -> off"),
+        "{r:?}"
+    );
+    let r = run_in(dir.path(), &["check", "named.rules"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("gates: release -> prod, cut -> off"),
+        "{r:?}"
+    );
+    let r = run_in(dir.path(), &["check", "typo.rules"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("typo.rules:5:18"), "{r:?}");
+    assert!(r.stderr.contains("did you mean `prod`?"), "{r:?}");
+}
+
+#[test]
+fn check_with_a_config_cross_checks_products() {
+    let dir = dir_with(&[
+        (
+            "team.ron",
+            "(database: \"x.db\", prefix: \"!sg \",\n products: [(name: \"berlin\"), (name: \"web\", rules_product: \"berlinn\")],\n people: [(name: \"ana\", timezone: \"Europe/Berlin\")])\n",
+        ),
+        (
+            "r.rules",
+            "window production { open mon-thu 08:00-16:00 }\nproduct berln {\n    window production { open mon 08:00-09:00 }\n}\n",
+        ),
+        (
+            "ok.rules",
+            "window production { open mon-thu 08:00-16:00 }\nproduct berlinn {\n    window production { open mon 08:00-09:00 }\n}\n",
+        ),
+    ]);
+    let r = run_in(dir.path(), &["check", "--config", "team.ron", "r.rules"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("`product berln`"), "{r:?}");
+    assert!(r.stderr.contains("did you mean `berlin`?"), "{r:?}");
+    assert!(r.stderr.contains("`rules_product: \"berlinn\"`"), "{r:?}");
+    let r = run_in(dir.path(), &["check", "--config", "team.ron", "ok.rules"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Without `--config` the rules alone are fine.
+    let r = run_in(dir.path(), &["check", "r.rules"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // `simulate` refuses to start on them.
+    std::fs::write(
+        dir.path().join("e.jsonl"),
+        "{\"at\": \"2026-04-13T09:00:00Z\"}\n",
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "simulate", "--config", "team.ron", "--rules", "r.rules", "e.jsonl",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("did you mean `berlin`?"), "{r:?}");
+}
+
+#[test]
 fn check_accepts_the_examples() {
     let examples = repo().join("examples/rules");
     let has_rules = std::fs::read_dir(&examples)
@@ -142,7 +240,7 @@ fn check_rejects_a_bad_file_with_diagnostics_on_stderr() {
         ),
         (
             "good.rules",
-            "timezone \"UTC\"\nwindow w {\n    open mon 08:00-16:00\n}\n",
+            "timezone \"UTC\"\nwindow production {\n    open mon 08:00-16:00\n}\n",
         ),
     ]);
     let r = run_in(dir.path(), &["check", "bad.rules"]);

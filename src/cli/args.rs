@@ -68,9 +68,14 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Rules files or directories of `*.rules` files.
-    #[arg(required = true)]
+    /// Rules files or directories of `*.rules` files (with `--config`,
+    /// default: the config's `rules`, else the embedded default rules).
+    #[arg(required_unless_present = "config")]
     pub paths: Vec<PathBuf>,
+    /// Also check that the rules and this team config agree about
+    /// products (`product` blocks and `rules_product`).
+    #[arg(long, value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
     /// Print diagnostics as JSON lines on stdout instead of a report.
     #[arg(long)]
     pub json: bool,

@@ -29,7 +29,15 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
     let loaded = match &rules_path {
         Some(p) => rules::load(std::slice::from_ref(p)),
         None => rules::defaults(),
-    };
+    }
+    .and_then(|set| {
+        let problems = rules::check_gates(&set);
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(problems)
+        }
+    });
     let set = loaded.map_err(|diags| {
         Failure::invalid(
             diags
@@ -39,6 +47,16 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode, Failure> {
                 .join("\n"),
         )
     })?;
+    let mismatches = crate::team::cross_check(&config, &set);
+    if !mismatches.is_empty() {
+        return Err(Failure::invalid(
+            mismatches
+                .iter()
+                .map(|m| format!("error: {m}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
     let text = if args.events.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()

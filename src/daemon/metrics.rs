@@ -24,6 +24,8 @@ pub struct Metrics {
     /// Requests refused for their credentials, by [`Endpoint`].
     auth_failures: [AtomicU64; 5],
     rate_limited: AtomicU64,
+    /// Releases recorded outside the policy, by (product, breach kind).
+    breaches: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 /// The endpoints that check a credential.
@@ -94,6 +96,15 @@ impl Metrics {
         self.events[event_index(e)].fetch_add(1, Ordering::Relaxed);
         for x in effects {
             self.effects[effect_index(x)].fetch_add(1, Ordering::Relaxed);
+            if let Effect::Rc(rc) = x
+                && let Some(kinds) = &rc.breaches
+                && !kinds.is_empty()
+                && let Ok(mut map) = self.breaches.lock()
+            {
+                for k in kinds {
+                    *map.entry((rc.product.clone(), k.as_str())).or_default() += 1;
+                }
+            }
         }
     }
 
@@ -191,6 +202,20 @@ impl Metrics {
         }
         let _ = writeln!(
             s,
+            "# HELP shipgate_policy_breaches_total Releases recorded outside the release policy, by product and breach."
+        );
+        let _ = writeln!(s, "# TYPE shipgate_policy_breaches_total counter");
+        if let Ok(map) = self.breaches.lock() {
+            for ((product, kind), n) in map.iter() {
+                let product = product.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(
+                    s,
+                    "shipgate_policy_breaches_total{{product=\"{product}\",kind=\"{kind}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
             "# HELP shipgate_outbox_depth Chat messages waiting to be sent."
         );
         let _ = writeln!(s, "# TYPE shipgate_outbox_depth gauge");
@@ -275,5 +300,52 @@ impl Metrics {
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use crate::engine::{Breach, Effect, Event, RcState, RcUpdate, Trigger};
+
+    fn released(product: &str, breaches: Vec<Breach>) -> Effect {
+        Effect::Rc(RcUpdate {
+            product: product.to_owned(),
+            id: 1,
+            state: RcState::Released,
+            trigger: Trigger::Manual,
+            urgent: false,
+            manager: "ana".to_owned(),
+            changes: vec!["#1".to_owned()],
+            breaches: Some(breaches),
+        })
+    }
+
+    #[test]
+    fn policy_breaches_are_counted_by_product_and_kind() {
+        let m = Metrics::default();
+        m.event(
+            &Event::Tick,
+            &[
+                released("web", vec![Breach::WindowClosed, Breach::NotApproved]),
+                released("web", vec![Breach::NotApproved]),
+                released("payments", Vec::new()),
+            ],
+        );
+        let text = m.render(0);
+        assert!(text.contains("# TYPE shipgate_policy_breaches_total counter"));
+        assert!(
+            text.contains(
+                "shipgate_policy_breaches_total{product=\"web\",kind=\"not-approved\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "shipgate_policy_breaches_total{product=\"web\",kind=\"window-closed\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("product=\"payments\""), "{text}");
     }
 }

@@ -234,6 +234,27 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         ready,
         record: text,
     } = startup_rules(&config, &store)?;
+    let gate_problems = rules::check_gates(&active.set);
+    if !gate_problems.is_empty() {
+        return Err(StartError(
+            gate_problems
+                .iter()
+                .map(|d| d.render(false))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
+    let mismatches = crate::team::cross_check(&config, &active.set);
+    if !mismatches.is_empty() {
+        return Err(StartError(format!(
+            "the rules and the config disagree about products:\n{}",
+            mismatches
+                .iter()
+                .map(|m| format!("  - {m}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )));
+    }
     let mut ledger = Ledger::open(store).map_err(|e| StartError(e.to_string()))?;
     if let Some(text) = &text {
         ledger

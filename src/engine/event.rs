@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{CiStatus, RcState, Trigger};
+use super::state::{Breach, CiStatus, RcState, Trigger};
 
 /// An input to the engine. Adapters, webhooks and the scheduler all produce
 /// these; platform types never reach the engine.
@@ -80,6 +80,10 @@ pub struct RcUpdate {
     pub urgent: bool,
     pub manager: String,
     pub changes: Vec<String>,
+    /// For state `released`: how the release broke the policy (empty when
+    /// it did not); absent for every other state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaches: Option<Vec<Breach>>,
 }
 
 /// A release was asked for and decided.

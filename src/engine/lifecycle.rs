@@ -3,10 +3,12 @@
 
 use super::Step;
 use super::event::{ActionKind, ActionRun, Effect, RcUpdate};
+use super::gate::{self, GateKind, Pass};
 use super::state::{
-    Change, CiStatus, ClosedRc, HISTORY, Rc, RcChange, RcState, Request, Trigger, UrgentRequest,
+    Breach, Change, CiStatus, ClosedRc, HISTORY, Rc, RcChange, RcState, Request, Trigger,
+    UrgentRequest, WaitingCut,
 };
-use super::text::{and_list, at, change_lines, count, local, trigger};
+use super::text::{and_list, at, change_lines, count, from_now, local, trigger};
 
 pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, title: &str) {
     if !step.ctx.team.products.contains_key(product) {
@@ -46,6 +48,11 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
 
 /// Emits the RC's state for observers.
 pub fn rc_update(step: &mut Step<'_>, product: &str, rc: &Rc) {
+    let breaches = (rc.state == RcState::Released).then(Vec::new);
+    rc_update_with(step, product, rc, breaches);
+}
+
+fn rc_update_with(step: &mut Step<'_>, product: &str, rc: &Rc, breaches: Option<Vec<Breach>>) {
     step.effects.push(Effect::Rc(RcUpdate {
         product: product.to_owned(),
         id: rc.id,
@@ -54,6 +61,7 @@ pub fn rc_update(step: &mut Step<'_>, product: &str, rc: &Rc) {
         urgent: rc.urgent,
         manager: rc.manager.clone(),
         changes: rc.change_ids(),
+        breaches,
     }));
 }
 
@@ -69,6 +77,7 @@ pub fn cut(
     why_manager: &str,
 ) -> bool {
     let now = step.now();
+    let team = step.ctx.team;
     let id = step.state.next_rc.max(1);
     let Some(ps) = step.state.products.get_mut(product) else {
         return false;
@@ -81,7 +90,19 @@ pub fn cut(
         .pool
         .drain(..)
         .map(|mut c| RcChange {
-            verifier: c.verifier.take().unwrap_or_else(|| c.author.clone()),
+            // Changes by identities nobody in the team config claims are
+            // the manager's to verify (or hand off).
+            verifier: c
+                .verifier
+                .take()
+                .filter(|v| team.people.contains_key(v))
+                .unwrap_or_else(|| {
+                    if team.people.contains_key(&c.author) {
+                        c.author.clone()
+                    } else {
+                        manager.to_owned()
+                    }
+                }),
             change: c,
             verified_at: None,
             reminders: 0,
@@ -176,6 +197,15 @@ fn away_authors(step: &Step<'_>, product: &str, rc: &Rc) -> String {
 /// Ends the RC in flight with `end` (released, not viable, superseded).
 /// Unreleased changes go back to the pool, ahead of newer ones.
 pub fn close(step: &mut Step<'_>, product: &str, end: RcState) -> Option<Rc> {
+    close_with(step, product, end, Vec::new())
+}
+
+fn close_with(
+    step: &mut Step<'_>,
+    product: &str,
+    end: RcState,
+    breaches: Vec<Breach>,
+) -> Option<Rc> {
     let now = step.now();
     let ps = step.state.products.get_mut(product)?;
     let mut rc = ps.current.take()?;
@@ -207,12 +237,14 @@ pub fn close(step: &mut Step<'_>, product: &str, end: RcState) -> Option<Rc> {
         manager: rc.manager.clone(),
         closed_at: now,
         changes: rc.changes.len(),
+        breaches: breaches.clone(),
     });
     if ps.history.len() > HISTORY {
         let extra = ps.history.len() - HISTORY;
         ps.history.drain(..extra);
     }
-    rc_update(step, product, &rc);
+    let breaches = (end == RcState::Released).then_some(breaches);
+    rc_update_with(step, product, &rc, breaches);
     Some(rc)
 }
 
@@ -238,34 +270,221 @@ pub fn after_close(step: &mut Step<'_>, product: &str) {
     } else {
         "requested it while the last RC was in flight".to_owned()
     };
-    if !cut(
-        step,
+    let ask = manual_ask(&by, is_urgent, &reason, &why, step.now());
+    match cut_through_gate(step, product, ask) {
+        Cut::Empty => {
+            let mut mentions = vec![by.clone()];
+            mentions.extend(waiting);
+            step.post(
+                product,
+                format!(
+                    "{}: the RC you asked for was not cut: there are no merged changes since the last one.",
+                    and_list(&mentions.iter().map(|m| at(m)).collect::<Vec<_>>())
+                ),
+                mentions,
+            );
+        }
+        Cut::Done | Cut::Waiting if !waiting.is_empty() => {
+            let names: Vec<String> = waiting.iter().map(|w| at(w)).collect();
+            step.post(
+                product,
+                format!(
+                    "{}: your queued request is covered by this RC.",
+                    and_list(&names)
+                ),
+                waiting,
+            );
+        }
+        Cut::Done | Cut::Waiting => {}
+    }
+}
+
+/// What a cut through the cut gate did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    Done,
+    /// The cut gate is closed: the cut waits for it.
+    Waiting,
+    /// Nothing to cut.
+    Empty,
+}
+
+fn manual_ask(
+    by: &str,
+    urgent: bool,
+    reason: &str,
+    why: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> WaitingCut {
+    WaitingCut {
+        trigger: Trigger::Manual,
+        urgent,
+        by: Some(by.to_owned()),
+        reason: Some(reason.to_owned()),
+        why: Some(why.to_owned()),
+        since: now,
+    }
+}
+
+/// Cuts an RC when the cut gate lets it through; otherwise the cut waits
+/// for the gate and the channel is told when it will be cut.
+pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> Cut {
+    let now = step.now();
+    let Some(ps) = step.state.products.get(product) else {
+        return Cut::Empty;
+    };
+    if ps.pool.is_empty() {
+        return Cut::Empty;
+    }
+    let pass = gate::check(&step.ctx, &step.state, product, GateKind::Cut, None, now);
+    let (name, window) = match pass {
+        Pass::Off | Pass::Open { .. } => {
+            return if make_cut(step, product, &ask) {
+                Cut::Done
+            } else {
+                Cut::Empty
+            };
+        }
+        Pass::Exception { exception, .. } => {
+            step.audit(
+                Some(&exception.by),
+                "cut-exception",
+                format!(
+                    "exception E{} `{}` opens the cut gate",
+                    exception.id, exception.exception
+                ),
+                None,
+            );
+            return if make_cut(step, product, &ask) {
+                Cut::Done
+            } else {
+                Cut::Empty
+            };
+        }
+        Pass::Closed { name, window } => (name, window),
+    };
+    let when = match window
+        .as_deref()
+        .and_then(|w| gate::opens_at(w, now).map(|t| (w, t)))
+    {
+        Some((w, t)) => format!("when it opens, {} ({})", local(w.tz, t), from_now(now, t)),
+        None => "when it opens (it does not open within a year)".to_owned(),
+    };
+    let what = match (ask.trigger, ask.urgent) {
+        (Trigger::Daily, _) => format!("The daily RC for {product}"),
+        (Trigger::Manual, false) => "The RC you asked for".to_owned(),
+        (Trigger::Manual, true) => "The urgent RC you asked for".to_owned(),
+    };
+    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
+    let names: Vec<String> = step
+        .ctx
+        .rules
+        .exceptions_opening(rules_product, &name)
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let hint = if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " An exception that opens `{name}` cuts it now: `{}release exception NAME REASON` ({}).",
+            step.ctx.team.prefix,
+            names.join(", ")
+        )
+    };
+    let who = ask
+        .by
+        .as_deref()
+        .map(|b| format!("{}: ", at(b)))
+        .unwrap_or_default();
+    let mentions = ask.by.iter().cloned().collect();
+    let detail = format!("{} RC for {product} waits for `{name}`", trigger_word(&ask));
+    if let Some(ps) = step.state.products.get_mut(product) {
+        ps.waiting_cut = Some(WaitingCut { since: now, ..ask });
+    }
+    step.post(
         product,
-        Trigger::Manual,
-        is_urgent,
-        &by,
-        Some(&reason),
-        &why,
-    ) {
-        let mut mentions = vec![by.clone()];
-        mentions.extend(waiting);
+        format!(
+            "{who}{what} is not cut yet: the cut gate follows the `{name}` window, which is closed. It will be cut {when}.{hint}"
+        ),
+        mentions,
+    );
+    step.audit(None, "cut-waiting", detail, None);
+    Cut::Waiting
+}
+
+fn trigger_word(ask: &WaitingCut) -> &'static str {
+    match (ask.trigger, ask.urgent) {
+        (Trigger::Daily, _) => "daily",
+        (Trigger::Manual, false) => "manual",
+        (Trigger::Manual, true) => "urgent",
+    }
+}
+
+fn make_cut(step: &mut Step<'_>, product: &str, ask: &WaitingCut) -> bool {
+    match (ask.trigger, &ask.by) {
+        (Trigger::Manual, Some(by)) => cut(
+            step,
+            product,
+            Trigger::Manual,
+            ask.urgent,
+            by,
+            ask.reason.as_deref(),
+            ask.why.as_deref().unwrap_or("requested it"),
+        ),
+        (Trigger::Manual, None) | (Trigger::Daily, _) => super::timers::daily_cut(step, product),
+    }
+}
+
+/// A waiting cut, once its gate lets it through (a timer, or a granted
+/// exception).
+pub fn fire_waiting_cut(step: &mut Step<'_>, product: &str) {
+    let now = step.now();
+    let Some(ps) = step.state.products.get(product) else {
+        return;
+    };
+    if ps.current.is_some() {
+        return;
+    }
+    let Some(ask) = ps.waiting_cut.clone() else {
+        return;
+    };
+    let pass = gate::check(&step.ctx, &step.state, product, GateKind::Cut, None, now);
+    if !pass.through() {
+        if let Some(w) = step
+            .state
+            .products
+            .get_mut(product)
+            .and_then(|p| p.waiting_cut.as_mut())
+        {
+            w.since = now;
+        }
+        return;
+    }
+    if let Some(ps) = step.state.products.get_mut(product) {
+        ps.waiting_cut = None;
+    }
+    if let Pass::Exception { exception, .. } = &pass {
+        step.audit(
+            Some(&exception.by),
+            "cut-exception",
+            format!(
+                "exception E{} `{}` opens the cut gate",
+                exception.id, exception.exception
+            ),
+            None,
+        );
+    }
+    if !make_cut(step, product, &ask)
+        && let Some(by) = ask.by
+    {
         step.post(
             product,
             format!(
                 "{}: the RC you asked for was not cut: there are no merged changes since the last one.",
-                and_list(&mentions.iter().map(|m| at(m)).collect::<Vec<_>>())
+                at(&by)
             ),
-            mentions,
-        );
-    } else if !waiting.is_empty() {
-        let names: Vec<String> = waiting.iter().map(|w| at(w)).collect();
-        step.post(
-            product,
-            format!(
-                "{}: your queued request is covered by this RC.",
-                and_list(&names)
-            ),
-            waiting,
+            vec![by],
         );
     }
 }
@@ -296,14 +515,23 @@ pub fn request(
             );
             return;
         }
-        cut(
+        if let Some(w) = &ps.waiting_cut {
+            let gate = step.ctx.policy(product).cut_gate.unwrap_or_default();
+            step.tell(
+                product,
+                reply_to,
+                by,
+                format!(
+                    "an RC is already waiting for the `{gate}` window to open ({} RC); every merged change goes into it.",
+                    trigger_word(w)
+                ),
+            );
+            return;
+        }
+        cut_through_gate(
             step,
             product,
-            Trigger::Manual,
-            urgent,
-            by,
-            Some(reason),
-            "requested it",
+            manual_ask(by, urgent, reason, "requested it", now),
         );
         return;
     };
@@ -345,6 +573,28 @@ pub fn request(
                 u.reason
             ),
         );
+        return;
+    }
+    if current.state == RcState::Releasing {
+        if let Some(p) = step.state.products.get_mut(product) {
+            p.urgent = Some(UrgentRequest {
+                by: by.to_owned(),
+                reason: reason.to_owned(),
+                at: now,
+                deadline: now,
+                objection: None,
+            });
+        }
+        step.post(
+            product,
+            format!(
+                "{} asks for an urgent RC: {reason}.\nRC #{} is being released, so it is not replaced: the urgent RC is cut when that release ends (at once if it is released; if the release fails or the RC is not viable, the urgent RC goes ahead).",
+                at(by),
+                current.id,
+            ),
+            vec![by.to_owned(), current.manager.clone()],
+        );
+        step.audit(Some(by), "urgent-request", reason.to_owned(), None);
         return;
     }
     let deadline = now + policy.urgent_notice;
@@ -398,6 +648,26 @@ pub fn supersede(step: &mut Step<'_>, product: &str) {
     else {
         return;
     };
+    // An RC that is releasing may already be in production: it is never
+    // superseded. The urgent RC waits for the release to end.
+    if let Some(rc) = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.current.as_ref())
+        .filter(|rc| rc.state == RcState::Releasing)
+    {
+        let (id, manager) = (rc.id, rc.manager.clone());
+        step.post(
+            product,
+            format!(
+                "RC #{id} is being released, so it is not replaced: {}'s urgent RC is cut when that release ends.",
+                at(&urgent.by)
+            ),
+            vec![urgent.by.clone(), manager],
+        );
+        return;
+    }
     if let Some(old) = close(step, product, RcState::Superseded) {
         let mut mentions = vec![old.manager.clone()];
         mentions.extend(old.authors());
@@ -438,26 +708,126 @@ pub fn not_viable(step: &mut Step<'_>, product: &str, reason: &str, next: Option
     after_close(step, product);
 }
 
-/// The RC reached production.
+/// How releasing `rc` now breaks the policy: it never went through the
+/// release gate (`release`), the gate's window is closed with no exception
+/// opening it, or changes are unverified. Also the words for the channel.
+fn breaches(step: &Step<'_>, product: &str, rc: &Rc) -> (Vec<Breach>, Vec<String>) {
+    let now = step.now();
+    let mut kinds = Vec::new();
+    let mut words = Vec::new();
+    if rc.state != RcState::Releasing
+        && let Pass::Closed { name, window } = gate::check(
+            &step.ctx,
+            &step.state,
+            product,
+            GateKind::Release,
+            Some(rc.id),
+            now,
+        )
+    {
+        kinds.push(Breach::WindowClosed);
+        words.push(match window {
+            Some(w) => format!(
+                "while {name} was closed ({})",
+                now.with_timezone(&w.tz).format("%A %H:%M")
+            ),
+            None => format!("while no `{name}` window was defined"),
+        });
+    }
+    let unverified: Vec<String> = rc.pending().map(|c| c.change.id.clone()).collect();
+    if !unverified.is_empty() {
+        kinds.push(Breach::Unverified);
+        words.push(format!("with {} unverified", and_list(&unverified)));
+    }
+    if rc.state != RcState::Releasing {
+        kinds.push(Breach::NotApproved);
+        words.push("without an approved `release`".to_owned());
+    }
+    (kinds, words)
+}
+
+/// The RC reached production. Reality wins: it is recorded even outside
+/// the policy, with the breaches said plainly.
 pub fn released(step: &mut Step<'_>, product: &str, by: Option<&str>) {
-    let Some(rc) = close(step, product, RcState::Released) else {
+    let Some(current) = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.current.clone())
+    else {
+        return;
+    };
+    let (kinds, words) = breaches(step, product, &current);
+    let Some(rc) = close_with(step, product, RcState::Released, kinds.clone()) else {
         return;
     };
     let mut mentions = rc.authors();
     if !mentions.contains(&rc.manager) {
         mentions.insert(0, rc.manager.clone());
     }
-    step.post(
-        product,
-        format!(
-            "RC #{} is released to production. Thank you, {}.",
-            rc.id,
-            and_list(&mentions.iter().map(|m| at(m)).collect::<Vec<_>>())
-        ),
-        mentions,
-    );
+    mentions.retain(|m| step.ctx.team.people.contains_key(m));
+    if kinds.is_empty() {
+        step.post(
+            product,
+            format!(
+                "RC #{} is released to production. Thank you, {}.",
+                rc.id,
+                and_list(&mentions.iter().map(|m| at(m)).collect::<Vec<_>>())
+            ),
+            mentions,
+        );
+    } else {
+        let last = words.len().saturating_sub(1);
+        let text = match words.split_at(last) {
+            ([], [one]) => one.clone(),
+            (init, [last]) => format!("{} and {last}", init.join(", ")),
+            _ => String::new(),
+        };
+        step.post(
+            product,
+            format!(
+                "RC #{} was released to production {text}. That is outside the release policy; it is recorded as a breach. {}: please check it.",
+                rc.id,
+                and_list(&mentions.iter().map(|m| at(m)).collect::<Vec<_>>())
+            ),
+            mentions,
+        );
+        step.audit(
+            by,
+            "policy-breach",
+            format!(
+                "RC #{} released with breaches: {}",
+                rc.id,
+                kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None,
+        );
+    }
     step.audit(by, "released", format!("RC #{}", rc.id), None);
     after_close(step, product);
+}
+
+/// A release failed. With an urgent request waiting for it, the RC is
+/// not viable and the urgent RC goes ahead.
+fn release_failed(step: &mut Step<'_>, product: &str) {
+    let waiting = step.state.products.get(product).is_some_and(|p| {
+        p.urgent.is_some()
+            && p.current
+                .as_ref()
+                .is_some_and(|rc| rc.state == RcState::Releasing)
+    });
+    if waiting {
+        not_viable(
+            step,
+            product,
+            "its release failed.",
+            Some("the urgent RC that was waiting for this release goes ahead."),
+        );
+    }
 }
 
 /// A CI report.
@@ -521,6 +891,9 @@ pub fn ci(step: &mut Step<'_>, product: &str, rc_id: u64, status: CiStatus) {
         CiStatus::Released => released(step, product, None),
     }
     step.audit(None, "ci", format!("RC #{} {status:?}", rc.id), None);
+    if status == CiStatus::Failed {
+        release_failed(step, product);
+    }
 }
 
 /// A CI action finished. A failure is announced and the RC marked.
@@ -565,4 +938,7 @@ pub fn action_done(step: &mut Step<'_>, product: &str, id: &str, ok: bool, detai
         ),
         vec![manager],
     );
+    if run.kind == ActionKind::Release {
+        release_failed(step, product);
+    }
 }

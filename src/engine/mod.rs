@@ -9,6 +9,7 @@ pub mod event;
 pub mod state;
 
 mod chat;
+pub mod gate;
 mod lifecycle;
 mod manager;
 mod release;
@@ -26,7 +27,7 @@ pub use event::{
     ActionKind, ActionRun, Audit, Effect, Event, Post, RcUpdate, ReleaseDecision, Reminder,
 };
 pub use manager::{ManagerChoice, pick_daily_manager};
-pub use state::{CiStatus, RcState, State, Trigger};
+pub use state::{Breach, CiStatus, RcState, State, Trigger};
 pub use timers::next_due;
 
 use crate::rules::RuleSet;
@@ -170,7 +171,9 @@ impl Step<'_> {
         self.ctx.now
     }
 
-    pub fn post(&mut self, product: &str, text: String, mentions: Vec<String>) {
+    pub fn post(&mut self, product: &str, text: String, mut mentions: Vec<String>) {
+        // Only people in the team config are ever mentioned.
+        mentions.retain(|m| self.ctx.team.people.contains_key(m));
         self.effects.push(Effect::Post(Post {
             product: product.to_owned(),
             text,
@@ -184,8 +187,9 @@ impl Step<'_> {
         product: &str,
         reply_to: Option<&str>,
         text: String,
-        mentions: Vec<String>,
+        mut mentions: Vec<String>,
     ) {
+        mentions.retain(|m| self.ctx.team.people.contains_key(m));
         self.effects.push(Effect::Post(Post {
             product: product.to_owned(),
             text,

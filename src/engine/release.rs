@@ -3,9 +3,10 @@
 
 use super::Step;
 use super::event::{ActionKind, ActionRun, Effect, ReleaseDecision};
+use super::gate::{self, GateKind, Pass};
 use super::lifecycle::rc_update;
 use super::state::{ExceptionRequest, RcState};
-use super::text::{at, count, from_now, local};
+use super::text::{and_list, at, count, from_now, local};
 use crate::rules::suggest::{closest, known_list};
 
 fn decision(
@@ -73,57 +74,72 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         RcState::Released | RcState::NotViable | RcState::Superseded => return,
     }
     let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
-    let granted = step.state.products.get(product).and_then(|p| {
-        p.exceptions
-            .iter()
-            .find(|e| e.rc == rc.id && e.active(now))
-            .cloned()
-    });
-    let (allowed, reason, exception) = match step.ctx.rules.window(rules_product, "production") {
-        None => (true, "no `production` window is defined".to_owned(), None),
-        Some(w) => {
+    let pass = gate::check(
+        &step.ctx,
+        &step.state,
+        product,
+        GateKind::Release,
+        Some(rc.id),
+        now,
+    );
+    let gate_name = step
+        .ctx
+        .policy(product)
+        .release_gate
+        .unwrap_or_else(|| "production".to_owned());
+    let (allowed, reason, exception) = match &pass {
+        Pass::Off => (
+            true,
+            "the release gate is off (`gate release off`)".to_owned(),
+            None,
+        ),
+        Pass::Open { window: w } => {
             let d = w.decide(now);
             let rule = d
                 .because
                 .map(|c| format!("`{}` ({}:{})", c.origin.text, c.origin.file, c.origin.line));
-            let next = w.next_change(now, crate::rules::HORIZON_DAYS);
-            if d.open {
-                let until = next
-                    .map(|t| format!(" until {}", local(w.tz, t)))
-                    .unwrap_or_default();
-                (
-                    true,
-                    format!("production is open{until} by {}", rule.unwrap_or_default()),
-                    None,
-                )
-            } else {
-                let why = match rule {
-                    Some(r) => format!("production is closed by {r}"),
-                    None => format!(
-                        "production is closed: no `open` rule covers {} ({})",
-                        d.local.format("%A %H:%M"),
-                        w.tz.name()
-                    ),
-                };
-                let opens = match next {
-                    Some(t) => format!("; it opens {} ({})", local(w.tz, t), from_now(now, t)),
-                    None => "; it does not open within a year".to_owned(),
-                };
-                match &granted {
-                    Some(g) => (
-                        true,
-                        format!(
-                            "{why}, but exception E{} `{}` is granted until {}",
-                            g.id,
-                            g.exception,
-                            g.expires_at.map(|t| local(w.tz, t)).unwrap_or_default()
-                        ),
-                        Some(g.exception.clone()),
-                    ),
-                    None => (false, format!("{why}{opens}"), None),
-                }
-            }
+            let until = w
+                .next_change(now, crate::rules::HORIZON_DAYS)
+                .map(|t| format!(" until {}", local(w.tz, t)))
+                .unwrap_or_default();
+            (
+                true,
+                format!("{gate_name} is open{until} by {}", rule.unwrap_or_default()),
+                None,
+            )
         }
+        Pass::Exception {
+            window: w,
+            exception: g,
+        } => (
+            true,
+            format!(
+                "{}, but exception E{} `{}` is granted until {}",
+                closed_why(&gate_name, w, now),
+                g.id,
+                g.exception,
+                g.expires_at.map(|t| local(w.tz, t)).unwrap_or_default()
+            ),
+            Some(g.exception.clone()),
+        ),
+        Pass::Closed {
+            window: Some(w), ..
+        } => {
+            let opens = match w.next_change(now, crate::rules::HORIZON_DAYS) {
+                Some(t) => format!("; it opens {} ({})", local(w.tz, t), from_now(now, t)),
+                None => "; it does not open within a year".to_owned(),
+            };
+            (
+                false,
+                format!("{}{opens}", closed_why(&gate_name, w, now)),
+                None,
+            )
+        }
+        Pass::Closed { name, window: None } => (
+            false,
+            format!("the release gate follows `{name}`, which is not defined in the rules"),
+            None,
+        ),
     };
     decision(
         step,
@@ -147,7 +163,7 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         let names: Vec<String> = step
             .ctx
             .rules
-            .exceptions_opening(rules_product, "production")
+            .exceptions_opening(rules_product, &gate_name)
             .iter()
             .map(|e| e.name.clone())
             .collect();
@@ -178,6 +194,22 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
     let mut rc = rc;
     rc.state = RcState::Releasing;
     rc_update(step, product, &rc);
+    if let Some(u) = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.urgent.clone())
+    {
+        step.post(
+            product,
+            format!(
+                "{}: RC #{} is being released, so your urgent RC waits until that release ends.",
+                at(&u.by),
+                rc.id
+            ),
+            vec![u.by.clone()],
+        );
+    }
     step.action(ActionRun {
         id: format!("release-{}", rc.id),
         product: product.to_owned(),
@@ -195,6 +227,22 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         ),
         vec![by.to_owned(), rc.manager.clone()],
     );
+}
+
+/// Why the release gate's window `w` is closed at `now`.
+fn closed_why(name: &str, w: &crate::rules::Window, now: chrono::DateTime<chrono::Utc>) -> String {
+    let d = w.decide(now);
+    match d.because {
+        Some(c) => format!(
+            "{name} is closed by `{}` ({}:{})",
+            c.origin.text, c.origin.file, c.origin.line
+        ),
+        None => format!(
+            "{name} is closed: no `open` rule covers {} ({})",
+            d.local.format("%A %H:%M"),
+            w.tz.name()
+        ),
+    }
 }
 
 /// `release exception NAME REASON`
@@ -241,19 +289,78 @@ pub fn request_exception(
         );
         return;
     }
-    let Some(rc) = step
-        .state
-        .products
-        .get(product)
-        .and_then(|p| p.current.clone())
-    else {
+    // An exception lets an action through only if it opens the window of
+    // that action's gate.
+    let release_gate = gate::gate_window(&step.ctx, product, GateKind::Release).map(|g| g.0);
+    let cut_gate = gate::gate_window(&step.ctx, product, GateKind::Cut).map(|g| g.0);
+    let opens = |g: &Option<String>| g.as_ref().is_some_and(|g| rule.opens.contains(g));
+    let (opens_release, opens_cut) = (opens(&release_gate), opens(&cut_gate));
+    if !opens_release && !opens_cut {
+        let gates = match (&release_gate, &cut_gate) {
+            (Some(r), Some(c)) => format!("releases follow `{r}` and cuts follow `{c}`"),
+            (Some(r), None) => format!("releases follow `{r}`"),
+            (None, Some(c)) => format!("the release gate is off and cuts follow `{c}`"),
+            (None, None) => "both gates are off".to_owned(),
+        };
+        let opened: Vec<String> = rule.opens.iter().map(|w| format!("`{w}`")).collect();
         step.tell(
             product,
             reply_to,
             by,
-            "there is no RC in flight to release.".to_owned(),
+            format!(
+                "exception `{name}` opens {}, and {gates}, so it cannot let a release through.",
+                and_list(&opened)
+            ),
         );
         return;
+    }
+    let current = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.current.clone());
+    if let Some(rc) = current.as_ref().filter(|rc| rc.state == RcState::Releasing) {
+        step.tell(
+            product,
+            reply_to,
+            by,
+            format!(
+                "RC #{} is already being released; an exception cannot change that.",
+                rc.id
+            ),
+        );
+        return;
+    }
+    let rc_id = match (&current, opens_release, opens_cut) {
+        (Some(rc), true, _) => rc.id,
+        (_, _, true) => 0,
+        (None, _, false) | (Some(_), false, false) => {
+            step.tell(
+                product,
+                reply_to,
+                by,
+                "there is no RC in flight to release.".to_owned(),
+            );
+            return;
+        }
+    };
+    // What the exception is for, in words: a release of the RC in flight,
+    // or the next cut.
+    let purpose = if rc_id == 0 {
+        format!(
+            "to cut an RC outside the {} window",
+            cut_gate.clone().unwrap_or_default()
+        )
+    } else {
+        format!(
+            "to release RC #{rc_id} outside the {} window",
+            release_gate.clone().unwrap_or_default()
+        )
+    };
+    let reason_text = if reason.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
     };
     let id = step.state.next_request.max(1);
     step.state.next_request = id + 1;
@@ -263,7 +370,7 @@ pub fn request_exception(
         exception: name.to_owned(),
         by: by.to_owned(),
         reason: reason.to_owned(),
-        rc: rc.id,
+        rc: rc_id,
         requested_at: now,
         needed: rule.approvals,
         approvals: Vec::new(),
@@ -280,28 +387,31 @@ pub fn request_exception(
         req.granted_at = Some(now);
         req.expires_at = Some(now + lasts);
         push_request(step, product, req);
+        let what = if rc_id == 0 {
+            "for the next cut".to_owned()
+        } else {
+            format!("for RC #{rc_id}")
+        };
         step.post(
             product,
             format!(
-                "Exception E{id} `{name}` ({}) is granted to {} for RC #{}: {reason}.",
+                "Exception E{id} `{name}` ({}) is granted to {} {what}{reason_text}.",
                 rule.description,
                 at(by),
-                rc.id
             ),
             vec![by.to_owned()],
         );
-        release_if_allowed(step, product, by, id, reply_to);
+        after_grant(step, product, by, id, rc_id, reply_to);
         return;
     }
     push_request(step, product, req);
     step.post(
         product,
         format!(
-            "{} asks for exception E{id} `{name}` ({}) to release RC #{} outside the production window: {reason}.\n\
+            "{} asks for exception E{id} `{name}` ({}) {purpose}{reason_text}.\n\
              It needs {} from {}: `{prefix}approve E{id}`.",
             at(by),
             rule.description,
-            rc.id,
             count(
                 usize::try_from(rule.approvals).unwrap_or(usize::MAX),
                 "approval",
@@ -315,6 +425,23 @@ pub fn request_exception(
         ),
         Vec::new(),
     );
+}
+
+/// A granted exception takes effect: a cut waiting for the gate it opens
+/// is made, and an RC it was asked for is released when ready.
+fn after_grant(
+    step: &mut Step<'_>,
+    product: &str,
+    who: &str,
+    id: u64,
+    rc_id: u64,
+    reply_to: Option<&str>,
+) {
+    if rc_id == 0 {
+        super::lifecycle::fire_waiting_cut(step, product);
+    } else {
+        release_if_allowed(step, product, who, id, reply_to);
+    }
 }
 
 /// Releases for `who` once their exception is granted, unless the policy
@@ -361,6 +488,12 @@ fn push_request(step: &mut Step<'_>, product: &str, req: ExceptionRequest) {
 pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: Option<&str>) {
     let now = step.now();
     let lasts = step.ctx.policy(product).exception_lasts;
+    let current_rc = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.current.as_ref())
+        .map(|rc| (rc.id, rc.state));
     let Some(req) = step
         .state
         .products
@@ -375,6 +508,18 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
         );
         return;
     };
+    if let Some(rc) = current_rc.filter(|rc| rc.1 == RcState::Releasing && rc.0 == req.rc) {
+        step.tell(
+            product,
+            reply_to,
+            by,
+            format!(
+                "RC #{} is already being released; an exception cannot change that.",
+                rc.0
+            ),
+        );
+        return;
+    }
     if req.granted_at.is_some() {
         step.tell(
             product,
@@ -426,6 +571,16 @@ pub fn approve(step: &mut Step<'_>, product: &str, by: &str, id: u64, reply_to: 
         ),
         vec![requester.clone()],
     );
+    let rc_id = step
+        .state
+        .products
+        .get(product)
+        .and_then(|p| p.exceptions.iter().find(|e| e.id == id))
+        .map_or(0, |e| e.rc);
+    if rc_id == 0 {
+        super::lifecycle::fire_waiting_cut(step, product);
+        return;
+    }
     let current = step
         .state
         .products

@@ -42,6 +42,51 @@ pub struct ProductState {
     pub last_daily_manager: Option<String>,
     /// Recently closed RCs, newest last.
     pub history: Vec<ClosedRc>,
+    /// A cut that fell while the cut gate was closed; it is made when the
+    /// gate opens (or an exception opens it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_cut: Option<WaitingCut>,
+}
+
+/// A cut waiting for the cut gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingCut {
+    pub trigger: Trigger,
+    pub urgent: bool,
+    /// Who asked for it (the manager of a requested RC); `None` for a daily
+    /// cut, whose manager is picked when it is cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why `by` manages it, for the announcement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// When the gate was last found closed.
+    pub since: DateTime<Utc>,
+}
+
+/// How a release went outside the policy. Reality wins, so the release is
+/// recorded, with these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Breach {
+    /// The release gate's window was closed and no exception opened it.
+    WindowClosed,
+    /// Some change in the RC was not verified.
+    Unverified,
+    /// Nobody's `release` was approved: the RC never went through the gate.
+    NotApproved,
+}
+
+impl Breach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breach::WindowClosed => "window-closed",
+            Breach::Unverified => "unverified",
+            Breach::NotApproved => "not-approved",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +183,9 @@ pub struct ClosedRc {
     pub manager: String,
     pub closed_at: DateTime<Utc>,
     pub changes: usize,
+    /// For a release outside the policy: how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<Breach>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

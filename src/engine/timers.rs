@@ -7,7 +7,8 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::event::{Effect, Reminder};
-use super::lifecycle::{cut, supersede};
+use super::gate;
+use super::lifecycle::{Cut, cut, cut_through_gate, fire_waiting_cut, supersede};
 use super::manager::pick_daily_manager;
 use super::state::{Rc, RcChange, RcState, State};
 use super::text::{and_list, at};
@@ -134,10 +135,30 @@ pub fn next_due(state: &State, rules: &RuleSet, team: &Team) -> Option<DateTime<
         {
             due.push(t);
         }
+        let releasing = ps
+            .current
+            .as_ref()
+            .is_some_and(|rc| rc.state == RcState::Releasing);
+        // An urgent request waits for a release in progress to end.
         if let Some(u) = &ps.urgent
             && u.objection.is_none()
+            && !releasing
         {
             due.push(u.deadline);
+        }
+        // A waiting cut is due when its gate's window opens.
+        if let Some(w) = &ps.waiting_cut
+            && ps.current.is_none()
+        {
+            match policy
+                .cut_gate
+                .as_deref()
+                .map(|name| rules.window(team.rules_product(rules, product), name))
+            {
+                None => due.push(w.since),
+                Some(Some(window)) => due.extend(gate::opens_at(window, w.since)),
+                Some(None) => {}
+            }
         }
         if let Some(rc) = &ps.current {
             for c in &rc.changes {
@@ -155,6 +176,7 @@ pub fn fire(step: &mut Step<'_>) {
     let products: Vec<String> = step.state.products.keys().cloned().collect();
     for product in products {
         urgent(step, &product);
+        fire_waiting_cut(step, &product);
         daily(step, &product);
         reminders(step, &product);
         expiries(step, &product);
@@ -167,6 +189,11 @@ fn urgent(step: &mut Step<'_>, product: &str) {
         .state
         .products
         .get(product)
+        .filter(|p| {
+            !p.current
+                .as_ref()
+                .is_some_and(|rc| rc.state == RcState::Releasing)
+        })
         .and_then(|p| p.urgent.as_ref())
         .is_some_and(|u| u.objection.is_none() && u.deadline <= now);
     if due {
@@ -194,14 +221,8 @@ fn daily(step: &mut Step<'_>, product: &str) {
     // Catch up to the latest slot: a missed daily cut happens once, late.
     let slot = last_daily_slot(&policy, now).unwrap_or(last);
     let in_flight = ps.current.as_ref().map(|rc| rc.id);
+    let waiting = ps.waiting_cut.is_some();
     let empty = ps.pool.is_empty();
-    let committers: Vec<String> = {
-        let mut v: Vec<String> = ps.pool.iter().map(|c| c.author.clone()).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let last_manager = ps.last_daily_manager.clone();
     if let Some(ps) = step.state.products.get_mut(product) {
         ps.last_daily = Some(slot);
     }
@@ -210,6 +231,15 @@ fn daily(step: &mut Step<'_>, product: &str) {
             None,
             "daily-skipped",
             format!("RC #{id} is in flight"),
+            None,
+        );
+        return;
+    }
+    if waiting {
+        step.audit(
+            None,
+            "daily-skipped",
+            "a cut is already waiting for the cut gate".to_owned(),
             None,
         );
         return;
@@ -223,8 +253,66 @@ fn daily(step: &mut Step<'_>, product: &str) {
         );
         return;
     }
+    let ask = super::state::WaitingCut {
+        trigger: super::state::Trigger::Daily,
+        urgent: false,
+        by: None,
+        reason: None,
+        why: None,
+        since: now,
+    };
+    let _: Cut = cut_through_gate(step, product, ask);
+}
+
+/// Who may manage a daily RC: the team members with changes in it, else
+/// the team's leads, else anyone in the team; and which rule applied.
+fn daily_candidates(team: &Team, authors: &[String]) -> (Vec<String>, Option<&'static str>) {
+    let members: Vec<String> = authors
+        .iter()
+        .filter(|a| team.people.contains_key(*a))
+        .cloned()
+        .collect();
+    if !members.is_empty() {
+        return (members, None);
+    }
+    let leads: Vec<String> = team
+        .people
+        .iter()
+        .filter(|(_, m)| m.roles.iter().any(|r| r == "lead"))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if !leads.is_empty() {
+        return (
+            leads,
+            Some("nobody in the team config has a change in it, so a lead"),
+        );
+    }
+    (
+        team.people.keys().cloned().collect(),
+        Some(
+            "nobody in the team config has a change in it and there are no leads, so anyone in the team",
+        ),
+    )
+}
+
+/// Picks a daily manager (always a person in the team config) and cuts.
+pub(super) fn daily_cut(step: &mut Step<'_>, product: &str) -> bool {
+    let now = step.now();
+    let ctx: Context<'_> = step.ctx;
+    let policy = ctx.policy(product);
+    let Some(ps) = step.state.products.get(product) else {
+        return false;
+    };
+    let authors: Vec<String> = {
+        let mut v: Vec<String> = ps.pool.iter().map(|c| c.author.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let last_manager = ps.last_daily_manager.clone();
+    let (candidates, rule) = daily_candidates(ctx.team, &authors);
     let Some(choice) = pick_daily_manager(
-        &committers,
+        &candidates,
         &step.state,
         last_manager.as_deref(),
         ctx.team,
@@ -232,20 +320,25 @@ fn daily(step: &mut Step<'_>, product: &str) {
         now,
         ctx.seed,
     ) else {
-        return;
+        return false;
     };
-    if cut(
+    let why = match rule {
+        None => choice.why.clone(),
+        Some(r) => format!("{r}; {}", choice.why),
+    };
+    let done = cut(
         step,
         product,
         super::state::Trigger::Daily,
         false,
         &choice.person,
         None,
-        &choice.why,
-    ) && let Some(ps) = step.state.products.get_mut(product)
-    {
+        &why,
+    );
+    if done && let Some(ps) = step.state.products.get_mut(product) {
         ps.last_daily_manager = Some(choice.person.clone());
     }
+    done
 }
 
 fn reminders(step: &mut Step<'_>, product: &str) {

@@ -129,10 +129,14 @@ fn ready(step: &mut Step<'_>, product: &str) {
             .find(|e| e.rc == rc.id && e.active(now))
             .cloned()
     });
-    let window_text = match step.ctx.rules.window(rules_product, "production") {
-        None => format!(
-            "No `production` window is defined, so you can release any time with `{prefix}release`."
-        ),
+    let gate = step.ctx.policy(product).release_gate;
+    let window = gate
+        .as_deref()
+        .and_then(|g| step.ctx.rules.window(rules_product, g));
+    let window_text = match window {
+        None => {
+            format!("The release gate is off, so you can release any time with `{prefix}release`.")
+        }
         Some(w) => {
             let next = w.next_change(now, crate::rules::HORIZON_DAYS);
             match (w.is_open(now), next, &granted) {

@@ -272,9 +272,32 @@ pub enum PolicyItem {
     },
     /// `exception lasts 2h`
     ExceptionLasts(Spanned<String>),
+    /// `gate release WINDOW`, `gate cut WINDOW`; `None` for `off`.
+    Gate {
+        kind: GateKind,
+        window: Option<Spanned<String>>,
+    },
     /// `allow release to lead, engineer`
     Allow {
         action: Spanned<String>,
         roles: Vec<Spanned<String>>,
     },
+}
+
+/// What a gate guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateKind {
+    /// Releasing an RC to production.
+    Release,
+    /// Cutting an RC.
+    Cut,
+}
+
+impl GateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateKind::Release => "release",
+            GateKind::Cut => "cut",
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub use diagnostic::Diagnostic;
 pub use eval::{Decision, HORIZON_DAYS};
 pub use model::{Exception, RuleSet, TzSource, Window};
 pub use policy::Policy;
+pub use policy_validate::check_gates;
 pub use source::Source;
 pub use validate::compile;
 
@@ -32,7 +33,8 @@ pub const DEFAULT_RULES: &str = include_str!("../../rules/release-process.rules"
 pub const DEFAULT_RULES_NAME: &str = "rules/release-process.rules";
 
 /// Reads and compiles every rules file named by `paths` (files, or
-/// directories of `*.rules`).
+/// directories of `*.rules`). See also [`check_gates`], which `check`,
+/// `run` and `simulate` add.
 pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Vec<Diagnostic>> {
     compile(source::read_sources(paths)?)
 }

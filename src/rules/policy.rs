@@ -50,6 +50,25 @@ pub struct Policy {
     /// Roles allowed to take each action (by its name in the rules, e.g.
     /// `release`); an action not listed is open to everyone.
     pub allow: BTreeMap<String, Vec<String>>,
+    /// The window releases to production follow (`gate release WINDOW`);
+    /// `None` when written `gate release off`.
+    pub release_gate: Option<String>,
+    /// The window RC cuts follow (`gate cut WINDOW`); `None` (the default,
+    /// or `gate cut off`) cuts at any time.
+    pub cut_gate: Option<String>,
+    /// Whether `gate release` was written (here or in the policy this one
+    /// is merged over), rather than taken from the default.
+    pub release_gate_written: bool,
+}
+
+impl Policy {
+    /// The window a gate follows, `None` when the gate is off.
+    pub fn gate(&self, kind: super::ast::GateKind) -> Option<&str> {
+        match kind {
+            super::ast::GateKind::Release => self.release_gate.as_deref(),
+            super::ast::GateKind::Cut => self.cut_gate.as_deref(),
+        }
+    }
 }
 
 impl Default for Policy {
@@ -75,6 +94,9 @@ impl Default for Policy {
             },
             exception_lasts: TimeDelta::hours(2),
             allow: BTreeMap::new(),
+            release_gate: Some("production".to_owned()),
+            cut_gate: None,
+            release_gate_written: false,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! From pest pairs to the `policy { ... }` AST.
 
-use super::ast::{PolicyDef, PolicyItem, Spanned};
+use super::ast::{GateKind, PolicyDef, PolicyItem, Spanned};
 use super::parse::{Failed, P, R, Walker};
 use super::syntax::Rule;
 
@@ -21,6 +21,7 @@ impl Walker<'_> {
                 Rule::remind_rule => self.remind_rule(c),
                 Rule::working_hours => self.working_hours(c),
                 Rule::allow_rule => Ok(self.allow_rule(c)),
+                Rule::gate_rule => self.gate_rule(c),
                 _ => Err(self.unexpected(&c)),
             };
             match item {
@@ -137,6 +138,27 @@ impl Walker<'_> {
             }
         }
         time.map(|time| PolicyItem::WorkingHours { days, time })
+            .ok_or(Failed)
+    }
+
+    fn gate_rule(&mut self, p: P<'_>) -> R<PolicyItem> {
+        let mut kind = None;
+        let mut window = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::kw_gate | Rule::kw_off => {}
+                Rule::gate_kind => {
+                    kind = Some(if c.as_str().starts_with("cut") {
+                        GateKind::Cut
+                    } else {
+                        GateKind::Release
+                    })
+                }
+                Rule::name => window = Some(self.spanned_str(&c)),
+                _ => return Err(self.unexpected(&c)),
+            }
+        }
+        kind.map(|kind| PolicyItem::Gate { kind, window })
             .ok_or(Failed)
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 
-use super::ast::{self, PolicyDef, PolicyItem, Span, Spanned};
+use super::ast::{self, GateKind, PolicyDef, PolicyItem, Span, Spanned};
 use super::model::RuleSet;
 use super::policy::{DailyPolicy, Policy};
 use super::validate::{Validator, day_mask};
@@ -59,7 +59,7 @@ impl Validator<'_> {
         for (file, f) in files.iter().enumerate() {
             for item in &f.items {
                 if let ast::Item::Policy(def) = item {
-                    self.apply_policy(file, def, &mut top, &mut seen);
+                    self.apply_policy(file, def, &mut top, &mut seen, set, None);
                 }
             }
         }
@@ -78,7 +78,7 @@ impl Validator<'_> {
                 }
                 let mut seen = Seen::new();
                 for def in &p.policies {
-                    self.apply_policy(file, def, &mut policy, &mut seen);
+                    self.apply_policy(file, def, &mut policy, &mut seen, set, Some(&p.name.node));
                 }
                 if let Some(rules) = set.products.get_mut(&p.name.node) {
                     rules.policy = Some(policy);
@@ -134,7 +134,48 @@ impl Validator<'_> {
         true
     }
 
-    fn apply_policy(&mut self, file: usize, def: &PolicyDef, policy: &mut Policy, seen: &mut Seen) {
+    fn gate(
+        &mut self,
+        file: usize,
+        kind: GateKind,
+        window: Option<&Spanned<String>>,
+        set: &RuleSet,
+        product: Option<&str>,
+    ) -> Option<Option<String>> {
+        let Some(w) = window else {
+            return Some(None);
+        };
+        if set.window(product, &w.node).is_some() || self.window_was_defined(product, &w.node) {
+            return Some(Some(w.node.clone()));
+        }
+        let help = self.window_help(set, product, &w.node);
+        let d = self.push(
+            file,
+            w.span,
+            "unknown-window",
+            format!(
+                "the {} gate names unknown window `{}`",
+                kind.as_str(),
+                w.node
+            ),
+            "no window has this name",
+        );
+        d.help = Some(format!(
+            "{help} (or write `gate {} off` to turn the gate off)",
+            kind.as_str()
+        ));
+        None
+    }
+
+    fn apply_policy(
+        &mut self,
+        file: usize,
+        def: &PolicyDef,
+        policy: &mut Policy,
+        seen: &mut Seen,
+        set: &RuleSet,
+        product: Option<&str>,
+    ) {
         for item in &def.items {
             let span = item.span;
             match &item.node {
@@ -249,6 +290,23 @@ impl Validator<'_> {
                     policy.remind.working_start = m.start;
                     policy.remind.working_end = m.end;
                 }
+                PolicyItem::Gate { kind, window } => {
+                    let key = match kind {
+                        GateKind::Release => "gate release",
+                        GateKind::Cut => "gate cut",
+                    };
+                    if self.once(file, span, key, seen)
+                        && let Some(w) = self.gate(file, *kind, window.as_ref(), set, product)
+                    {
+                        match kind {
+                            GateKind::Release => {
+                                policy.release_gate = w;
+                                policy.release_gate_written = true;
+                            }
+                            GateKind::Cut => policy.cut_gate = w,
+                        }
+                    }
+                }
                 PolicyItem::Allow { action, roles } => {
                     let key: &'static str = match action.node.as_str() {
                         "request" => "allow request",
@@ -273,6 +331,65 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// Problems with the gates of a compiled rule set that `shipgate check`,
+/// `shipgate run` and `shipgate simulate` refuse: the default `gate release
+/// production` with no `production` window (the gate would follow
+/// nothing). The engine fails closed on such rules (releases are refused),
+/// but they are never what was meant.
+pub fn check_gates(set: &RuleSet) -> Vec<super::Diagnostic> {
+    let policy = &set.policy;
+    let Some(gate) = policy.release_gate.as_deref() else {
+        return Vec::new();
+    };
+    if policy.release_gate_written || set.windows.contains_key(gate) {
+        return Vec::new();
+    }
+    let names: Vec<&str> = set.windows.keys().map(String::as_str).collect();
+    let msg = format!(
+        "no `{gate}` window: releases follow the `{gate}` window unless the policy names another with `gate release WINDOW`"
+    );
+    let closest = super::suggest::closest(gate, names.iter().copied());
+    let help = match closest {
+        Some(s) => format!(
+            "did you mean `{s}`? rename it to `window {gate}`, or write `gate release {s}` in a `policy {{ ... }}` block; `gate release off` releases at any time"
+        ),
+        None => format!(
+            "define `window {gate} {{ ... }}`, name another window with `gate release WINDOW` in a `policy {{ ... }}` block, or write `gate release off` to release at any time"
+        ),
+    };
+    let mut d = super::Diagnostic::error("no-release-window", msg).with_help(help);
+    // Point at the window most like it, else at the top of the first file.
+    let at = closest
+        .or_else(|| names.first().copied())
+        .and_then(|n| set.windows.get(n))
+        .map(|w| (w.origin.file.clone(), w.origin.line));
+    let source = match &at {
+        Some((file, _)) => set.sources.iter().find(|s| &s.name == file),
+        None => set.sources.first(),
+    };
+    if let Some(src) = source {
+        let line = at.map_or(1, |a| a.1);
+        let start = src
+            .text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum::<usize>()
+            .min(src.text.len());
+        let end = start
+            + src.text[start..]
+                .find('\n')
+                .unwrap_or(src.text.len() - start);
+        let label = if closest.is_some() {
+            format!("not `{gate}`")
+        } else {
+            format!("no `{gate}` window in these rules")
+        };
+        d = d.in_file(&src.name, src.text.clone(), Span::new(start, end), label);
+    }
+    vec![d]
 }
 
 #[cfg(test)]

@@ -105,6 +105,9 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::kw_lasts => "`lasts`",
         Rule::kw_allow => "`allow`",
         Rule::kw_to => "`to`",
+        Rule::kw_gate => "`gate`",
+        Rule::gate_kind => "`release` or `cut`",
+        Rule::gate_rule => "`gate release WINDOW`, `gate cut WINDOW` or `gate ... off`",
         Rule::duration => "a duration like `15m`, `2h` or `1d`",
         Rule::action_name => {
             "an action: `request`, `object`, `decide`, `not-viable`, `released`, `release`, `verify`, `handoff`, `away`, `exception` or `approve`"
@@ -167,6 +170,8 @@ fn keywords(rule: Rule) -> &'static [&'static str] {
         Rule::kw_working_hours | Rule::working_hours => &["working-hours"],
         Rule::kw_allow | Rule::allow_rule => &["allow"],
         Rule::kw_lasts => &["lasts"],
+        Rule::kw_gate | Rule::gate_rule => &["gate"],
+        Rule::gate_kind => &["release", "cut"],
         Rule::kw_every => &["every"],
         Rule::kw_first => &["first"],
         Rule::kw_escalate => &["escalate"],

@@ -550,7 +550,7 @@ impl Validator<'_> {
         }
     }
 
-    fn window_help(&self, set: &RuleSet, product: Option<&str>, name: &str) -> String {
+    pub(super) fn window_help(&self, set: &RuleSet, product: Option<&str>, name: &str) -> String {
         let mut names = set.window_names(product);
         // Windows that were defined but have errors of their own still
         // exist as far as the reader is concerned.
@@ -574,7 +574,7 @@ impl Validator<'_> {
 
     /// Whether `name` was defined as a window (valid or not) in scope, so a
     /// broken definition does not also cause "unknown window" errors.
-    fn window_was_defined(&self, product: Option<&str>, name: &str) -> bool {
+    pub(super) fn window_was_defined(&self, product: Option<&str>, name: &str) -> bool {
         let key = |scope: &str| ("window", scope.to_owned(), name.to_owned());
         self.seen.contains_key(&key("")) || product.is_some_and(|p| self.seen.contains_key(&key(p)))
     }

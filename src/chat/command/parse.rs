@@ -70,8 +70,9 @@ impl Parser<'_> {
                 let Some(exception) = cur.next_word() else {
                     return Err(self.missing(kind, "the exception's name and a reason"));
                 };
-                let reason =
-                    self.required(kind, cur.rest(), "a reason after the exception's name")?;
+                // The reason may be left out: the engine asks for one when
+                // the exception's rules say `reason required`.
+                let reason = cur.rest().trim().to_owned();
                 Ok(Command::ReleaseException {
                     exception: exception.to_owned(),
                     reason,

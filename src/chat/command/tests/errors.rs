@@ -263,13 +263,6 @@ fn errors() {
             ),
         ),
         (
-            "!sg release exception critical-bug",
-            err(
-                "`release exception` needs a reason after the exception's name \
-                 (usage: `!sg release exception NAME REASON`)",
-            ),
-        ),
-        (
             "!sg explain at",
             err("`explain` needs a time after `at` (usage: `!sg explain [WINDOW] [at TIME]`)"),
         ),
