@@ -1063,6 +1063,36 @@ fn reload_results() {
     d.stop();
 }
 
+/// What the daemon refuses to start on, a reload refuses to load: a release
+/// gate naming no window, and a `product` block no config product uses.
+#[test]
+fn a_reload_refuses_what_a_start_would_refuse() {
+    let d = Daemon::start(Layout::Outside);
+    assert_eq!(d.settle(), "unchanged");
+    let old = d.active();
+    d.write_outside("timezone \"UTC\"\nwindow prod {\n    open mon-thu 08:00-16:00\n}\n");
+    match d.reload_now() {
+        ReloadResult::Rejected { diagnostics } => assert!(
+            diagnostics.iter().any(|x| x.contains("production")),
+            "the missing `production` window is named: {diagnostics:?}"
+        ),
+        other => panic!("rules with no release gate window were loaded: {other:?}"),
+    }
+    assert!(Arc::ptr_eq(&old, &d.active()));
+    d.write_outside(
+        "timezone \"UTC\"\nwindow production {\n    open always\n}\nproduct berln {\n    window production {\n        closed always\n    }\n}\n",
+    );
+    match d.reload_now() {
+        ReloadResult::Rejected { diagnostics } => assert!(
+            diagnostics.iter().any(|x| x.contains("product berln")),
+            "the unused product block is named: {diagnostics:?}"
+        ),
+        other => panic!("a product block naming no config product was loaded: {other:?}"),
+    }
+    assert!(Arc::ptr_eq(&old, &d.active()));
+    d.stop();
+}
+
 #[test]
 fn the_same_mistake_is_announced_once_per_active_version() {
     let d = Daemon::start(Layout::Outside);

@@ -100,6 +100,32 @@ fn startup_rules(config: &Config, store: &Store) -> Result<StartupRules, StartEr
         let text = encode_sources(&sources);
         rules::compile(sources).map(|set| (set, hash, text))
     });
+    // Rules that compile but that the daemon cannot run (a gate naming no
+    // window, products the config does not have) count as invalid too, as
+    // they do for a reload.
+    let disk = disk
+        .map_err(|diags| {
+            diags
+                .iter()
+                .map(|d| d.render(false))
+                .collect::<Vec<String>>()
+        })
+        .and_then(|(set, hash, text)| {
+            let mut problems: Vec<String> = rules::check_gates(&set)
+                .iter()
+                .map(|d| d.render(false))
+                .collect();
+            problems.extend(
+                crate::team::cross_check(config, &set)
+                    .into_iter()
+                    .map(|m| format!("the rules and the config disagree: {m}")),
+            );
+            if problems.is_empty() {
+                Ok((set, hash, text))
+            } else {
+                Err(problems)
+            }
+        });
     match disk {
         Ok((set, hash, text)) => Ok(StartupRules {
             active: ActiveRules {
@@ -112,7 +138,7 @@ fn startup_rules(config: &Config, store: &Store) -> Result<StartupRules, StartEr
         }),
         Err(diags) => {
             for d in &diags {
-                eprintln!("{}", d.render(false));
+                eprintln!("{d}");
             }
             let last = store
                 .last_good_rules()

@@ -268,6 +268,23 @@ impl Reloader {
                     .await;
             }
         };
+        // What the daemon refuses to start on, a reload refuses to load:
+        // gates naming no window, and rules and config that disagree about
+        // products.
+        let mut problems: Vec<String> = rules::check_gates(&set)
+            .iter()
+            .map(|d| d.one_line())
+            .collect();
+        problems.extend(
+            crate::team::cross_check(&self.shared.config, &set)
+                .into_iter()
+                .map(|m| format!("the rules and the config disagree: {m}")),
+        );
+        if !problems.is_empty() {
+            return self
+                .reject(why, problems, Notice::OncePerActivation(hash))
+                .await;
+        }
         // The rules' `product` blocks the configured products use, before
         // and after.
         let mut products: Vec<String> = self
