@@ -100,7 +100,7 @@ fn help_for_a_word_of_a_command() {
     .join("\n");
     let t = texts(&script);
     assert!(
-        t[0].starts_with("`!sg release exception NAME REASON`"),
+        t[0].starts_with("`!sg release exception NAME [REASON]`"),
         "{}",
         t[0]
     );

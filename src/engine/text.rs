@@ -17,7 +17,7 @@ pub fn trigger(rc: &Rc) -> &'static str {
 }
 
 /// `#12 Fix login (@alice)` lines for an RC's changes.
-pub fn change_lines(rc: &Rc, pending_only: bool) -> String {
+pub fn change_lines(rc: &Rc, pending_only: bool, team: &super::Team) -> String {
     rc.changes
         .iter()
         .filter(|c| !pending_only || c.verified_at.is_none())
@@ -32,10 +32,16 @@ pub fn change_lines(rc: &Rc, pending_only: bool) -> String {
             } else {
                 String::new()
             };
+            // Only people in the team config are named with `@`: a change
+            // by anyone else (a bot, an outside contributor) says so.
+            let author = if team.people.contains_key(&c.change.author) {
+                format!("@{}", c.change.author)
+            } else {
+                format!("by {}, outside the team", c.change.author)
+            };
             format!(
-                "  {mark} {} (@{}{handed})",
+                "  {mark} {} ({author}{handed})",
                 change_label(&c.change.id, &c.change.title),
-                c.change.author
             )
         })
         .collect::<Vec<_>>()

@@ -198,11 +198,12 @@ impl CommandKind {
             CommandKind::ReleaseException => Spec {
                 name: "release exception",
                 aliases: &[],
-                usage: "release exception NAME REASON",
+                usage: "release exception NAME [REASON]",
                 summary: "ask to release outside the production window",
                 details: "NAME is an exception from the rules, such as `production-down`, \
                           `critical-bug` or `urgent-delivery`. Some need approvals from other \
-                          people; a granted exception expires. Once it is granted, an RC whose \
+                          people; a granted exception expires. REASON is required unless the \
+                          exception says `reason optional`. Once it is granted, an RC whose \
                           changes are all verified is released at once; otherwise `release` it \
                           before the exception expires.",
                 example: (

@@ -68,7 +68,7 @@ impl Parser<'_> {
                 let text = self.text(args);
                 let mut cur = Cursor::new(&text);
                 let Some(exception) = cur.next_word() else {
-                    return Err(self.missing(kind, "the exception's name and a reason"));
+                    return Err(self.missing(kind, "the exception's name (and a reason, unless the exception makes it optional)"));
                 };
                 // The reason may be left out: the engine asks for one when
                 // the exception's rules say `reason required`.

@@ -252,14 +252,14 @@ fn errors() {
             "!sg release now please",
             err(
                 "`release` takes no arguments, but got `now please`; to ask for an exception \
-                 write `!sg release exception NAME REASON` (did you mean `!sg release`?)",
+                 write `!sg release exception NAME [REASON]` (did you mean `!sg release`?)",
             ),
         ),
         (
             "!sg release exception",
             err(
-                "`release exception` needs the exception's name and a reason \
-                 (usage: `!sg release exception NAME REASON`)",
+                "`release exception` needs the exception's name (and a reason, unless the \
+                 exception makes it optional) (usage: `!sg release exception NAME [REASON]`)",
             ),
         ),
         (

@@ -120,7 +120,7 @@ fn help_list_snapshot() {
       !sg away until YYYY-MM-DD               say you are away until a date
       !sg back                                say you are back before the date you gave
       !sg release                             release the running RC to production
-      !sg release exception NAME REASON       ask to release outside the production window
+      !sg release exception NAME [REASON]     ask to release outside the production window
       !sg approve ID                          approve someone else's exception request
       !sg status [PRODUCT]                    show the RC in flight, its manager and what still needs verifying
       !sg windows                             show each window from the rules and whether it is open now
