@@ -136,3 +136,27 @@ fn console_ci_reports_on_the_rc_in_flight_and_says_when_it_is_not() {
     d.expect_stdout("RC #2 is deployed for verification.");
     d.stop();
 }
+
+/// The README's first command runs the daemon on `examples/shipgate.ron` as
+/// shipped: it must start on the embedded rules, with only the port moved
+/// so that tests can run side by side.
+#[test]
+fn the_example_config_starts_as_shipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let text = std::fs::read_to_string(examples.join("shipgate.ron")).unwrap();
+    assert!(text.contains("\"127.0.0.1:8080\""), "the README's port");
+    let text = text.replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"");
+    std::fs::write(dir.path().join("shipgate.ron"), text).unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    for entry in std::fs::read_dir(examples.join("secrets")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), secrets.join(entry.file_name())).unwrap();
+    }
+    let mut d = Daemon::start(&dir.path().join("shipgate.ron"), MONDAY_1000_NY);
+    d.expect_stdout("shipgate console: you are ana, in web.");
+    d.type_line("!sg status payments");
+    d.expect_stdout("payments: no RC in flight.");
+    d.stop();
+}
