@@ -33,9 +33,11 @@
 //! - allow a cut when the gate is closed (`cut_through_gate` treats the
 //!   gate as off): both fail on invariant 3;
 //! - supersede a releasing RC (no guard in `lifecycle::supersede`):
-//!   `known_leaks_hold` fails on invariant 7 (`rc proceed` by the manager);
-//!   the random search did not find it in 100 cases, since the timer path
-//!   keeps its own guard.
+//!   `known_leaks_hold` fails on invariant 7 (`rc proceed` by the manager).
+//!   The random search first missed it (not even in 1,000 cases: the timer
+//!   path keeps its own guard, and a random sender rarely is the manager at
+//!   the right moment); with the `ByManager` and `UrgentWhileReleasing`
+//!   steps, `the_gate_holds` fails on invariant 7 within 100 cases too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -172,6 +174,20 @@ enum Step {
         rc: u64,
         status: u8,
     },
+    /// The manager of the product's RC in flight says `command` (the
+    /// manager-only paths, such as `rc proceed` while an RC is releasing,
+    /// are rarely reached by a random sender).
+    ByManager {
+        product: usize,
+        command: Cmd,
+    },
+    /// A race a random sender rarely reaches: everyone verifies, the
+    /// manager releases, someone asks for an urgent RC, and the manager
+    /// says `rc proceed`, all in the same minute.
+    UrgentWhileReleasing {
+        product: usize,
+        from: usize,
+    },
     /// Everyone in `PEOPLE` says `verify all` (so RCs get ready often).
     AllVerify {
         product: usize,
@@ -212,6 +228,18 @@ fn cmd() -> impl Strategy<Value = Cmd> {
     ]
 }
 
+/// What a manager says: the commands only a manager (or requester) may give.
+fn manager_cmd() -> impl Strategy<Value = Cmd> {
+    prop_oneof![
+        Just(Cmd::Proceed),
+        Just(Cmd::Release),
+        Just(Cmd::Withdraw),
+        Just(Cmd::NotViable),
+        Just(Cmd::Released),
+        any::<bool>().prop_map(|urgent| Cmd::Request { urgent }),
+    ]
+}
+
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => prop_oneof![1i64..60, 60i64..1440, 1440i64..(3 * 7 * 1440)].prop_map(Step::Wait),
@@ -222,6 +250,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..PRODUCTS.len(), 1u64..6, 0u8..4)
             .prop_map(|(product, rc, status)| Step::Ci { product, rc, status }),
         2 => (0..PRODUCTS.len()).prop_map(|product| Step::AllVerify { product }),
+        1 => (0..PRODUCTS.len(), 0..PEOPLE.len())
+            .prop_map(|(product, from)| Step::UrgentWhileReleasing { product, from }),
+        3 => (0..PRODUCTS.len(), manager_cmd())
+            .prop_map(|(product, command)| Step::ByManager { product, command }),
     ]
 }
 
@@ -537,6 +569,41 @@ fn run(template: usize, size: usize, start: DateTime<Utc>, steps: &[Step], seed:
                 text: chat_text(command),
                 message_id: None,
             }],
+            Step::ByManager { product, command } => state
+                .products
+                .get(PRODUCTS[*product])
+                .and_then(|ps| ps.current.as_ref())
+                .map(|rc| Event::Chat {
+                    product: PRODUCTS[*product].to_owned(),
+                    from: rc.manager.clone(),
+                    text: chat_text(command),
+                    message_id: None,
+                })
+                .into_iter()
+                .collect(),
+            Step::UrgentWhileReleasing { product, from } => {
+                let p = PRODUCTS[*product];
+                let manager = state
+                    .products
+                    .get(p)
+                    .and_then(|ps| ps.current.as_ref())
+                    .map(|rc| rc.manager.clone())
+                    .unwrap_or_else(|| name_of(0));
+                let say = |from: String, text: &str| Event::Chat {
+                    product: p.to_owned(),
+                    from,
+                    text: text.to_owned(),
+                    message_id: None,
+                };
+                let mut events: Vec<Event> = PEOPLE
+                    .iter()
+                    .map(|x| say(x.0.to_owned(), "!sg verify all"))
+                    .collect();
+                events.push(say(manager.clone(), "!sg release"));
+                events.push(say(name_of(*from), "!sg rc request urgent on fire"));
+                events.push(say(manager, "!sg rc proceed"));
+                events
+            }
             Step::AllVerify { product } => PEOPLE
                 .iter()
                 .map(|p| Event::Chat {
