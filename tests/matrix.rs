@@ -381,7 +381,6 @@ async fn a_whole_rc_with_restarts() {
     assert_eq!(w.ana.count(&w.web, &w.bot, "released to production"), 1);
     assert_eq!(w.ana.count(&w.web, &w.bot, "verified #1"), 1);
     assert_eq!(w.ana.count(&w.web, &w.bot, "RC #1 is deployed"), 1);
-    let _ = w.ana.len();
     sg.stop();
 }
 

@@ -1102,7 +1102,7 @@ fn the_same_mistake_is_announced_once_per_active_version() {
     assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
     // Saved again, unchanged, over the same rules: no second notice.
     d.write_outside(&bad);
-    let _ = d.reload_now();
+    assert!(matches!(d.reload_now(), ReloadResult::Rejected { .. }));
     assert_eq!(d.rejections(&bad), 1);
     // A good version in between, then the same mistake again: the team is
     // told again, since the rules it would have replaced are different.
