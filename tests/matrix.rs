@@ -150,10 +150,6 @@ impl User {
             .filter(|s| &s.room == room && s.sender == sender && s.body.contains(needle))
             .count()
     }
-
-    fn len(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
 }
 
 impl Drop for User {
