@@ -402,7 +402,7 @@ fn status(step: &Step<'_>, product: &str) -> String {
                 count(rc.changes.len(), "change", "changes"),
                 crate::timefmt::duration(now - rc.cut_at)
             ));
-            lines.push(change_lines(rc, false, &step.ctx.team));
+            lines.push(change_lines(rc, false, step.ctx.team));
         }
         None => lines.push(format!("{product}: no RC in flight.")),
     }

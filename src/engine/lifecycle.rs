@@ -142,7 +142,7 @@ pub fn cut(
         trigger(&rc),
         at(manager),
         and_list(&authors.iter().map(|a| at(a)).collect::<Vec<_>>()),
-        change_lines(&rc, false, &step.ctx.team),
+        change_lines(&rc, false, step.ctx.team),
         p = step.ctx.team.prefix,
     );
     text.push_str(&away_authors(step, product, &rc));
@@ -874,7 +874,7 @@ pub fn ci(step: &mut Step<'_>, product: &str, rc_id: u64, status: CiStatus) {
                 format!(
                     "RC #{} is deployed for verification. Still to verify:\n{}\nUse `{prefix}verify all` when yours work.",
                     rc.id,
-                    change_lines(&rc, true, &step.ctx.team)
+                    change_lines(&rc, true, step.ctx.team)
                 )
             };
             step.post(product, text, pending);
