@@ -882,7 +882,14 @@ impl Reader {
             adapter: "matrix",
             product: product.to_owned(),
             from,
-            text: strip_reply_fallback(&text.body),
+            // A pill shows a display name in the plain body; its id is in
+            // the HTML.
+            text: match &text.formatted {
+                Some(f) => {
+                    crate::chat::mention::pills_in_body(&strip_reply_fallback(&text.body), &f.body)
+                }
+                None => strip_reply_fallback(&text.body),
+            },
             message_id: ev.event_id.to_string(),
             missed: None,
         })
