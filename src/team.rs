@@ -1,6 +1,6 @@
 //! The engine's view of the team config.
 
-use crate::config::Config;
+use crate::config::{Adapter, Config};
 use crate::engine::{Member, Team};
 
 /// People (time zone, roles) and products (rules overrides) from the config.
@@ -27,6 +27,16 @@ pub fn team_from_config(config: &Config) -> Team {
         // As people type it before a command (`"!sg "`), for the hints in
         // shipgate's answers.
         prefix: crate::chat::command::invocation(&config.prefix),
+        chat_ids: config
+            .people
+            .iter()
+            .flat_map(|p| {
+                [Adapter::Matrix, Adapter::Discord]
+                    .into_iter()
+                    .filter_map(|a| p.chat_id(a))
+                    .map(|id| (id.to_owned(), p.name.clone()))
+            })
+            .collect(),
     }
 }
 

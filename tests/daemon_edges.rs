@@ -91,6 +91,7 @@ fn names_in_any_case_reach_the_engine_with_the_configs_spelling() {
     d.type_line("!sg handoff #9 to ANA");
     d.expect_stdout("@ana: @ben handed you #9 (Nine) to verify in RC #2");
     assert!(d.posts_containing("I don't know").is_empty());
+    assert!(d.posts_containing("not in the team config").is_empty());
     d.stop();
 }
 

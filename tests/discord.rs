@@ -214,6 +214,24 @@ async fn a_whole_rc_in_discord() {
 
     ana(&w, WEB, "!sg verify all");
     let (i, _) = w.fake.wait_for(WEB, "verified #1", i).await;
+    // A handoff target may be a Discord mention, as the client types it.
+    ben(&w, WEB, &format!("!sg handoff #2 to <@!{ANA}>"));
+    let (i, to_ana) = w.fake.wait_for(WEB, "handed you #2", i).await;
+    assert!(
+        to_ana
+            .content
+            .starts_with(&format!("<@{ANA}>: <@{BEN}> handed you #2")),
+        "{to_ana:?}"
+    );
+    ana(&w, WEB, &format!("!sg handoff #2 to <@{BEN}>"));
+    let (i, back) = w.fake.wait_for(WEB, "handed you #2", i + 1).await;
+    assert!(
+        back.content.starts_with(&format!("<@{BEN}>: <@{ANA}>")),
+        "{back:?}"
+    );
+    ana(&w, WEB, "!sg handoff #2 to <@123>");
+    let (i, unknown) = w.fake.wait_for(WEB, "nobody in the team config", i).await;
+    assert!(unknown.content.contains("Discord id `123`"), "{unknown:?}");
     // An hour after the cut, ben is reminded.
     sg.clock("2026-03-13T15:01:00Z").await;
     let (i, reminder) = w.fake.wait_for(WEB, "reminder: please verify #2", i).await;
@@ -238,6 +256,12 @@ async fn a_whole_rc_in_discord() {
         "!sg release exception urgent-delivery partner launch today",
     );
     let (i, asked) = w.fake.wait_for(WEB, "needs 1 approval", i).await;
+    // The people who may approve it are mentioned (ana asked; ben may).
+    assert!(
+        asked.content.contains(&format!("(<@{BEN}> can approve)")),
+        "{asked:?}"
+    );
+    assert_eq!(allowed_users(&asked), vec![BEN.to_owned()]);
     let id: String = asked
         .content
         .split("approve ")

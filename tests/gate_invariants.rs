@@ -153,6 +153,7 @@ fn team(size: usize) -> Team {
             .collect(),
         products: PRODUCTS.iter().map(|p| ((*p).to_owned(), None)).collect(),
         prefix: "!sg ".to_owned(),
+        chat_ids: Default::default(),
     }
 }
 

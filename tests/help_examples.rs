@@ -280,6 +280,7 @@ fn team(prefix: &str) -> Team {
         products: [(PRODUCT.to_owned(), None)].into(),
         // As the daemon builds it from the config: `!ship` becomes `!ship `.
         prefix: shipgate::chat::command::invocation(prefix),
+        chat_ids: Default::default(),
     }
 }
 

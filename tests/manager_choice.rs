@@ -38,6 +38,7 @@ fn team() -> Team {
             .collect(),
         products: BTreeMap::from([("web".to_owned(), None)]),
         prefix: "!sg ".to_owned(),
+        chat_ids: Default::default(),
     }
 }
 

@@ -83,6 +83,7 @@ fn the_walk_through_releases_inside_the_window() {
         "{stray:#?}"
     );
     assert!(d.posts_containing("I don't know").is_empty());
+    assert!(d.posts_containing("not in the team config").is_empty());
     assert!(d.posts_containing("not a command").is_empty());
     d.stop();
 }

@@ -51,8 +51,48 @@ fn session_file(store: &std::path::Path) -> PathBuf {
     store.join("session.json")
 }
 
-fn err(what: &str, e: impl std::fmt::Display) -> String {
-    format!("matrix: {what}: {e}")
+fn err<E: std::error::Error>(what: &str, e: E) -> String {
+    let chain = error_chain(&e);
+    match unreachable_why(&chain) {
+        Some(why) => format!("matrix: {what}: cannot reach the homeserver ({why}): {chain}"),
+        None => format!("matrix: {what}: {chain}"),
+    }
+}
+
+/// An error and its sources, `: `-separated, each said once: the HTTP
+/// client's own message ("error sending request") hides the cause
+/// ("Connection refused") in its sources.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Why the homeserver could not be reached, in the words people search
+/// for, when an error chain says it could not.
+fn unreachable_why(chain: &str) -> Option<&'static str> {
+    let lower = chain.to_lowercase();
+    if lower.contains("connection refused") {
+        Some("connection refused")
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        Some("timed out")
+    } else if lower.contains("dns error") || lower.contains("failed to lookup") {
+        Some("its name does not resolve")
+    } else if lower.contains("connection reset") {
+        Some("connection reset")
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        Some("TLS failed")
+    } else {
+        None
+    }
 }
 
 fn token_session(user_id: OwnedUserId, device_id: OwnedDeviceId, token: &str) -> MatrixSession {
@@ -149,6 +189,26 @@ fn accept_invite(room: Room) {
             tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
         }
     });
+}
+
+/// What to check when a product's room cannot be joined at start: the
+/// invite, and the id (room version 12 ids have no `:server`).
+fn room_hint(channel: &str, product: &str, bot: &str) -> String {
+    let id = if channel.starts_with('#') {
+        "that the alias exists"
+    } else if channel.contains(':') {
+        "that the room id is the room's own (Room settings > Advanced); \
+         a room of version 12 or later has an id without `:server` (`!AbC...`), \
+         so drop an added `:server` for such a room"
+    } else {
+        "that the room id is the room's own (Room settings > Advanced); \
+         an id without `:server` is right only for rooms of version 12 or later, \
+         older rooms' ids end in `:server`"
+    };
+    format!(
+        "Product `{product}` uses the Matrix room `{channel}`: check that {bot} is invited \
+         to it (or that it is public), and {id}"
+    )
 }
 
 /// The readiness problem key for being out of a room.
@@ -287,7 +347,10 @@ impl MatrixAdapter {
                         id
                     }
                     // Never joined: a configuration mistake.
-                    None => return Err(e),
+                    None => {
+                        let bot = client.user_id().map_or(m.user.clone(), |u| u.to_string());
+                        return Err(format!("{e}. {}", room_hint(channel, &p.name, &bot)));
+                    }
                 },
             };
             rooms.insert(channel.to_owned(), id);
@@ -518,8 +581,15 @@ impl MatrixAdapter {
     }
 
     async fn join(client: &Client, channel: &str) -> Result<OwnedRoomId, String> {
-        let target = <&RoomOrAliasId>::try_from(channel)
-            .map_err(|e| err(&format!("`{channel}` is not a room id or alias"), e))?;
+        let target = <&RoomOrAliasId>::try_from(channel).map_err(|e| {
+            err(
+                &format!(
+                    "`{channel}` is not a room id (`!opaque:server`, or `!opaque` from room \
+                         version 12 on) or an alias (`#name:server`)"
+                ),
+                e,
+            )
+        })?;
         let room = client
             .join_room_by_id_or_alias(target, &[])
             .await
@@ -882,7 +952,14 @@ impl Reader {
             adapter: "matrix",
             product: product.to_owned(),
             from,
-            text: strip_reply_fallback(&text.body),
+            // A pill shows a display name in the plain body; its id is in
+            // the HTML.
+            text: match &text.formatted {
+                Some(f) => {
+                    crate::chat::mention::pills_in_body(&strip_reply_fallback(&text.body), &f.body)
+                }
+                None => strip_reply_fallback(&text.body),
+            },
             message_id: ev.event_id.to_string(),
             missed: None,
         })
@@ -983,6 +1060,92 @@ impl ChatAdapter for MatrixAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_homeserver_says_connection_refused() {
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::builder()
+            .homeserver_url(format!("http://127.0.0.1:{port}"))
+            .request_config(RequestConfig::new().retry_limit(0))
+            .build()
+            .await
+            .unwrap();
+        let e = client
+            .matrix_auth()
+            .login_username("shipgate", "pw")
+            .send()
+            .await
+            .unwrap_err();
+        let text = err("login failed", e);
+        assert!(
+            text.starts_with(
+                "matrix: login failed: cannot reach the homeserver (connection refused): "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.to_lowercase().contains("connection refused (os error"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let timed_out = Outer(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "operation timed out",
+        ));
+        assert_eq!(
+            err("first sync failed", timed_out),
+            "matrix: first sync failed: cannot reach the homeserver (timed out): \
+             error sending request: operation timed out"
+        );
+        let plain = std::io::Error::other("M_FORBIDDEN: Invalid password");
+        assert_eq!(
+            err("login failed", plain),
+            "matrix: login failed: M_FORBIDDEN: Invalid password"
+        );
+    }
+
+    #[test]
+    fn a_room_that_cannot_be_joined_names_the_product_the_invite_and_the_room_version() {
+        let old = room_hint("!abc:example.org", "web", "@shipgate:example.org");
+        assert!(
+            old.contains("Product `web`")
+                && old.contains("`!abc:example.org`")
+                && old.contains("@shipgate:example.org is invited")
+                && old.contains("version 12")
+                && old.contains("without `:server`"),
+            "{old}"
+        );
+        let v12 = room_hint("!abc", "web", "@shipgate:example.org");
+        assert!(
+            v12.contains("version 12") && v12.contains("end in `:server`"),
+            "{v12}"
+        );
+        let alias = room_hint("#releases:example.org", "api", "@shipgate:example.org");
+        assert!(
+            alias.contains("Product `api`") && alias.contains("alias exists"),
+            "{alias}"
+        );
+    }
 
     fn stored(user: &str, device: &str) -> MatrixSession {
         token_session(user.try_into().unwrap(), device.into(), "t0")

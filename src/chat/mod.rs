@@ -11,3 +11,4 @@ pub mod discord;
 pub mod health;
 pub mod inbound;
 pub mod matrix;
+pub mod mention;

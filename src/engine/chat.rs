@@ -172,7 +172,7 @@ fn refuse(
         return match action {
             Action::Read => None,
             _ => Some(format!(
-                "I don't know `{from}`, so I can't let you `{}`. Ask someone to add you to the team config.",
+                "you are not in the team config, so I can't let you `{}`. Ask someone to add you (with your chat id) to the team config.",
                 command.name()
             )),
         };
@@ -549,6 +549,7 @@ mod missed_tests {
             .into(),
             products: [("web".to_owned(), None)].into(),
             prefix: "!sg ".to_owned(),
+            chat_ids: Default::default(),
         };
         let now = chrono::Utc
             .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)

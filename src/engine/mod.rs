@@ -47,12 +47,38 @@ pub struct Team {
     pub products: BTreeMap<String, Option<String>>,
     /// The chat command prefix, e.g. `!sg `.
     pub prefix: String,
+    /// A person's Matrix id (`@ben:example.org`) or Discord id (digits) ->
+    /// their name, from the people's `chat` ids.
+    pub chat_ids: BTreeMap<String, String>,
 }
 
 impl Team {
     /// The config's spelling of a person's name typed in any case.
     pub fn person_name(&self, name: &str) -> Option<&str> {
         crate::team::find_name(self.people.keys(), name)
+    }
+
+    /// The person `typed` names: their name in any case, their Matrix id
+    /// (also as a pill) or their Discord mention. The error says why not.
+    pub fn resolve_person(&self, typed: &str) -> Result<&str, String> {
+        if let Some(name) = self.person_name(typed) {
+            return Ok(name);
+        }
+        let Some(id) = crate::chat::mention::chat_id(typed) else {
+            let names: Vec<&str> = self.people.keys().map(String::as_str).collect();
+            let hint = crate::rules::suggest::closest(typed, names.iter().copied())
+                .map(|s| format!(" Did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(format!("I don't know `{typed}`.{hint}"));
+        };
+        match self.chat_ids.get(id.id()) {
+            Some(name) => Ok(name),
+            None => Err(format!(
+                "nobody in the team config has the {} id `{}`: name the person, or add the id to their `chat` ids.",
+                id.platform(),
+                id.id()
+            )),
+        }
     }
 
     /// The config's spelling of a product's name typed in any case.
@@ -212,7 +238,7 @@ impl Step<'_> {
         self.reply(
             product,
             reply_to,
-            format!("@{person}: {text}"),
+            format!("{}: {text}", text::at(person)),
             vec![person.to_owned()],
         );
     }

@@ -405,11 +405,19 @@ pub fn request_exception(
         return;
     }
     push_request(step, product, req);
+    // Those who may approve it are named, so they are notified.
+    let approvers = approvers(step, product, by);
+    let who = if approvers.is_empty() {
+        String::new()
+    } else {
+        let named: Vec<String> = approvers.iter().map(|a| at(a)).collect();
+        format!(" ({} can approve)", or_list(&named))
+    };
     step.post(
         product,
         format!(
             "{} asks for exception E{id} `{name}` ({}) {purpose}{reason_text}.\n\
-             It needs {} from {}: `{prefix}approve E{id}`.",
+             It needs {} from {}{who}: `{prefix}approve E{id}`.",
             at(by),
             rule.description,
             count(
@@ -423,8 +431,35 @@ pub fn request_exception(
                 "other people"
             }
         ),
-        Vec::new(),
+        approvers,
     );
+}
+
+/// Who may approve `by`'s exception request: the people with a role the
+/// rules' `allow approve to ROLE` names, else everyone; never `by`.
+fn approvers(step: &Step<'_>, product: &str, by: &str) -> Vec<String> {
+    let policy = step.ctx.policy(product);
+    let roles = policy
+        .allow
+        .get("approve")
+        .filter(|roles| !roles.iter().any(|r| r == "anyone"));
+    step.ctx
+        .team
+        .people
+        .iter()
+        .filter(|(name, _)| name.as_str() != by)
+        .filter(|(_, m)| roles.is_none_or(|roles| roles.iter().any(|r| m.roles.contains(r))))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// A granted exception takes effect: a cut waiting for the gate it opens

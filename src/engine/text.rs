@@ -5,7 +5,12 @@ use super::state::{Rc, Trigger};
 pub use crate::timefmt::{from_now, local};
 
 pub fn at(name: &str) -> String {
-    format!("@{name}")
+    // A Matrix id (an unknown sender is named by it) has its `@` already.
+    if name.starts_with('@') {
+        name.to_owned()
+    } else {
+        format!("@{name}")
+    }
 }
 
 pub fn trigger(rc: &Rc) -> &'static str {

@@ -184,13 +184,14 @@ pub fn handoff(
 ) {
     // Names are typed in any case; the team's spelling is stored.
     let team = step.ctx.team;
-    let Some(to) = team.person_name(to) else {
-        let names: Vec<&str> = team.people.keys().map(String::as_str).collect();
-        let hint = crate::rules::suggest::closest(to, names.iter().copied())
-            .map(|s| format!(" Did you mean `{s}`?"))
-            .unwrap_or_default();
-        step.tell(product, reply_to, by, format!("I don't know `{to}`.{hint}"));
-        return;
+    // A Matrix id, pill or Discord mention names the person through the
+    // config's chat ids.
+    let to = match team.resolve_person(to) {
+        Ok(to) => to,
+        Err(why) => {
+            step.tell(product, reply_to, by, why);
+            return;
+        }
     };
     let Some(rc) = step
         .state

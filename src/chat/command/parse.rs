@@ -11,9 +11,11 @@ use super::{ChangeSelection, Command, CommandKind, ParseError};
 /// `prefix`). The prefix match ignores case and surrounding spaces; a bare
 /// prefix (`!sg`) means `help`. Only the first line is the command, except
 /// that a reason (or the next steps of `rc not-viable`) may continue on the
-/// following lines.
+/// following lines. A Matrix pill (a link to a user on matrix.to) reads as
+/// the user's id.
 pub fn parse(text: &str, prefix: &str) -> Result<Option<Command>, ParseError> {
-    let Some(body) = strip_prefix(text, prefix) else {
+    let text = crate::chat::mention::unlink_pills(text);
+    let Some(body) = strip_prefix(&text, prefix) else {
         return Ok(None);
     };
     let (line, more) = match body.split_once('\n') {
