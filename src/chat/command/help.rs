@@ -212,7 +212,7 @@ impl CommandKind {
                         "@ana asks for exception E7 `urgent-delivery` (Delivery is urgent for \
                          another team's deadline) to release RC #41 outside the production window: \
                          billing launches at noon.\n\
-                         It needs 1 approval from someone else: `{p}approve E7`.",
+                         It needs 1 approval from someone else (@maria or @sam can approve): `{p}approve E7`.",
                     ],
                 ),
             },
