@@ -667,13 +667,22 @@ pub enum SeenKind<M> {
 ///
 /// - A room without a cursor is new to the bot: only what was said after
 ///   the bot joined counts; without its join in view, nothing does.
-/// - Otherwise, everything after the cursor counts; it was missed when it
+/// - Otherwise, everything after the cursor counts. What the sync brought
+///   after its token (from `synced_from` on, and after the bot's own join
+///   when the timeline shows one) is after the cursor by construction, and
+///   counts whatever its timestamp: the homeserver stamps an event before it
+///   orders it, so under load an event can carry an older time than one
+///   ordered before it (a reply of the bot's, say), and comparing times
+///   would drop it. Only events paged back, or said before the bot's join
+///   (a re-invite shows history), are compared with the cursor's time. It
+///   was missed when it
 ///   is read on catch-up (`catching_up`), said before the bot's join in
 ///   the same timeline (it was out of the room: a re-invite), or older
 ///   than a minute.
 pub fn select<M: Clone>(
     cursor: Option<&RoomCursor>,
     events: &[Seen<M>],
+    synced_from: usize,
     catching_up: bool,
     now_ms: u64,
 ) -> (Vec<(M, Option<u64>)>, Option<RoomCursor>) {
@@ -691,7 +700,10 @@ pub fn select<M: Clone>(
         };
         let counts = match cursor {
             None => join.is_some_and(|j| i > j),
-            Some(c) => e.ts >= c.ts && e.id != c.event,
+            Some(c) => {
+                let after_token = i >= synced_from && join.is_none_or(|j| i > j);
+                e.id != c.event && (after_token || e.ts >= c.ts)
+            }
         };
         if !counts {
             continue;
@@ -781,8 +793,7 @@ impl Reader {
                 continue;
             };
             let cursor = self.rooms.get(room_id).cloned();
-            let mut raw: Vec<matrix_sdk::deserialized_responses::TimelineEvent> =
-                update.timeline.events.clone();
+            let mut events: Vec<Seen<Inbound>> = Vec::new();
             if let Some(c) = &cursor
                 && update.timeline.limited
                 && !history
@@ -790,10 +801,18 @@ impl Reader {
                 let older = self
                     .older(room_id, update.timeline.prev_batch.clone(), c.ts)
                     .await;
-                raw.splice(0..0, older);
+                events.extend(older.iter().filter_map(|e| self.seen(&product, e)));
             }
-            let events: Vec<Seen<Inbound>> =
-                raw.iter().filter_map(|e| self.seen(&product, e)).collect();
+            // Events before this index were paged back; the rest came with
+            // the sync, after its token.
+            let synced_from = events.len();
+            events.extend(
+                update
+                    .timeline
+                    .events
+                    .iter()
+                    .filter_map(|e| self.seen(&product, e)),
+            );
             let (messages, new_cursor) = if history {
                 (
                     Vec::new(),
@@ -806,7 +825,7 @@ impl Reader {
                         .or(cursor.clone()),
                 )
             } else {
-                select(cursor.as_ref(), &events, catching_up, now_ms)
+                select(cursor.as_ref(), &events, synced_from, catching_up, now_ms)
             };
             for (mut m, missed) in messages {
                 m.missed = missed.and_then(ms_to_time);
@@ -1214,7 +1233,7 @@ mod tests {
             msg(600, "$c"),
             msg(999_990, "$d"),
         ];
-        let (out, c) = select(Some(&cursor), &events, true, now);
+        let (out, c) = select(Some(&cursor), &events, events.len(), true, now);
         assert_eq!(
             out,
             [
@@ -1224,15 +1243,15 @@ mod tests {
         );
         assert_eq!(c.unwrap().event, "$d");
         // Live: recent messages are not missed, old ones are.
-        let (out, _) = select(Some(&cursor), &events, false, now);
+        let (out, _) = select(Some(&cursor), &events, events.len(), false, now);
         assert_eq!(out, [("$c".to_owned(), Some(600)), ("$d".to_owned(), None)]);
         // A room the bot is new to: only after its join.
         let events = [msg(100, "$old"), join(200), msg(999_990, "$new")];
-        let (out, c) = select(None, &events, false, now);
+        let (out, c) = select(None, &events, events.len(), false, now);
         assert_eq!(out, [("$new".to_owned(), None)]);
         assert_eq!(c.unwrap().event, "$new");
         // ... and without its join in view, nothing.
-        let (out, c) = select(None, &[msg(100, "$old")], true, now);
+        let (out, c) = select(None, &[msg(100, "$old")], 1, true, now);
         assert!(out.is_empty());
         assert_eq!(c.unwrap().event, "$old");
         // Back in a room after an invite: what was said while out is missed.
@@ -1246,7 +1265,7 @@ mod tests {
             join(999_500),
             msg(999_990, "$new"),
         ];
-        let (out, _) = select(Some(&cursor), &events, false, now);
+        let (out, _) = select(Some(&cursor), &events, events.len(), false, now);
         assert_eq!(
             out,
             [
@@ -1255,10 +1274,24 @@ mod tests {
             ]
         );
         // Nothing new: the cursor stays.
-        let (out, c) = select::<String>(Some(&cursor), &[], false, now);
+        let (out, c) = select::<String>(Some(&cursor), &[], 0, false, now);
         assert!(out.is_empty());
         assert_eq!(c, Some(cursor.clone()));
         assert_eq!(RoomCursor::parse(&cursor.encode()), Some(cursor));
+        // A sync's own events are after its token whatever their times: an
+        // event stamped before the cursor's (the homeserver stamps, then
+        // orders) is handled, not dropped. The cursor's own event is not.
+        let cursor = RoomCursor {
+            ts: 999_500,
+            event: "$reply".to_owned(),
+        };
+        let events = [msg(999_500, "$reply"), msg(999_480, "$stamped-earlier")];
+        let (out, c) = select(Some(&cursor), &events, 0, false, now);
+        assert_eq!(out, [("$stamped-earlier".to_owned(), None)]);
+        assert_eq!(c.unwrap().event, "$stamped-earlier");
+        // Paged back, the same event is compared with the cursor's time.
+        let (out, _) = select(Some(&cursor), &events, events.len(), false, now);
+        assert!(out.is_empty());
     }
 
     #[test]
