@@ -13,18 +13,10 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
     let mut failed = false;
     let config = match &args.config {
         None => None,
-        Some(path) => Some(Config::load(path).map_err(|e| {
-            let diags = e.diagnostics();
-            Failure::invalid(if diags.is_empty() {
-                format!("error: {e}")
-            } else {
-                diags
-                    .iter()
-                    .map(|d| d.render(false))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        })?),
+        Some(path) => Some(
+            Config::load(path)
+                .map_err(|e| Failure::invalid(super::simulate::render_config_error(&e)))?,
+        ),
     };
     // With a config and no paths: the rules that config runs with.
     let mut paths: Vec<Option<PathBuf>> = args.paths.iter().cloned().map(Some).collect();

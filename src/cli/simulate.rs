@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::rules;
 use crate::sim;
 
-fn render_config_error(e: &crate::config::ConfigError) -> String {
+/// A config that cannot be loaded, as `check --config` and `simulate` say it.
+pub(super) fn render_config_error(e: &crate::config::ConfigError) -> String {
     let diags = e.diagnostics();
     if diags.is_empty() {
         format!("error: {e}")

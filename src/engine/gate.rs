@@ -63,6 +63,17 @@ pub fn exception_opens(ctx: &Context<'_>, product: &str, exception: &str, window
         .is_some_and(|x| x.opens.iter().any(|w| w == window))
 }
 
+/// The names of the rules' exceptions that open `window` for `product`,
+/// for "ask for an exception" hints.
+pub fn exceptions_opening(ctx: &Context<'_>, product: &str, window: &str) -> Vec<String> {
+    let rules_product = ctx.team.rules_product(ctx.rules, product);
+    ctx.rules
+        .exceptions_opening(rules_product, window)
+        .iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 /// Whether `kind`'s gate lets an action through for `product` at `now`.
 /// For a release, only exceptions asked for RC `rc` count; for a cut, any
 /// granted exception that opens the cut window.

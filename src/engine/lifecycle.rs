@@ -5,8 +5,8 @@ use super::Step;
 use super::event::{ActionKind, ActionRun, Effect, RcUpdate};
 use super::gate::{self, GateKind, Pass};
 use super::state::{
-    Breach, Change, CiStatus, ClosedRc, HISTORY, Rc, RcChange, RcState, Request, Trigger,
-    UrgentRequest, WaitingCut,
+    Breach, Change, CiStatus, ClosedRc, ExceptionRequest, HISTORY, Rc, RcChange, RcState, Request,
+    Trigger, UrgentRequest, WaitingCut,
 };
 use super::text::{and_list, at, change_lines, count, from_now, local, trigger};
 
@@ -326,6 +326,19 @@ fn manual_ask(
     }
 }
 
+/// The audit row for a cut let through a closed gate by an exception.
+fn audit_cut_exception(step: &mut Step<'_>, exception: &ExceptionRequest) {
+    step.audit(
+        Some(&exception.by),
+        "cut-exception",
+        format!(
+            "exception E{} `{}` opens the cut gate",
+            exception.id, exception.exception
+        ),
+        None,
+    );
+}
+
 /// Cuts an RC when the cut gate lets it through; otherwise the cut waits
 /// for the gate and the channel is told when it will be cut.
 pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> Cut {
@@ -346,15 +359,7 @@ pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> 
             };
         }
         Pass::Exception { exception, .. } => {
-            step.audit(
-                Some(&exception.by),
-                "cut-exception",
-                format!(
-                    "exception E{} `{}` opens the cut gate",
-                    exception.id, exception.exception
-                ),
-                None,
-            );
+            audit_cut_exception(step, &exception);
             return if make_cut(step, product, &ask) {
                 Cut::Done
             } else {
@@ -375,14 +380,7 @@ pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> 
         (Trigger::Manual, false) => "The RC you asked for".to_owned(),
         (Trigger::Manual, true) => "The urgent RC you asked for".to_owned(),
     };
-    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
-    let names: Vec<String> = step
-        .ctx
-        .rules
-        .exceptions_opening(rules_product, &name)
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let names = gate::exceptions_opening(&step.ctx, product, &name);
     let hint = if names.is_empty() {
         String::new()
     } else {
@@ -465,15 +463,7 @@ pub fn fire_waiting_cut(step: &mut Step<'_>, product: &str) {
         ps.waiting_cut = None;
     }
     if let Pass::Exception { exception, .. } = &pass {
-        step.audit(
-            Some(&exception.by),
-            "cut-exception",
-            format!(
-                "exception E{} `{}` opens the cut gate",
-                exception.id, exception.exception
-            ),
-            None,
-        );
+        audit_cut_exception(step, exception);
     }
     if !make_cut(step, product, &ask)
         && let Some(by) = ask.by

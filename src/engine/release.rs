@@ -73,7 +73,6 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         RcState::Ready => {}
         RcState::Released | RcState::NotViable | RcState::Superseded => return,
     }
-    let rules_product = step.ctx.team.rules_product(step.ctx.rules, product);
     let pass = gate::check(
         &step.ctx,
         &step.state,
@@ -160,13 +159,7 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
         None,
     );
     if !allowed {
-        let names: Vec<String> = step
-            .ctx
-            .rules
-            .exceptions_opening(rules_product, &gate_name)
-            .iter()
-            .map(|e| e.name.clone())
-            .collect();
+        let names = gate::exceptions_opening(&step.ctx, product, &gate_name);
         let hint = if names.is_empty() {
             String::new()
         } else {
