@@ -93,6 +93,27 @@ pub fn chat_author(config: &Config, from: &str) -> String {
     person_name(config, from).map_or_else(|_| from.to_owned(), str::to_owned)
 }
 
+/// Why the daemon cannot run `rules` with `config` although they compile:
+/// gates naming no window, and rules and config that disagree about
+/// products. Start-up and reload both refuse such rules; `render` says how
+/// a diagnostic is written (in full at start, one line in chat).
+pub fn unrunnable(
+    config: &Config,
+    rules: &crate::rules::RuleSet,
+    render: impl Fn(&crate::rules::Diagnostic) -> String,
+) -> Vec<String> {
+    let mut problems: Vec<String> = crate::rules::check_gates(rules)
+        .iter()
+        .map(render)
+        .collect();
+    problems.extend(
+        cross_check(config, rules)
+            .into_iter()
+            .map(|m| format!("the rules and the config disagree: {m}")),
+    );
+    problems
+}
+
 /// Where the rules and the config disagree about products: a rules
 /// `product` block no config product uses, or a config `rules_product`
 /// naming no rules block. One sentence each, with a did-you-mean.

@@ -111,15 +111,7 @@ fn startup_rules(config: &Config, store: &Store) -> Result<StartupRules, StartEr
                 .collect::<Vec<String>>()
         })
         .and_then(|(set, hash, text)| {
-            let mut problems: Vec<String> = rules::check_gates(&set)
-                .iter()
-                .map(|d| d.render(false))
-                .collect();
-            problems.extend(
-                crate::team::cross_check(config, &set)
-                    .into_iter()
-                    .map(|m| format!("the rules and the config disagree: {m}")),
-            );
+            let problems = crate::team::unrunnable(config, &set, |d| d.render(false));
             if problems.is_empty() {
                 Ok((set, hash, text))
             } else {

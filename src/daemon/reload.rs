@@ -271,15 +271,7 @@ impl Reloader {
         // What the daemon refuses to start on, a reload refuses to load:
         // gates naming no window, and rules and config that disagree about
         // products.
-        let mut problems: Vec<String> = rules::check_gates(&set)
-            .iter()
-            .map(|d| d.one_line())
-            .collect();
-        problems.extend(
-            crate::team::cross_check(&self.shared.config, &set)
-                .into_iter()
-                .map(|m| format!("the rules and the config disagree: {m}")),
-        );
+        let problems = crate::team::unrunnable(&self.shared.config, &set, |d| d.one_line());
         if !problems.is_empty() {
             return self
                 .reject(why, problems, Notice::OncePerActivation(hash))
