@@ -3,7 +3,8 @@
 //!
 //! For each command kind (all of [`CommandKind::ALL`], so a new command
 //! cannot ship without a checked example) a small setup is played through
-//! the pure engine, timers firing on the way as in `shipgate simulate`;
+//! the ledger, timers firing on the way by its one catch-up (the daemon's
+//! and `shipgate simulate`'s);
 //! then the example's command, read from the help text as people see it,
 //! is typed, and shipgate's answer (every post the command makes, one after
 //! the other) must be exactly the example's answer.
@@ -33,8 +34,10 @@ use chrono_tz::Europe::Berlin;
 use chrono_tz::Tz;
 
 use shipgate::chat::command::{CommandKind, help};
-use shipgate::engine::{self, Context, Effect, Event, Member, State, Team};
+use shipgate::engine::{Context, Effect, Event, Member, State, Team};
+use shipgate::ledger::{Applied, Ledger};
 use shipgate::rules::RuleSet;
+use shipgate::store::Store;
 
 const PRODUCT: &str = "web";
 
@@ -284,70 +287,79 @@ fn team(prefix: &str) -> Team {
     }
 }
 
-/// The engine, with timers fired as time moves (as `shipgate simulate`
-/// does), and a transcript for failure messages.
+/// The ledger (in memory), with timers fired as time moves by its one
+/// catch-up (the daemon's and `shipgate simulate`'s), and a transcript for
+/// failure messages.
 struct World {
     rules: RuleSet,
     team: Team,
-    state: State,
-    clock: Option<DateTime<Utc>>,
+    ledger: Ledger,
+    n: u64,
     transcript: String,
+}
+
+/// The posts among `applied`'s effects.
+fn posts(applied: &Applied) -> Vec<String> {
+    match applied {
+        Applied::New { effects, .. } => effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Post(p) => Some(p.text.clone()),
+                _ => None,
+            })
+            .collect(),
+        Applied::Duplicate { .. } => Vec::new(),
+    }
+}
+
+fn show(transcript: &mut String, posts: &[String]) {
+    for p in posts {
+        transcript.push_str(&format!("  shipgate: {}\n", p.replace('\n', "\n    ")));
+    }
 }
 
 impl World {
     fn new(prefix: &str) -> Self {
+        let state = State {
+            next_rc: 41,
+            next_request: 7,
+            ..State::default()
+        };
         World {
             rules: shipgate::rules::defaults().unwrap(),
             team: team(prefix),
-            state: State {
-                next_rc: 41,
-                next_request: 7,
-                ..State::default()
-            },
-            clock: None,
+            ledger: Ledger::open_with(Store::open_in_memory().unwrap(), state).unwrap(),
+            n: 0,
             transcript: String::new(),
         }
-    }
-
-    fn handle(&mut self, now: DateTime<Utc>, event: &Event) -> Vec<String> {
-        let ctx = Context {
-            rules: &self.rules,
-            team: &self.team,
-            now,
-            seed: 0,
-        };
-        let outcome = engine::handle(&self.state, &ctx, event);
-        self.state = outcome.state;
-        let posts: Vec<String> = outcome
-            .effects
-            .into_iter()
-            .filter_map(|e| match e {
-                Effect::Post(p) => Some(p.text),
-                _ => None,
-            })
-            .collect();
-        for p in &posts {
-            self.transcript
-                .push_str(&format!("  shipgate: {}\n", p.replace('\n', "\n    ")));
-        }
-        posts
     }
 
     /// Fires the timers due up to `at`, then handles the event at `at`
     /// (`what` for the transcript): the posts the event made.
     fn at(&mut self, at: DateTime<Utc>, what: String, event: &Event) -> Vec<String> {
-        while let Some(due) = engine::next_due(&self.state, &self.rules, &self.team)
-            && due <= at
-        {
-            let due = self.clock.map_or(due, |c| due.max(c));
-            self.clock = Some(due);
-            let local = due.with_timezone(&New_York).format("%Y-%m-%d %H:%M");
-            self.transcript.push_str(&format!("[{local}] (timers)\n"));
-            self.handle(due, &Event::Tick);
-        }
-        self.clock = Some(at);
+        let transcript = &mut self.transcript;
+        self.ledger
+            .catch_up(&self.rules, &self.team, at, 0, |due, applied| {
+                let local = due.with_timezone(&New_York).format("%Y-%m-%d %H:%M");
+                transcript.push_str(&format!("[{local}] (timers)\n"));
+                show(transcript, &posts(applied));
+            })
+            .unwrap();
         self.transcript.push_str(&what);
-        self.handle(at, event)
+        self.n += 1;
+        let ctx = Context {
+            rules: &self.rules,
+            team: &self.team,
+            now: at,
+            seed: self.ledger.next_seed(0),
+        };
+        let applied = self
+            .ledger
+            .apply(&ctx, &format!("line:{}", self.n), event)
+            .unwrap();
+        let posts = posts(&applied);
+        show(&mut self.transcript, &posts);
+        posts
     }
 
     fn say(&mut self, at: &str, from: &str, text: &str) -> Vec<String> {

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::shared::Shared;
 use crate::chat::console::{CONSOLE_HELP, ConsoleLine, parse_line};
-use crate::engine::{CiStatus, Event};
+use crate::engine::CiStatus;
+use crate::ledger::input::{ChatMessage, Ci, Input, Merged};
+use crate::ledger::to_event;
 
 fn say(text: &str) {
     println!("{text}");
@@ -79,7 +81,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         };
         n += 1;
         let key = format!("console:{session}:{n}");
-        let event = match parse_line(&line) {
+        let input = match parse_line(&line) {
             ConsoleLine::Nothing => continue,
             ConsoleLine::Help => {
                 say(CONSOLE_HELP);
@@ -114,12 +116,12 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 say(&format!(
                     "console: {change} merged to {product} by {person}"
                 ));
-                Event::Merged {
+                Input::Merged(Merged {
                     product: product.clone(),
                     change,
                     author: person.clone(),
                     title,
-                }
+                })
             }
             ConsoleLine::Ci { rc, status } => {
                 let status = match status.as_str() {
@@ -164,18 +166,28 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                         n
                     }
                 };
-                Event::Ci {
+                Input::Ci(Ci {
                     product: product.clone(),
                     rc,
                     status,
-                }
+                })
             }
-            ConsoleLine::Say(text) => Event::Chat {
+            ConsoleLine::Say(text) => Input::Chat(ChatMessage {
                 product: product.clone(),
                 from: person.clone(),
                 text,
                 message_id: Some(key.clone()),
-            },
+                sent_at: None,
+            }),
+        };
+        // The ledger's one conversion (names already in the config's
+        // spelling here; a product the config lacks is said so).
+        let event = match to_event(&shared.config, input) {
+            Ok(e) => e,
+            Err(e) => {
+                say(&format!("console: {e}"));
+                continue;
+            }
         };
         if let Err(e) = shared.submit(vec![(key, event)]).await {
             say(&format!("console: {e}"));

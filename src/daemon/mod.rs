@@ -276,7 +276,6 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let mut ledger = Ledger::open(store).map_err(|e| StartError(e.to_string()))?;
     if let Some(text) = &text {
         ledger
-            .store_mut()
             .record_rules_version(&active.hash, text, clock.now())
             .map_err(|e| StartError(e.to_string()))?;
     }
@@ -554,7 +553,6 @@ async fn inbound(
     // Adapters a message of which could not be stored: their position
     // stays where it is, so the next start reads the message again.
     let mut stuck: std::collections::BTreeSet<&'static str> = Default::default();
-    let max_age_secs = shared.config.chat.catch_up_max_age;
     loop {
         let input = tokio::select! {
             () = token.cancelled() => return,
@@ -563,26 +561,22 @@ async fn inbound(
         match input {
             ChatInput::Message(msg) => {
                 let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
-                // The adapters map channels and chat ids to config names; a
-                // name typed in another case still becomes the config's spelling.
-                let product = crate::team::product_name(&shared.config, &msg.product)
-                    .map_or(msg.product.clone(), str::to_owned);
-                let from = crate::team::chat_author(&shared.config, &msg.from);
-                let event = match msg.missed {
-                    None => crate::engine::Event::Chat {
-                        product,
-                        from,
-                        text: msg.text,
-                        message_id: Some(msg.message_id),
-                    },
-                    Some(sent_at) => crate::engine::Event::MissedChat {
-                        product,
-                        from,
-                        text: msg.text,
-                        message_id: Some(msg.message_id),
-                        sent_at,
-                        max_age_secs,
-                    },
+                // The adapters map channels and chat ids to config names; the
+                // ledger's one conversion makes a name typed in another case
+                // the config's spelling.
+                let input = crate::ledger::Input::Chat(crate::ledger::input::ChatMessage {
+                    product: msg.product,
+                    from: msg.from,
+                    text: msg.text,
+                    message_id: Some(msg.message_id),
+                    sent_at: msg.missed,
+                });
+                let event = match crate::ledger::to_event(&shared.config, input) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a chat message for a product the config does not have; ignored");
+                        continue;
+                    }
                 };
                 if let Err(e) = shared.submit(vec![(key, event)]).await {
                     tracing::warn!(error = %e, "could not record a chat message");

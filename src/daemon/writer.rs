@@ -33,6 +33,9 @@ pub async fn run(
     actions: mpsc::UnboundedSender<ActionRun>,
     shutdown: CancellationToken,
 ) {
+    // Every decision's seed is derived from this base and its event number
+    // (see `ledger::derive_seed`), as `simulate` derives them.
+    let base = shared.config.seed.unwrap_or_else(rand::random);
     loop {
         let due = {
             let rules = shared.rules.load();
@@ -51,7 +54,7 @@ pub async fn run(
                 None => break,
                 Some(m) => {
                     // Time first: timers due by now fire before new input.
-                    fire_due(&shared, &mut ledger, &actions);
+                    fire_due(&shared, &mut ledger, &actions, base);
                     // Everything else already waiting joins the group.
                     let mut batch = vec![m];
                     while batch.len() < MAX_GROUP {
@@ -60,36 +63,45 @@ pub async fn run(
                             Err(_) => break,
                         }
                     }
-                    handle(&shared, &mut ledger, batch, &actions, &shutdown);
+                    handle(&shared, &mut ledger, batch, &actions, &shutdown, base);
                 }
             },
-            () = sleep => fire_due(&shared, &mut ledger, &actions),
+            () = sleep => fire_due(&shared, &mut ledger, &actions, base),
             () = shared.replan.notified() => {}
         }
     }
     tracing::info!("writer stopped");
 }
 
-/// Fires every timer due by the clock's now, oldest first. Each firing is
-/// keyed by its due time, so a replay after a crash fires it once.
-fn fire_due(shared: &Shared, ledger: &mut Ledger, actions: &mpsc::UnboundedSender<ActionRun>) {
-    let mut last = None;
-    for _ in 0..10_000 {
-        let due = {
-            let rules = shared.rules.load();
-            next_due(ledger.state(), &rules.set, &shared.team)
-        };
-        let Some(t) = due.filter(|t| *t <= shared.clock.now()) else {
-            return;
-        };
-        if last == Some(t) {
-            tracing::error!(due = %t, "a timer did not change the state when it fired; not firing it again");
-            return;
+/// Fires every timer due by the clock's now through the ledger's one
+/// catch-up (each decided at its due time, never before the latest event),
+/// then publishes what changed.
+fn fire_due(
+    shared: &Shared,
+    ledger: &mut Ledger,
+    actions: &mpsc::UnboundedSender<ActionRun>,
+    base: u64,
+) {
+    let rules = shared.rules.load();
+    ledger.set_rules_version(Some(rules.hash.clone()));
+    let now = shared.clock.now();
+    let result = tokio::task::block_in_place(|| {
+        ledger.catch_up(&rules.set, &shared.team, now, base, |_, applied| {
+            after_commit(shared, "tick", &Event::Tick, applied, actions);
+        })
+    });
+    match result {
+        Ok(0) => {}
+        Ok(_) => {
+            shared.metrics.commit();
+            shared.state.store(Arc::new(ledger.state().clone()));
+            shared.outbox_ready.notify_one();
         }
-        last = Some(t);
-        let key = format!("tick:{}", crate::timefmt::utc(t));
-        if apply(shared, ledger, &key, &Event::Tick, actions).is_err() {
-            return;
+        Err(e) => {
+            tracing::error!(error = %e, "could not store a timer firing");
+            // What fired before the failure is stored: publish it.
+            shared.state.store(Arc::new(ledger.state().clone()));
+            shared.outbox_ready.notify_one();
         }
     }
 }
@@ -104,6 +116,7 @@ fn handle(
     batch: Vec<Intake>,
     actions: &mpsc::UnboundedSender<ActionRun>,
     shutdown: &CancellationToken,
+    base: u64,
 ) {
     let mut group: Vec<(Vec<(String, Event)>, Reply)> = Vec::new();
     for msg in batch {
@@ -121,12 +134,12 @@ fn handle(
                     std::mem::take(&mut group),
                     actions,
                     shutdown,
+                    base,
                 );
                 let now = shared.clock.now();
                 let result = tokio::task::block_in_place(|| {
                     if let Some((hash, text)) = &rules_version {
                         ledger
-                            .store_mut()
                             .record_rules_version(hash, text, now)
                             .map_err(|e| e.to_string())?;
                     }
@@ -147,7 +160,7 @@ fn handle(
             }
         }
     }
-    commit_group(shared, ledger, group, actions, shutdown);
+    commit_group(shared, ledger, group, actions, shutdown, base);
 }
 
 /// Decides and stores the events of several intake messages in one
@@ -160,6 +173,7 @@ fn commit_group(
     group: Vec<(Vec<(String, Event)>, Reply)>,
     actions: &mpsc::UnboundedSender<ActionRun>,
     shutdown: &CancellationToken,
+    base: u64,
 ) {
     if group.is_empty() {
         return;
@@ -176,7 +190,7 @@ fn commit_group(
     let mut answers: Vec<(Reply, Result<Vec<Applied>, String>)> = Vec::with_capacity(group.len());
     // Applied events and what they did, for after the commit.
     let mut staged: Vec<(String, Event, Applied)> = Vec::new();
-    if let Err(e) = tokio::task::block_in_place(|| ledger.store_mut().begin_group()) {
+    if let Err(e) = tokio::task::block_in_place(|| ledger.begin_group()) {
         tracing::error!(error = %e, "could not start a transaction");
         let refusal = format!("could not store the event: {e}");
         for (_, reply) in group {
@@ -191,7 +205,7 @@ fn commit_group(
             let mut results = Vec::with_capacity(items.len());
             let mut failure = None;
             for (key, event) in items {
-                match decide(shared, ledger, &key, &event) {
+                match decide(shared, ledger, &key, &event, base) {
                     Ok(a) => {
                         staged.push((key, event, a.clone()));
                         results.push(a);
@@ -210,7 +224,7 @@ fn commit_group(
                 },
             ));
         }
-        ledger.store_mut().commit_group().map_err(|e| e.to_string())
+        ledger.commit_group().map_err(|e| e.to_string())
     });
     match committed {
         Ok(()) => {
@@ -232,7 +246,7 @@ fn commit_group(
             }
         }
         Err(e) => {
-            tokio::task::block_in_place(|| ledger.store_mut().rollback_group());
+            tokio::task::block_in_place(|| ledger.rollback_group());
             tracing::error!(error = %e, events = staged.len(), "could not commit a group of events; none of them is stored");
             let refusal = format!("could not store the event: {e}");
             for (reply, _) in answers {
@@ -277,10 +291,11 @@ fn decide(
     ledger: &mut Ledger,
     key: &str,
     event: &Event,
+    base: u64,
 ) -> Result<Applied, String> {
     let rules = shared.rules.load();
     ledger.set_rules_version(Some(rules.hash.clone()));
-    let seed = shared.config.seed.unwrap_or_else(rand::random);
+    let seed = ledger.next_seed(base);
     let ctx = Context {
         rules: &rules.set,
         team: &shared.team,
@@ -316,24 +331,6 @@ fn after_commit(
             shared.metrics.duplicate();
         }
     }
-}
-
-/// Decides and commits one event on its own (timers), then publishes it.
-fn apply(
-    shared: &Shared,
-    ledger: &mut Ledger,
-    key: &str,
-    event: &Event,
-    actions: &mpsc::UnboundedSender<ActionRun>,
-) -> Result<Applied, String> {
-    let applied = tokio::task::block_in_place(|| decide(shared, ledger, key, event))?;
-    after_commit(shared, key, event, &applied, actions);
-    if matches!(applied, Applied::New { .. }) {
-        shared.metrics.commit();
-        shared.state.store(Arc::new(ledger.state().clone()));
-        shared.outbox_ready.notify_one();
-    }
-    Ok(applied)
 }
 
 #[cfg(test)]

@@ -3,33 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::engine::CiStatus;
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Merged {
-    pub product: String,
-    pub change: String,
-    pub author: String,
-    #[serde(default)]
-    pub title: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Chat {
-    pub product: String,
-    pub from: String,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ci {
-    pub product: String,
-    pub rc: u64,
-    pub status: CiStatus,
-}
+// The line shapes are the ledger's inputs (also `/api/events`'s lines).
+pub use crate::ledger::input::{Chat, Ci, Merged, json_error};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,24 +24,25 @@ pub enum What {
     Clock,
 }
 
+impl What {
+    /// The ledger input this line hands in.
+    pub fn input(&self) -> crate::ledger::Input {
+        use crate::ledger::Input;
+        match self {
+            What::Merged(m) => Input::Merged(m.clone()),
+            What::Chat(c) => Input::Chat(c.clone().into()),
+            What::Ci(c) => Input::Ci(c.clone()),
+            What::Clock => Input::Clock,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// 1-based line number in the script.
     pub number: usize,
     pub at: DateTime<Utc>,
     pub what: What,
-}
-
-/// A JSON error on a script line as `line 3, column 47: EOF while parsing
-/// an object`: the line is the script's, so serde's own "at line 1 column
-/// 47" (of the one-line text it was given) is dropped.
-pub fn json_error(number: usize, e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let inner = format!(" at line {} column {}", e.line(), e.column());
-    match full.strip_suffix(&inner) {
-        Some(message) => format!("line {number}, column {}: {message}", e.column()),
-        None => format!("line {number}: {full}"),
-    }
 }
 
 /// Parses a whole script; every bad line is reported (`line N: ...`).

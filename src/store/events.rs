@@ -241,6 +241,17 @@ impl Store {
         Ok(out)
     }
 
+    /// When the latest stored event was decided (`None` on a fresh store):
+    /// the ledger never decides a timer before it.
+    pub fn last_event_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .prepare_cached("SELECT at FROM events ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(self.sql_err("read the latest event"))?;
+        at.map(|t| self.decode_time("events.at", &t)).transpose()
+    }
+
     /// How many events are stored.
     pub fn event_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self

@@ -178,10 +178,7 @@ impl Daemon {
         let set = rules::compile(sources).unwrap();
         let store = Store::open(&db).unwrap();
         let mut ledger = Ledger::open(store).unwrap();
-        ledger
-            .store_mut()
-            .record_rules_version(&hash, &text, now)
-            .unwrap();
+        ledger.record_rules_version(&hash, &text, now).unwrap();
         let reader = Store::open(&db).unwrap();
         let team = shipgate::team::team_from_config(&config);
         let (intake_tx, intake_rx) = mpsc::channel(256);

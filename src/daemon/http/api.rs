@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use super::{AppState, bearer_if_configured, bearer_ok, error};
 use crate::daemon::metrics::Endpoint;
 use crate::engine::Event;
-use crate::ledger::Applied;
-use crate::sim::input::{Chat, Ci, Merged};
+use crate::ledger::input::{Chat, Ci, Input, Merged, json_error};
+use crate::ledger::{Applied, to_event};
 
 /// One line of `/api/events`: the simulate input format; `at` is accepted
 /// and ignored (the daemon's clock decides).
@@ -26,30 +26,16 @@ struct ApiEvent {
     chat: Option<Chat>,
 }
 
-fn to_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
-    let config = &s.shared.config;
-    // Names in any case, stored in the config's spelling.
-    let product = |p: &str| crate::team::product_name(config, p).map(str::to_owned);
-    match (e.merged, e.ci, e.chat) {
-        (Some(m), None, None) => Ok(Event::Merged {
-            product: product(&m.product)?,
-            author: crate::team::author_name(config, &m.author),
-            change: m.change,
-            title: m.title,
-        }),
-        (None, Some(c), None) => Ok(Event::Ci {
-            product: product(&c.product)?,
-            rc: c.rc,
-            status: c.status,
-        }),
-        (None, None, Some(c)) => Ok(Event::Chat {
-            product: product(&c.product)?,
-            from: crate::team::chat_author(config, &c.from),
-            text: c.text,
-            message_id: None,
-        }),
-        _ => Err("each event needs exactly one of `merged`, `ci` or `chat`".to_owned()),
-    }
+/// The event a line means, through the ledger's one conversion (names in
+/// any case become the config's spelling; an unknown product is refused).
+fn to_engine_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
+    let input = match (e.merged, e.ci, e.chat) {
+        (Some(m), None, None) => Input::Merged(m),
+        (None, Some(c), None) => Input::Ci(c),
+        (None, None, Some(c)) => Input::Chat(c.into()),
+        _ => return Err("each event needs exactly one of `merged`, `ci` or `chat`".to_owned()),
+    };
+    to_event(&s.shared.config, input)
 }
 
 /// `POST /api/events`: one JSON object, or JSON lines. Nothing is applied
@@ -75,13 +61,10 @@ pub async fn events(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
         let parsed: ApiEvent = match serde_json::from_str(line) {
             Ok(e) => e,
             Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    crate::sim::input::json_error(i + 1, &e),
-                );
+                return error(StatusCode::BAD_REQUEST, json_error(i + 1, &e));
             }
         };
-        match to_event(&s, parsed) {
+        match to_engine_event(&s, parsed) {
             Ok(ev) => items.push((format!("{base}:{i}"), ev)),
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("line {}: {e}", i + 1)),
         }

@@ -13,7 +13,8 @@ use super::{AppState, error, same_secret};
 use crate::config::Config;
 use crate::daemon::metrics::Endpoint;
 use crate::engine::Event;
-use crate::team::author_name;
+use crate::ledger::input::{Input, Merged};
+use crate::ledger::to_event;
 
 /// Checks `X-Hub-Signature-256: sha256=HEX` against HMAC-SHA256(secret, body).
 pub fn github_signature_ok(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
@@ -99,6 +100,31 @@ fn short(sha: &str) -> String {
     sha.chars().take(12).collect()
 }
 
+/// A merged change through the ledger's one input conversion (the author's
+/// git identity becomes the person's name). The product comes from the
+/// config, so it is always known; `None` only if it were not.
+fn merged(
+    config: &Config,
+    product: &str,
+    change: String,
+    author: &str,
+    title: String,
+) -> Option<Event> {
+    let input = Input::Merged(Merged {
+        product: product.to_owned(),
+        change,
+        author: author.to_owned(),
+        title,
+    });
+    match to_event(config, input) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "a webhook named a product the config does not have");
+            None
+        }
+    }
+}
+
 /// A push (GitHub or GitLab): one merged change per commit (`sha`,
 /// message, who), when it went to the default branch of a product's repo.
 fn push_events<'a>(
@@ -114,11 +140,8 @@ fn push_events<'a>(
         return Vec::new();
     }
     commits
-        .map(|(sha, message, who)| Event::Merged {
-            product: product.name.clone(),
-            change: short(sha),
-            author: author_name(config, who),
-            title: first_line(message),
+        .filter_map(|(sha, message, who)| {
+            merged(config, &product.name, short(sha), who, first_line(message))
         })
         .collect()
 }
@@ -162,12 +185,15 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
             {
                 return Ok(Vec::new());
             }
-            Ok(vec![Event::Merged {
-                product: product.name.clone(),
-                change: format!("#{}", ev.pull_request.number),
-                author: author_name(config, &ev.pull_request.user.login),
-                title: first_line(&ev.pull_request.title),
-            }])
+            Ok(merged(
+                config,
+                &product.name,
+                format!("#{}", ev.pull_request.number),
+                &ev.pull_request.user.login,
+                first_line(&ev.pull_request.title),
+            )
+            .into_iter()
+            .collect())
         }
         _ => Ok(Vec::new()),
     }
@@ -316,12 +342,15 @@ fn gitlab_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
             if a.action.as_deref() != Some("merge") || a.target_branch != product.default_branch {
                 return Ok(Vec::new());
             }
-            Ok(vec![Event::Merged {
-                product: product.name.clone(),
-                change: format!("!{}", a.iid),
-                author: author_name(config, &mr.user.username),
-                title: first_line(&a.title),
-            }])
+            Ok(merged(
+                config,
+                &product.name,
+                format!("!{}", a.iid),
+                &mr.user.username,
+                first_line(&a.title),
+            )
+            .into_iter()
+            .collect())
         }
         _ => Ok(Vec::new()),
     }

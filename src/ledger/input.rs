@@ -1,0 +1,138 @@
+//! What the shell hands the core, and the one place it becomes an engine
+//! event. HTTP (`/api/events`, webhooks), the console, the chat adapters
+//! and `simulate` all build an [`Input`] and call [`to_event`], which
+//! turns product and person names typed in any case into the config's
+//! spelling (names are unique ignoring case). An unknown product is an
+//! error here, never an event the engine would drop.
+//!
+//! The JSON shapes ([`Merged`], [`Chat`], [`Ci`]) are the lines of
+//! `/api/events` and of a `simulate` script.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::engine::{CiStatus, Event};
+
+/// A merged change (`{"merged": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merged {
+    pub product: String,
+    pub change: String,
+    /// A person's name, a git email or login.
+    pub author: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// A chat line as typed (`{"chat": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chat {
+    pub product: String,
+    pub from: String,
+    pub text: String,
+}
+
+/// A CI report on an RC (`{"ci": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ci {
+    pub product: String,
+    pub rc: u64,
+    pub status: CiStatus,
+}
+
+/// A chat message as an adapter (Matrix, Discord, the console, ...) hands
+/// it in: the product its channel belongs to and who sent it (config
+/// names, any case), the text, the platform's message id, and, for a
+/// message read on catch-up after a restart, when it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub product: String,
+    pub from: String,
+    pub text: String,
+    pub message_id: Option<String>,
+    /// Set when the message was read on catch-up: it becomes
+    /// [`Event::MissedChat`], answered only while younger than
+    /// `chat.catch_up_max_age`.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<Chat> for ChatMessage {
+    fn from(c: Chat) -> Self {
+        ChatMessage {
+            product: c.product,
+            from: c.from,
+            text: c.text,
+            message_id: None,
+            sent_at: None,
+        }
+    }
+}
+
+/// Everything the shell hands the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Merged(Merged),
+    Chat(ChatMessage),
+    Ci(Ci),
+    /// Only time passes (due timers fire).
+    Clock,
+}
+
+/// The engine event for `input`, names in the config's spelling: the
+/// product must be known (else the error lists the products); a merge's
+/// author is mapped from a git identity or name to the person (else kept
+/// as given); a chat author is a person's name in any case (else kept as
+/// given, and the engine answers "I don't know ...").
+pub fn to_event(config: &Config, input: Input) -> Result<Event, String> {
+    let product = |p: &str| crate::team::product_name(config, p).map(str::to_owned);
+    Ok(match input {
+        Input::Merged(m) => Event::Merged {
+            product: product(&m.product)?,
+            author: crate::team::author_name(config, &m.author),
+            change: m.change,
+            title: m.title,
+        },
+        Input::Ci(c) => Event::Ci {
+            product: product(&c.product)?,
+            rc: c.rc,
+            status: c.status,
+        },
+        Input::Chat(c) => {
+            let product = product(&c.product)?;
+            let from = crate::team::chat_author(config, &c.from);
+            match c.sent_at {
+                None => Event::Chat {
+                    product,
+                    from,
+                    text: c.text,
+                    message_id: c.message_id,
+                },
+                Some(sent_at) => Event::MissedChat {
+                    product,
+                    from,
+                    text: c.text,
+                    message_id: c.message_id,
+                    sent_at,
+                    max_age_secs: config.chat.catch_up_max_age,
+                },
+            }
+        }
+        Input::Clock => Event::Tick,
+    })
+}
+
+/// A JSON error on an input line as `line 3, column 47: EOF while parsing
+/// an object`: the line is the caller's, so serde's own "at line 1 column
+/// 47" (of the one-line text it was given) is dropped.
+pub fn json_error(number: usize, e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let inner = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&inner) {
+        Some(message) => format!("line {number}, column {}: {message}", e.column()),
+        None => format!("line {number}: {full}"),
+    }
+}

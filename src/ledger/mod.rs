@@ -1,0 +1,303 @@
+//! The shell's only door into the core. Every input (a merged change, a
+//! chat message, a CI report, the clock) becomes an engine event here
+//! ([`input`], with one canonicalisation of product and person names);
+//! each event is decided by the pure engine and committed with its state,
+//! outbox and audit in one SQLite transaction; timers that fall due are
+//! fired by one catch-up function ([`Ledger::catch_up`]) that the daemon's
+//! writer, `shipgate simulate` and the tests all call. An event whose
+//! idempotency key was seen before changes nothing. Nothing outside the
+//! ledger writes events to the [`Store`].
+//!
+//! When a timer is decided: at its due time, but never before the latest
+//! stored event (time never goes back), so a timer that fell due while
+//! shipgate was down, or while a simulated script jumped ahead, is decided
+//! at the later of the two. Seeds: every decision gets its own seed,
+//! [`derive_seed`]`(base, seq)` where `seq` is the number the event will be
+//! stored as, so the same base and the same inputs give the same decisions
+//! in the daemon and in `simulate`.
+
+pub mod input;
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::{self, Context, Effect, Event, State, Team, next_due};
+use crate::rules::RuleSet;
+use crate::store::{AuditRow, Commit, CommitOutcome, NewMessage, Store, StoreError};
+
+pub use input::{Input, to_event};
+
+/// The seed of the decision stored as event `n`, from a base seed
+/// (splitmix64), so each decision has its own recorded seed.
+pub fn derive_seed(base: u64, n: u64) -> u64 {
+    let mut z = base.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The most timers one catch-up fires (a guard against a timer that keeps
+/// itself due).
+pub const MAX_CATCH_UP: usize = 10_000;
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    New {
+        seq: u64,
+        effects: Vec<Effect>,
+    },
+    /// Seen before: nothing changed.
+    Duplicate {
+        seq: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored state cannot be read ({0}); was the database written by a newer shipgate?")]
+    State(String),
+    /// An input the ledger cannot turn into an event (an unknown product).
+    #[error("{0}")]
+    Input(String),
+}
+
+pub struct Ledger {
+    store: Store,
+    state: State,
+    /// The hash of the rules decisions are made with, recorded in audit.
+    rules_version: Option<String>,
+    /// The sequence number of the latest stored event.
+    seq: u64,
+    /// When the latest stored event was decided.
+    last_at: Option<DateTime<Utc>>,
+}
+
+impl Ledger {
+    /// Opens on a store, loading the latest state snapshot.
+    pub fn open(store: Store) -> Result<Self, LedgerError> {
+        let (seq, state) = match store.state()? {
+            Some((seq, json)) => (
+                seq,
+                serde_json::from_str(&json).map_err(|e| LedgerError::State(e.to_string()))?,
+            ),
+            None => (0, State::default()),
+        };
+        let last_at = store.last_event_at()?;
+        Ok(Self {
+            store,
+            state,
+            rules_version: None,
+            seq,
+            last_at,
+        })
+    }
+
+    /// Opens on a store that holds no state yet, starting from `state`
+    /// (tests that begin mid-story, e.g. with RC numbers already used).
+    pub fn open_with(store: Store, state: State) -> Result<Self, LedgerError> {
+        let mut ledger = Self::open(store)?;
+        if ledger.seq == 0 {
+            ledger.state = state;
+        }
+        Ok(ledger)
+    }
+
+    /// The seed of the next decision from `base` (see [`derive_seed`]).
+    pub fn next_seed(&self, base: u64) -> u64 {
+        derive_seed(base, self.seq + 1)
+    }
+
+    /// When the latest stored event was decided.
+    pub fn last_at(&self) -> Option<DateTime<Utc>> {
+        self.last_at
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The rules hash recorded with every decision from now on.
+    pub fn set_rules_version(&mut self, hash: Option<String>) {
+        self.rules_version = hash;
+    }
+
+    /// Records the text of a rules version (by its hash) as active from
+    /// `at`, and decides with it from now on.
+    pub fn record_rules_version(
+        &mut self,
+        hash: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.store.record_rules_version(hash, text, at)?;
+        self.rules_version = Some(hash.to_owned());
+        Ok(())
+    }
+
+    /// Group commit: the events applied until [`Ledger::commit_group`]
+    /// share one transaction (each in its own savepoint), so one flush.
+    pub fn begin_group(&mut self) -> Result<(), LedgerError> {
+        Ok(self.store.begin_group()?)
+    }
+
+    /// Makes the group durable.
+    pub fn commit_group(&mut self) -> Result<(), LedgerError> {
+        Ok(self.store.commit_group()?)
+    }
+
+    /// Drops the group. The in-memory state then holds events that are not
+    /// stored: open the ledger again to read it back.
+    pub fn rollback_group(&mut self) {
+        self.store.rollback_group();
+    }
+
+    /// Decides `event` and commits it under `key`.
+    pub fn apply(
+        &mut self,
+        ctx: &Context<'_>,
+        key: &str,
+        event: &Event,
+    ) -> Result<Applied, LedgerError> {
+        let outcome = engine::handle(&self.state, ctx, event);
+        let kind = match event {
+            Event::Merged { .. } => "merged",
+            Event::Chat { .. } | Event::MissedChat { .. } => "chat",
+            Event::Ci { .. } => "ci",
+            Event::Tick => "tick",
+            Event::ActionDone { .. } => "action",
+        };
+        let event_json =
+            serde_json::to_string(event).map_err(|e| LedgerError::State(e.to_string()))?;
+        let state_json =
+            serde_json::to_string(&outcome.state).map_err(|e| LedgerError::State(e.to_string()))?;
+        let outbox = outcome
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Post(p) => Some(NewMessage {
+                    product: p.product.clone(),
+                    text: p.text.clone(),
+                    mentions: p.mentions.clone(),
+                    reply_to: p.reply_to.clone(),
+                }),
+                Effect::Rc(_) | Effect::Release(_) | Effect::Remind(_) | Effect::Action(_) => None,
+            })
+            .collect();
+        let audit = outcome
+            .audit
+            .iter()
+            .map(|a| AuditRow {
+                actor: a.actor.clone(),
+                action: a.action.clone(),
+                detail: a.detail.clone(),
+                rules_version: self.rules_version.clone(),
+                seed: a.seed,
+            })
+            .collect();
+        let commit = Commit {
+            key: key.to_owned(),
+            at: ctx.now,
+            kind: kind.to_owned(),
+            event_json,
+            state_json,
+            outbox,
+            audit,
+        };
+        match self.store.commit(&commit)? {
+            CommitOutcome::Applied { seq } => {
+                self.state = outcome.state;
+                self.seq = seq;
+                self.last_at = Some(self.last_at.map_or(ctx.now, |t| t.max(ctx.now)));
+                Ok(Applied::New {
+                    seq,
+                    effects: outcome.effects,
+                })
+            }
+            CommitOutcome::Duplicate { seq } => Ok(Applied::Duplicate { seq }),
+        }
+    }
+}
+
+impl Ledger {
+    /// Commits messages that no event caused (e.g. a rules reload notice)
+    /// under `key`, with the state unchanged.
+    pub fn announce(
+        &mut self,
+        key: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        messages: Vec<NewMessage>,
+    ) -> Result<CommitOutcome, LedgerError> {
+        let state_json =
+            serde_json::to_string(&self.state).map_err(|e| LedgerError::State(e.to_string()))?;
+        let commit = Commit {
+            key: key.to_owned(),
+            at,
+            kind: "announce".to_owned(),
+            event_json: "{}".to_owned(),
+            state_json,
+            outbox: messages,
+            audit: vec![AuditRow {
+                actor: None,
+                action: "announce".to_owned(),
+                detail: key.to_owned(),
+                rules_version: self.rules_version.clone(),
+                seed: None,
+            }],
+        };
+        let outcome = self.store.commit(&commit)?;
+        if let CommitOutcome::Applied { seq } = outcome {
+            self.seq = seq;
+        }
+        Ok(outcome)
+    }
+
+    /// Fires every timer due by `until`, oldest first: the one catch-up of
+    /// the daemon's writer, `simulate` and the tests. Each timer is decided
+    /// at its due time, or at the latest stored event's time when that is
+    /// later (time never goes back), with the seed
+    /// [`Ledger::next_seed`]`(base_seed)`. `on_fired` sees each stored
+    /// tick (the time it was decided at and what it did). Stops when a
+    /// firing changes nothing (the timer would fire forever) or after
+    /// [`MAX_CATCH_UP`] firings; returns how many ticks were stored.
+    pub fn catch_up(
+        &mut self,
+        rules: &RuleSet,
+        team: &Team,
+        until: DateTime<Utc>,
+        base_seed: u64,
+        mut on_fired: impl FnMut(DateTime<Utc>, &Applied),
+    ) -> Result<usize, LedgerError> {
+        let mut fired = 0;
+        let mut last = None;
+        for _ in 0..MAX_CATCH_UP {
+            let Some(due) = next_due(&self.state, rules, team).filter(|t| *t <= until) else {
+                break;
+            };
+            if last == Some(due) {
+                tracing::error!(due = %due, "a timer did not change the state when it fired; not firing it again");
+                break;
+            }
+            last = Some(due);
+            let at = self.last_at.map_or(due, |t| due.max(t));
+            let ctx = Context {
+                rules,
+                team,
+                now: at,
+                seed: self.next_seed(base_seed),
+            };
+            let key = format!("tick:{}:{}", crate::timefmt::utc(due), self.seq + 1);
+            let applied = self.apply(&ctx, &key, &Event::Tick)?;
+            if matches!(applied, Applied::New { .. }) {
+                fired += 1;
+            }
+            on_fired(at, &applied);
+        }
+        Ok(fired)
+    }
+}
