@@ -32,7 +32,7 @@ pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
+    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, WebAuth,
     MatrixConfig, Person, Product,
 };
 pub use secret::{Secret, SecretString};
@@ -122,6 +122,12 @@ impl Config {
         for (name, s) in http {
             if let Some(s) = s {
                 out.push((name.to_owned(), s));
+            }
+        }
+        if let Some(w) = &self.http.web_auth {
+            out.push(("http.web_auth.password".to_owned(), &w.password));
+            if let Some(t) = &w.calendar_token {
+                out.push(("http.web_auth.calendar_token".to_owned(), t));
             }
         }
         if let Some(d) = &self.discord {

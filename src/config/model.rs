@@ -217,6 +217,23 @@ pub struct HttpConfig {
     /// GitLab webhook token; `None` disables `/hooks/gitlab`.
     #[serde(default)]
     pub gitlab_token: Option<Secret>,
+    /// HTTP Basic credentials for the web page (`/`, `/products/..`,
+    /// `/audit`) and calendars; `None` leaves them open.
+    #[serde(default)]
+    pub web_auth: Option<WebAuth>,
+}
+
+/// `http.web_auth`: who may read the web page, and the token calendar
+/// subscriptions carry instead (calendar apps cannot send Basic credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebAuth {
+    pub username: String,
+    pub password: Secret,
+    /// `?calendar_token=` for `/calendar/..`; without it calendars need the
+    /// Basic credentials too.
+    #[serde(default)]
+    pub calendar_token: Option<Secret>,
 }
 
 impl Default for HttpConfig {
@@ -227,6 +244,7 @@ impl Default for HttpConfig {
             api_token: None,
             github_secret: None,
             gitlab_token: None,
+            web_auth: None,
         }
     }
 }

@@ -238,6 +238,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         api_token: resolve(&config, config.http.api_token.as_ref())?,
         github_secret: resolve(&config, config.http.github_secret.as_ref())?,
         gitlab_token: resolve(&config, config.http.gitlab_token.as_ref())?,
+        web_auth: http::web::resolve_auth(&config)?,
     };
     let clock: Arc<dyn Clock> = match opts.manual_clock {
         Some(t) => ManualClock::new(t),

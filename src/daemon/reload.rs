@@ -138,6 +138,7 @@ pub struct Reloader {
     /// brings back an earlier version.
     started_ms: i64,
     loads: std::sync::atomic::AtomicU64,
+    last: std::sync::Mutex<Option<(chrono::DateTime<chrono::Utc>, ReloadResult)>>,
 }
 
 impl Reloader {
@@ -148,6 +149,7 @@ impl Reloader {
             lock: Mutex::new(()),
             started_ms: chrono::Utc::now().timestamp_millis(),
             loads: std::sync::atomic::AtomicU64::new(0),
+            last: std::sync::Mutex::new(None),
         }
     }
 
@@ -197,6 +199,20 @@ impl Reloader {
     /// Reads, compiles and tests the rules on disk; swaps them in if they
     /// are valid and new.
     pub async fn reload(&self, why: &str) -> ReloadResult {
+        let result = self.reload_now(why).await;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((self.shared.clock.now(), result.clone()));
+        }
+        result
+    }
+
+    /// The last reload this process tried, when, and its result (for the
+    /// web page).
+    pub fn last(&self) -> Option<(chrono::DateTime<chrono::Utc>, ReloadResult)> {
+        self.last.lock().ok().and_then(|g| g.clone())
+    }
+
+    async fn reload_now(&self, why: &str) -> ReloadResult {
         let _guard = self.lock.lock().await;
         let path = self.path.clone();
         let read = tokio::task::spawn_blocking(move || rules::source::read_sources(&[path])).await;

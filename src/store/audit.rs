@@ -66,6 +66,51 @@ impl Store {
         Ok(out)
     }
 
+    /// A page of the audit log, newest first: rows older than `before` (an
+    /// id), for `product` only when given (the product of the event a row
+    /// belongs to), at most `limit`; each with that product.
+    pub fn audit_page(
+        &self,
+        product: Option<&str>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(AuditEntry, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, a.event_seq, a.at, a.actor, a.action, a.detail, a.rules_version, a.seed, \
+                        json_extract((SELECT value FROM json_each(e.event_json) LIMIT 1), '$.product') AS product \
+                 FROM audit a JOIN events e ON e.seq = a.event_seq \
+                 WHERE (?1 IS NULL OR a.id < ?1) AND (?2 IS NULL OR product = ?2) \
+                 ORDER BY a.id DESC LIMIT ?3",
+            )
+            .map_err(self.sql_err("read the audit log"))?;
+        let rows = stmt
+            .query_map(params![before, product, sql_limit(limit)], |r| {
+                Ok((
+                    (
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ),
+                    r.get::<_, Option<String>>(8).ok().flatten(),
+                ))
+            })
+            .map_err(self.sql_err("read the audit log"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw, product): (RawEntry, Option<String>) =
+                row.map_err(self.sql_err("read the audit log"))?;
+            out.push((self.decode_audit(raw)?, product));
+        }
+        Ok(out)
+    }
+
     fn decode_audit(&self, raw: RawEntry) -> Result<AuditEntry, StoreError> {
         let (id, seq, at, actor, action, detail, rules_version, seed) = raw;
         let seed = seed

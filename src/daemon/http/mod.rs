@@ -2,6 +2,7 @@
 
 mod api;
 mod hooks;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub struct Secrets {
     pub api_token: Option<SecretString>,
     pub github_secret: Option<SecretString>,
     pub gitlab_token: Option<SecretString>,
+    pub web_auth: Option<web::WebSecrets>,
 }
 
 #[derive(Clone)]
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/reload", post(api::reload))
         .route("/-/outbox/retry", post(api::outbox_retry))
         .route("/-/clock", post(api::clock))
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
