@@ -34,6 +34,10 @@ pub enum Command {
     /// Replay a script of events (JSON lines) on a fresh database with a
     /// virtual clock, printing every effect as a JSON line.
     Simulate(SimulateArgs),
+    /// Check a deployment: config, rules, database, chat accounts, listen
+    /// address, secrets and forge tokens; a checklist with a fix for each
+    /// failure (exit 0 all good, 1 something to fix).
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -160,4 +164,12 @@ impl ColorArg {
             }
         }
     }
+}
+
+/// `shipgate doctor --config C`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The team config to check.
+    #[arg(long, value_name = "CONFIG")]
+    pub config: PathBuf,
 }

@@ -22,6 +22,7 @@ macro_rules! out {
 pub mod args;
 pub mod calendar;
 pub mod check;
+pub mod doctor;
 pub mod explain;
 pub mod output;
 pub mod simulate;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(&a, now),
         Command::Calendar(a) => calendar::run(&a, now),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Doctor(a) => doctor::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@ mod check_people;
 mod check_products;
 mod check_sections;
 mod error;
+mod forge;
 mod locate;
 mod model;
 mod secret;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use ron::extensions::Extensions;
 
 pub use error::{ConfigError, Position, Problem, SourceText};
+pub use forge::{DEFAULT_RECONCILE_INTERVAL_SECS, Forge, ForgeAccess, ReconcileConfig};
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
@@ -61,6 +63,8 @@ pub struct Config {
     pub chat: ChatConfig,
     pub discord: Option<DiscordConfig>,
     pub matrix: Option<MatrixConfig>,
+    /// Forge reconciliation (`docs/daemon.md`); off without forge tokens.
+    pub reconcile: ReconcileConfig,
 }
 
 impl Config {
@@ -152,6 +156,11 @@ impl Config {
                         out.push((format!("products.{}.actions.{when}.{h}", p.name), s));
                     }
                 }
+            }
+        }
+        for (forge, access) in self.reconcile.forges() {
+            if let Some(t) = &access.token {
+                out.push((format!("reconcile.{}.token", forge.name()), t));
             }
         }
         out

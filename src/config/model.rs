@@ -331,6 +331,8 @@ pub(super) struct RawConfig {
     pub discord: Option<DiscordConfig>,
     #[serde(default)]
     pub matrix: Option<MatrixConfig>,
+    #[serde(default)]
+    pub reconcile: super::forge::ReconcileConfig,
 }
 
 /// A person as written: the time zone is still a string.

@@ -10,6 +10,7 @@ pub mod http;
 pub mod lock;
 pub mod metrics;
 pub mod outbox;
+pub mod reconcile;
 pub mod reload;
 pub mod shared;
 pub mod writer;
@@ -392,6 +393,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         cursor_store,
         token.clone(),
     ));
+    tasks.spawn(reconcile::run(shared.clone(), token.clone()));
     tasks.spawn(shutdown_signal(token.clone()));
     let app = http::router(http::AppState {
         shared: shared.clone(),

@@ -27,6 +27,7 @@ mod audit;
 mod cursors;
 mod error;
 mod events;
+mod forge;
 pub mod migrations;
 mod outbox;
 mod rules_versions;

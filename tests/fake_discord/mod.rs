@@ -24,6 +24,13 @@
 //! callback per interaction, else 400 "already acknowledged"; a public
 //! message answer becomes a message in the interaction's channel, recorded
 //! with the interaction's id) and `GET /webhooks/{app}/{token}/messages/@original`.
+//!
+//! What `shipgate doctor` reads: `GET /oauth2/applications/@me`,
+//! `GET /users/@me/guilds`, `GET /channels/{id}` (with an `@everyone`
+//! overwrite that [`FakeDiscord::deny`] sets), `GET /guilds/{g}/roles`
+//! (`@everyone` may view, send and read history), `GET
+//! /guilds/{g}/members/{id}` and `GET /applications/{app}/guilds/{g}/commands`
+//! (what was registered). [`FakeDiscord::leave_guild`] takes the bot out.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -123,6 +130,11 @@ struct State_ {
     gateway_queries: Vec<String>,
     // Slash commands
     registered: Vec<(String, Value)>,
+    // What `doctor` reads
+    /// Permission bits denied to `@everyone` per channel (an overwrite).
+    denied: HashMap<String, u64>,
+    /// The bot was removed from the guild.
+    left_guild: bool,
     interactions: Vec<Interaction>,
 }
 
@@ -219,7 +231,7 @@ impl FakeDiscord {
             )
             .route(
                 "/api/v10/applications/{app}/guilds/{guild}/commands",
-                axum::routing::put(put_commands),
+                axum::routing::put(put_commands).get(get_commands),
             )
             .route(
                 "/api/v10/interactions/{id}/{token}/callback",
@@ -229,6 +241,11 @@ impl FakeDiscord {
                 "/api/v10/webhooks/{app}/{token}/messages/@original",
                 get(get_original),
             )
+            .route("/api/v10/oauth2/applications/@me", get(get_application))
+            .route("/api/v10/users/@me/guilds", get(get_my_guilds))
+            .route("/api/v10/channels/{id}", get(get_channel))
+            .route("/api/v10/guilds/{guild}/roles", get(get_roles))
+            .route("/api/v10/guilds/{guild}/members/{user}", get(get_member))
             .fallback(fallback)
             .with_state(inner.clone());
         let rest_task = tokio::spawn(async move {
@@ -253,6 +270,16 @@ impl FakeDiscord {
 
     fn with<T>(&self, f: impl FnOnce(&mut State_) -> T) -> T {
         f(&mut self.inner.state.lock().unwrap())
+    }
+
+    /// Denies `bits` to `@everyone` in `channel` (a permission overwrite).
+    pub fn deny(&self, channel: &str, bits: u64) {
+        self.with(|s| s.denied.insert(channel.to_owned(), bits));
+    }
+
+    /// Takes the bot out of the guild.
+    pub fn leave_guild(&self) {
+        self.with(|s| s.left_guild = true);
     }
 
     /// A person types `text` in `channel`; returns the message id.
@@ -1010,4 +1037,110 @@ fn handle_op(inner: &Inner, conn: u64, tx: &mpsc::UnboundedSender<Frame>, v: &Va
         }
         _ => {}
     }
+}
+
+async fn get_application(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    record(&inner, "GET /api/v10/oauth2/applications/@me".to_owned());
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    Json(json!({"id": APP_ID.to_string(), "name": "shipgate", "bot": user_json(&BOT_ID.to_string(), "shipgate", true)}))
+        .into_response()
+}
+
+async fn get_my_guilds(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    record(&inner, "GET /api/v10/users/@me/guilds".to_owned());
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    if inner.state.lock().unwrap().left_guild {
+        return Json(json!([])).into_response();
+    }
+    Json(json!([{"id": GUILD_ID.to_string(), "name": "Acme", "owner": false, "permissions": "0"}]))
+        .into_response()
+}
+
+async fn get_channel(
+    State(inner): State<Arc<Inner>>,
+    Path(channel): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(&inner, format!("GET /api/v10/channels/{channel}"));
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    let s = inner.state.lock().unwrap();
+    if !s.channels.contains(&channel) {
+        return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+    }
+    if s.left_guild {
+        return error(StatusCode::FORBIDDEN, 50001, "Missing Access");
+    }
+    let overwrites: Vec<Value> = s
+        .denied
+        .get(&channel)
+        .map(|bits| {
+            vec![json!({"id": GUILD_ID.to_string(), "type": 0, "allow": "0", "deny": bits.to_string()})]
+        })
+        .unwrap_or_default();
+    Json(json!({
+        "id": channel, "type": 0, "guild_id": GUILD_ID.to_string(), "name": "releases",
+        "permission_overwrites": overwrites,
+    }))
+    .into_response()
+}
+
+async fn get_roles(
+    State(inner): State<Arc<Inner>>,
+    Path(guild): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(&inner, format!("GET /api/v10/guilds/{guild}/roles"));
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    // @everyone: View Channel, Send Messages, Read Message History.
+    let everyone: u64 = (1 << 10) | (1 << 11) | (1 << 16);
+    Json(json!([{"id": guild, "name": "@everyone", "permissions": everyone.to_string(), "position": 0}]))
+        .into_response()
+}
+
+async fn get_member(
+    State(inner): State<Arc<Inner>>,
+    Path((guild, user)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &inner,
+        format!("GET /api/v10/guilds/{guild}/members/{user}"),
+    );
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    Json(json!({"user": user_json(&user, "shipgate", true), "roles": []})).into_response()
+}
+
+async fn get_commands(
+    State(inner): State<Arc<Inner>>,
+    Path((app, guild)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &inner,
+        format!("GET /api/v10/applications/{app}/guilds/{guild}/commands"),
+    );
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    if app != APP_ID.to_string() {
+        return error(StatusCode::NOT_FOUND, 10002, "Unknown Application");
+    }
+    let s = inner.state.lock().unwrap();
+    let latest = s
+        .registered
+        .iter()
+        .rev()
+        .find(|(g, _)| *g == guild)
+        .map_or_else(|| json!([]), |(_, c)| c.clone());
+    Json(latest).into_response()
 }
