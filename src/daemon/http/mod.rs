@@ -2,6 +2,7 @@
 
 mod api;
 mod hooks;
+pub mod slack;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub reloader: Option<Arc<Reloader>>,
     pub manual_clock: bool,
+    /// `POST /hooks/slack`, when Slack runs in `Http` mode.
+    pub slack: Option<Arc<slack::SlackHook>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", post(api::events))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
+        .route("/hooks/slack", post(slack::hook))
         .route("/-/reload", post(api::reload))
         .route("/-/outbox/retry", post(api::outbox_retry))
         .route("/-/clock", post(api::clock))
