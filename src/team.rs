@@ -31,7 +31,7 @@ pub fn team_from_config(config: &Config) -> Team {
             .people
             .iter()
             .flat_map(|p| {
-                [Adapter::Matrix, Adapter::Discord]
+                [Adapter::Matrix, Adapter::Discord, Adapter::Slack]
                     .into_iter()
                     .filter_map(|a| p.chat_id(a))
                     .map(|id| (id.to_owned(), p.name.clone()))

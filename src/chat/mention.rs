@@ -15,6 +15,8 @@ pub enum ChatId {
     Matrix(String),
     /// A Discord user id (digits).
     Discord(String),
+    /// A Slack member id (`U0123ABCD`).
+    Slack(String),
 }
 
 impl ChatId {
@@ -23,13 +25,14 @@ impl ChatId {
         match self {
             Self::Matrix(_) => "Matrix",
             Self::Discord(_) => "Discord",
+            Self::Slack(_) => "Slack",
         }
     }
 
     /// The id as the config's `chat` ids spell it.
     pub fn id(&self) -> &str {
         match self {
-            Self::Matrix(id) | Self::Discord(id) => id,
+            Self::Matrix(id) | Self::Discord(id) | Self::Slack(id) => id,
         }
     }
 }
@@ -41,7 +44,17 @@ pub fn chat_id(typed: &str) -> Option<ChatId> {
     let typed = typed.trim();
     if let Some(inner) = typed.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
         let digits = inner.strip_prefix('!').unwrap_or(inner);
-        return is_digits(digits).then(|| ChatId::Discord(digits.to_owned()));
+        if is_digits(digits) {
+            return Some(ChatId::Discord(digits.to_owned()));
+        }
+        // Slack: `<@U0123ABCD>` or `<@U0123ABCD|ana>`.
+        let member = inner.split('|').next().unwrap_or(inner);
+        let slack = member.len() >= 3
+            && member.starts_with(['U', 'W'])
+            && member
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        return slack.then(|| ChatId::Slack(member.to_owned()));
     }
     let typed = typed
         .strip_prefix(MATRIX_TO)

@@ -12,3 +12,4 @@ pub mod health;
 pub mod inbound;
 pub mod matrix;
 pub mod mention;
+pub mod slack;

@@ -6,7 +6,7 @@ use super::error::{Position, Problem};
 use super::model::{Adapter, Person, RawPerson};
 use super::same;
 use super::suggest::closest_timezone;
-use super::validate::{Checker, is_snowflake};
+use super::validate::{Checker, is_slack_id, is_snowflake};
 
 impl Checker<'_> {
     pub(super) fn person(&mut self, raw: RawPerson) -> Person {
@@ -70,6 +70,19 @@ impl Checker<'_> {
                     .help(
                         "in Discord, enable Developer Mode, right-click the user and Copy User ID",
                     ),
+                );
+            }
+        }
+        if let Some(id) = &raw.chat.slack {
+            let at = self.at(&["people", "chat", "slack"], id);
+            if !is_slack_id(id, &['U', 'W']) {
+                self.push(
+                    Problem::new(
+                        "bad-chat-id",
+                        format!("`{id}` is not a Slack member id (like `U0123ABCD`)"),
+                    )
+                    .at(at)
+                    .help("in Slack, open the person's profile, then ⋮ and Copy member ID"),
                 );
             }
         }
@@ -138,7 +151,7 @@ impl Checker<'_> {
                 });
                 let key = match adapter {
                     Adapter::Console => id.to_lowercase(),
-                    Adapter::Discord | Adapter::Matrix => id.to_owned(),
+                    Adapter::Discord | Adapter::Matrix | Adapter::Slack => id.to_owned(),
                 };
                 match claimed.get(&(adapter, key.clone())) {
                     Some(owner) if !same(owner, &p.name) => {
@@ -156,7 +169,7 @@ impl Checker<'_> {
                             Adapter::Console => {
                                 "a console name defaults to the person's name; pick another"
                             }
-                            Adapter::Discord | Adapter::Matrix => {
+                            Adapter::Discord | Adapter::Matrix | Adapter::Slack => {
                                 "each chat account must belong to one person"
                             }
                         };

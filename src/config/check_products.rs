@@ -4,7 +4,7 @@ use super::error::{Position, Problem};
 use super::model::{Action, Adapter, Product};
 use super::same;
 use super::validate::{
-    Checker, is_header_name, is_http_url, is_matrix_room, is_snowflake, normalize_repo,
+    Checker, is_header_name, is_http_url, is_matrix_room, is_slack_id, is_snowflake, normalize_repo,
 };
 
 impl Checker<'_> {
@@ -77,7 +77,7 @@ impl Checker<'_> {
                     (ch, at)
                 }
                 (Adapter::Console, None) => (name.as_str(), name_at),
-                (Adapter::Discord | Adapter::Matrix, None) => continue,
+                (Adapter::Discord | Adapter::Matrix | Adapter::Slack, None) => continue,
             };
             // A defaulted console channel is the name, checked above.
             if explicit.is_some() && !self.channel_ok(adapter, channel, at) {
@@ -85,7 +85,7 @@ impl Checker<'_> {
             }
             let key = match adapter {
                 Adapter::Console => channel.to_lowercase(),
-                Adapter::Discord | Adapter::Matrix => channel.to_owned(),
+                Adapter::Discord | Adapter::Matrix | Adapter::Slack => channel.to_owned(),
             };
             match self.channels.get(&(adapter, key.clone())).cloned() {
                 Some((owner, first_at)) if !same(&owner, name) => self.push(
@@ -130,7 +130,10 @@ impl Checker<'_> {
             Adapter::Matrix if !is_matrix_room(channel) => {
                 "write a room id like `!abc123:example.org` or an alias like `#releases:example.org`"
             }
-            Adapter::Discord | Adapter::Matrix => return true,
+            Adapter::Slack if !is_slack_id(channel, &['C', 'G', 'D']) => {
+                "in Slack, open the channel's details: its id (`C0123ABCD`) is at the bottom"
+            }
+            Adapter::Discord | Adapter::Matrix | Adapter::Slack => return true,
         };
         self.push(
             Problem::new(

@@ -2,7 +2,7 @@
 //! console, HTTP, Discord and Matrix.
 
 use super::error::Problem;
-use super::model::{Person, RawConfig};
+use super::model::{Person, RawConfig, SlackConfig, SlackMode};
 use super::same;
 use super::validate::{Checker, is_http_url, is_listen_addr, suggestion};
 
@@ -105,6 +105,9 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(sl) = &raw.slack {
+            self.slack(sl);
+        }
         if let Some(m) = &raw.matrix {
             let at = self.at(&["matrix", "homeserver"], &m.homeserver);
             if !is_http_url(&m.homeserver) {
@@ -154,6 +157,65 @@ impl Checker<'_> {
                     Problem::new("bad-device-name", "`matrix.device_name` is empty")
                         .at(at)
                         .help("leave it out for `shipgate`"),
+                );
+            }
+        }
+    }
+
+    fn slack(&mut self, sl: &SlackConfig) {
+        self.secret(&["slack", "bot_token"], &sl.bot_token);
+        if let Some(t) = &sl.app_token {
+            self.secret(&["slack", "app_token"], t);
+        }
+        if let Some(t) = &sl.signing_secret {
+            self.secret(&["slack", "signing_secret"], t);
+        }
+        let missing = match sl.mode {
+            SlackMode::Socket if sl.app_token.is_none() => Some((
+                "`slack.mode` is `Socket` but no `slack.app_token` is given",
+                "create an app-level token with the `connections:write` scope (Basic Information > App-Level Tokens) and give it as `app_token: Env(\"SHIPGATE_SLACK_APP_TOKEN\")`",
+            )),
+            SlackMode::Http if sl.signing_secret.is_none() => Some((
+                "`slack.mode` is `Http` but no `slack.signing_secret` is given",
+                "copy the signing secret from Basic Information > App Credentials and give it as `signing_secret: Env(\"SHIPGATE_SLACK_SIGNING_SECRET\")`",
+            )),
+            SlackMode::Socket | SlackMode::Http => None,
+        };
+        if let Some((msg, help)) = missing {
+            self.push(
+                Problem::new("slack-credentials", msg)
+                    .at(self.key(&["slack"]))
+                    .help(help),
+            );
+        }
+        if let Some(name) = &sl.slash_command {
+            let at = self.at(&["slack", "slash_command"], name);
+            let ok = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !ok {
+                self.push(
+                    Problem::new(
+                        "bad-slash-command",
+                        format!("`{name}` is not a slash command name"),
+                    )
+                    .at(at)
+                    .help("lowercase letters, digits, `-` and `_`, without the `/`, e.g. `sg`"),
+                );
+            }
+        }
+        if let Some(base) = &sl.api_base {
+            let at = self.at(&["slack", "api_base"], base);
+            if !is_http_url(base) {
+                self.push(
+                    Problem::new(
+                        "bad-url",
+                        format!("`slack.api_base` is not an http(s) URL: `{base}`"),
+                    )
+                    .at(at)
+                    .help("leave it out to talk to Slack itself"),
                 );
             }
         }

@@ -34,8 +34,8 @@ pub use forge::{DEFAULT_RECONCILE_INTERVAL_SECS, Forge, ForgeAccess, ReconcileCo
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, WebAuth,
-    MatrixConfig, Person, Product,
+    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
+    MatrixConfig, Person, Product, SlackConfig, SlackMode, WebAuth,
 };
 pub use secret::{Secret, SecretString};
 
@@ -65,6 +65,7 @@ pub struct Config {
     pub matrix: Option<MatrixConfig>,
     /// Forge reconciliation (`docs/daemon.md`); off without forge tokens.
     pub reconcile: ReconcileConfig,
+    pub slack: Option<SlackConfig>,
 }
 
 impl Config {
@@ -137,6 +138,15 @@ impl Config {
         if let Some(d) = &self.discord {
             out.push(("discord.token".to_owned(), &d.token));
         }
+        if let Some(s) = &self.slack {
+            out.push(("slack.bot_token".to_owned(), &s.bot_token));
+            if let Some(t) = &s.app_token {
+                out.push(("slack.app_token".to_owned(), t));
+            }
+            if let Some(t) = &s.signing_secret {
+                out.push(("slack.signing_secret".to_owned(), t));
+            }
+        }
         if let Some(m) = &self.matrix {
             if let Some(p) = &m.password {
                 out.push(("matrix.password".to_owned(), p));
@@ -198,7 +208,7 @@ impl Config {
     pub fn person_by_chat(&self, adapter: Adapter, id: &str) -> Option<&Person> {
         self.people.iter().find(|p| match adapter {
             Adapter::Console => p.chat_id(Adapter::Console).is_some_and(|c| same(c, id)),
-            Adapter::Discord | Adapter::Matrix => p.chat_id(adapter) == Some(id),
+            Adapter::Discord | Adapter::Matrix | Adapter::Slack => p.chat_id(adapter) == Some(id),
         })
     }
 
@@ -212,7 +222,9 @@ impl Config {
     pub fn product_by_channel(&self, adapter: Adapter, channel: &str) -> Option<&Product> {
         self.products.iter().find(|p| match adapter {
             Adapter::Console => same(p.channels.console.as_deref().unwrap_or(&p.name), channel),
-            Adapter::Discord | Adapter::Matrix => p.channels.get(adapter) == Some(channel),
+            Adapter::Discord | Adapter::Matrix | Adapter::Slack => {
+                p.channels.get(adapter) == Some(channel)
+            }
         })
     }
 

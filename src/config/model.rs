@@ -18,17 +18,25 @@ pub enum Adapter {
     Console,
     Discord,
     Matrix,
+    Slack,
 }
 
 impl Adapter {
-    pub const ALL: [Adapter; 3] = [Adapter::Console, Adapter::Discord, Adapter::Matrix];
+    pub const ALL: [Adapter; 4] = [
+        Adapter::Console,
+        Adapter::Discord,
+        Adapter::Matrix,
+        Adapter::Slack,
+    ];
 
-    /// The lowercase name used in the config (`console`, `discord`, `matrix`).
+    /// The lowercase name used in the config (`console`, `discord`,
+    /// `matrix`, `slack`).
     pub fn name(self) -> &'static str {
         match self {
             Adapter::Console => "console",
             Adapter::Discord => "discord",
             Adapter::Matrix => "matrix",
+            Adapter::Slack => "slack",
         }
     }
 }
@@ -80,6 +88,9 @@ pub struct Channels {
     /// A Matrix room id (`!abc:example.org`) or alias (`#releases:example.org`).
     #[serde(default)]
     pub matrix: Option<String>,
+    /// A Slack channel id (`C0123ABCD`; private channels `G...`).
+    #[serde(default)]
+    pub slack: Option<String>,
 }
 
 impl Channels {
@@ -88,6 +99,7 @@ impl Channels {
             Adapter::Console => self.console.as_deref(),
             Adapter::Discord => self.discord.as_deref(),
             Adapter::Matrix => self.matrix.as_deref(),
+            Adapter::Slack => self.slack.as_deref(),
         }
     }
 }
@@ -160,7 +172,7 @@ impl Person {
     pub fn chat_id(&self, adapter: Adapter) -> Option<&str> {
         match adapter {
             Adapter::Console => Some(self.chat.console.as_deref().unwrap_or(&self.name)),
-            Adapter::Discord | Adapter::Matrix => self.chat.get(adapter),
+            Adapter::Discord | Adapter::Matrix | Adapter::Slack => self.chat.get(adapter),
         }
     }
 }
@@ -178,6 +190,9 @@ pub struct ChatIds {
     /// A Matrix user id (`@ana:example.org`).
     #[serde(default)]
     pub matrix: Option<String>,
+    /// A Slack member id (`U0123ABCD`, or `W...` in Enterprise Grid).
+    #[serde(default)]
+    pub slack: Option<String>,
 }
 
 impl ChatIds {
@@ -186,6 +201,7 @@ impl ChatIds {
             Adapter::Console => self.console.as_deref(),
             Adapter::Discord => self.discord.as_deref(),
             Adapter::Matrix => self.matrix.as_deref(),
+            Adapter::Slack => self.slack.as_deref(),
         }
     }
 }
@@ -285,6 +301,43 @@ pub struct DiscordConfig {
     pub api_base: Option<String>,
 }
 
+/// How Slack's events reach shipgate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum SlackMode {
+    /// A WebSocket shipgate opens with the app-level token (no public URL).
+    #[default]
+    Socket,
+    /// Slack POSTs events, slash commands and clicks to `/hooks/slack` on
+    /// shipgate's listener, signed with the signing secret.
+    Http,
+}
+
+/// The Slack adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// The bot token (`xoxb-...`).
+    pub bot_token: Secret,
+    /// `Socket` (default) or `Http`.
+    #[serde(default)]
+    pub mode: SlackMode,
+    /// The app-level token (`xapp-...`, scope `connections:write`); needed
+    /// in `Socket` mode.
+    #[serde(default)]
+    pub app_token: Option<Secret>,
+    /// The signing secret; needed in `Http` mode (`/hooks/slack`).
+    #[serde(default)]
+    pub signing_secret: Option<Secret>,
+    /// The slash command's name without `/`; `None`: from the prefix
+    /// (`!sg ` -> `sg`).
+    #[serde(default)]
+    pub slash_command: Option<String>,
+    /// Base URL of the Web API (`https://slack.com/api`). Tests point it
+    /// at a fake.
+    #[serde(default)]
+    pub api_base: Option<String>,
+}
+
 /// The Matrix adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,6 +386,7 @@ pub(super) struct RawConfig {
     pub matrix: Option<MatrixConfig>,
     #[serde(default)]
     pub reconcile: super::forge::ReconcileConfig,
+    pub slack: Option<SlackConfig>,
 }
 
 /// A person as written: the time zone is still a string.

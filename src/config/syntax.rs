@@ -111,6 +111,7 @@ fn place(outer: Option<&str>) -> String {
         Some("ChatConfig") => "the top-level `chat`".to_owned(),
         Some("DiscordConfig") => "`discord`".to_owned(),
         Some("MatrixConfig") => "`matrix`".to_owned(),
+        Some("SlackConfig") => "`slack`".to_owned(),
         Some(other) => format!("`{other}`"),
     }
 }

@@ -55,6 +55,7 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         discord: raw.discord,
         matrix,
         reconcile: raw.reconcile,
+        slack: raw.slack,
     })
 }
 
@@ -165,6 +166,16 @@ pub(super) fn suggestion(wanted: &str, names: &[&str], what: &str) -> String {
 pub(super) fn normalize_repo(repo: &str) -> String {
     let r = repo.trim().to_lowercase();
     r.strip_suffix(".git").map(str::to_owned).unwrap_or(r)
+}
+
+/// A Slack id: an upper-case letter then upper-case letters and digits
+/// (`C0123ABCD`, `U0123ABCD`).
+pub(super) fn is_slack_id(s: &str, first: &[char]) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| first.contains(&c))
+        && s.len() >= 3
+        && s.len() <= 32
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 pub(super) fn is_snowflake(id: &str) -> bool {

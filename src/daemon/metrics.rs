@@ -22,7 +22,7 @@ pub struct Metrics {
     sent: AtomicU64,
     send_failures: AtomicU64,
     /// Requests refused for their credentials, by [`Endpoint`].
-    auth_failures: [AtomicU64; 5],
+    auth_failures: [AtomicU64; 6],
     rate_limited: AtomicU64,
     /// Releases recorded outside the policy, by (product, breach kind).
     breaches: Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
@@ -36,15 +36,17 @@ pub enum Endpoint {
     OutboxRetry,
     GitHub,
     GitLab,
+    Slack,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 5] = [
+    const ALL: [Endpoint; 6] = [
         Endpoint::Events,
         Endpoint::Reload,
         Endpoint::OutboxRetry,
         Endpoint::GitHub,
         Endpoint::GitLab,
+        Endpoint::Slack,
     ];
 
     pub fn path(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Endpoint {
             Endpoint::OutboxRetry => "/-/outbox/retry",
             Endpoint::GitHub => "/hooks/github",
             Endpoint::GitLab => "/hooks/gitlab",
+            Endpoint::Slack => "/hooks/slack",
         }
     }
 
@@ -64,6 +67,7 @@ impl Endpoint {
             Endpoint::OutboxRetry => 2,
             Endpoint::GitHub => 3,
             Endpoint::GitLab => 4,
+            Endpoint::Slack => 5,
         }
     }
 }

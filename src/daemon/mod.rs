@@ -28,6 +28,7 @@ use crate::chat::console::ConsoleAdapter;
 use crate::chat::discord::DiscordAdapter;
 use crate::chat::inbound::{ChatInput, catch_up_key};
 use crate::chat::matrix::MatrixAdapter;
+use crate::chat::slack::SlackAdapter;
 use crate::config::{Adapter, Config, SecretString};
 use crate::ledger::Ledger;
 use crate::rules::{self, Source};
@@ -308,6 +309,32 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             "discord: connecting to the gateway".to_owned(),
         );
     }
+    if config.slack.is_some() {
+        chat_health.set(&catch_up_key("slack"), "slack: connecting".to_owned());
+    }
+    // Slack's Events API requests (`/hooks/slack`, HTTP mode) reach the
+    // adapter through this channel; they wait in it while it starts.
+    let (slack_hooks, slack_hooks_rx) = match config.slack.as_ref().map(|s| s.mode) {
+        Some(crate::config::SlackMode::Http) => {
+            let (tx, rx) = mpsc::channel(256);
+            (Some(tx), Some(rx))
+        }
+        Some(crate::config::SlackMode::Socket) | None => (None, None),
+    };
+    let slack_signing_secret = resolve(
+        &config,
+        config
+            .slack
+            .as_ref()
+            .and_then(|s| s.signing_secret.as_ref()),
+    )?;
+    let slack_hook = match (slack_hooks, slack_signing_secret) {
+        (Some(to_adapter), Some(signing_secret)) => Some(Arc::new(http::slack::SlackHook {
+            signing_secret,
+            to_adapter,
+        })),
+        _ => None,
+    };
     let team = crate::team::team_from_config(&config);
     let (intake_tx, intake_rx) = mpsc::channel(256);
     let rules_path = config.rules.clone();
@@ -370,6 +397,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             discord_cursors: cursor_store
                 .chat_cursors("discord")
                 .map_err(|e| StartError(e.to_string()))?,
+            slack_cursors: cursor_store
+                .chat_cursors("slack")
+                .map_err(|e| StartError(e.to_string()))?,
+            slack_hooks: slack_hooks_rx,
             adapter_tasks: adapter_tasks.clone(),
         },
         token.clone(),
@@ -400,6 +431,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         secrets: Arc::new(secrets),
         reloader: reloader.clone(),
         manual_clock: opts.manual_clock.is_some(),
+        slack: slack_hook,
     });
     let http_token = token.clone();
     let server = axum::serve(listener, app)
@@ -445,6 +477,7 @@ fn routable(config: &Config, product: &str) -> bool {
     };
     (config.matrix.is_some() && p.channels.get(Adapter::Matrix).is_some())
         || (config.discord.is_some() && p.channels.get(Adapter::Discord).is_some())
+        || (config.slack.is_some() && p.channels.get(Adapter::Slack).is_some())
         || config.console.is_some()
 }
 
@@ -455,6 +488,8 @@ struct ChatStart {
     health: Arc<crate::chat::health::Health>,
     matrix_cursors: BTreeMap<String, String>,
     discord_cursors: BTreeMap<String, String>,
+    slack_cursors: BTreeMap<String, String>,
+    slack_hooks: Option<mpsc::Receiver<crate::chat::slack::HookRequest>>,
     /// The adapters' own tasks, closed last at shutdown.
     adapter_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
@@ -469,6 +504,8 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
         health,
         matrix_cursors,
         discord_cursors,
+        slack_cursors,
+        slack_hooks,
         adapter_tasks,
     } = start;
     let keep = |task: tokio::task::JoinHandle<()>| {
@@ -529,6 +566,30 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
             }
         }
     };
+    let slack = match &config.slack {
+        None => None,
+        Some(_) => {
+            let started = tokio::select! {
+                () = token.cancelled() => return,
+                r = SlackAdapter::start(
+                    &config,
+                    inbound.clone(),
+                    token.clone(),
+                    health.clone(),
+                    slack_cursors,
+                    slack_hooks,
+                ) => r,
+            };
+            match started {
+                Ok((s, task)) => {
+                    keep(task);
+                    tracing::info!("slack adapter connected");
+                    Some(s)
+                }
+                Err(e) => return fail(e),
+            }
+        }
+    };
     drop(inbound);
     // Connected (catch-up may still run: `/readyz` says when it is done).
     eprintln!("shipgate: chat adapters connected");
@@ -536,6 +597,7 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
         console: config.console.as_ref().map(|_| ConsoleAdapter),
         matrix,
         discord,
+        slack,
     };
     outbox::run(shared, dispatcher_store, adapters, token).await;
 }

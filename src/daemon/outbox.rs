@@ -16,6 +16,7 @@ use crate::chat::console::ConsoleAdapter;
 use crate::chat::discord::DiscordAdapter;
 use crate::chat::health::Health;
 use crate::chat::matrix::MatrixAdapter;
+use crate::chat::slack::SlackAdapter;
 use crate::config::{Adapter, Config};
 use crate::store::{OutboxMessage, Store};
 
@@ -25,6 +26,7 @@ pub struct Adapters {
     pub console: Option<ConsoleAdapter>,
     pub matrix: Option<MatrixAdapter>,
     pub discord: Option<DiscordAdapter>,
+    pub slack: Option<SlackAdapter>,
 }
 
 impl Adapters {
@@ -40,6 +42,11 @@ impl Adapters {
             && let Some(channel) = p.channels.get(Adapter::Discord)
         {
             return Some((Adapter::Discord, channel.to_owned()));
+        }
+        if self.slack.is_some()
+            && let Some(channel) = p.channels.get(Adapter::Slack)
+        {
+            return Some((Adapter::Slack, channel.to_owned()));
         }
         if self.console.is_some() {
             return Some((
@@ -75,6 +82,12 @@ impl Adapters {
                 Some(d) => d.send(message).await,
                 None => Err(SendError::Permanent(
                     "the discord adapter is not running".to_owned(),
+                )),
+            },
+            Adapter::Slack => match &self.slack {
+                Some(s) => s.send(message).await,
+                None => Err(SendError::Permanent(
+                    "the slack adapter is not running".to_owned(),
                 )),
             },
         }

@@ -2,6 +2,7 @@
 
 mod api;
 mod hooks;
+pub mod slack;
 pub mod web;
 
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub reloader: Option<Arc<Reloader>>,
     pub manual_clock: bool,
+    /// `POST /hooks/slack`, when Slack runs in `Http` mode.
+    pub slack: Option<Arc<slack::SlackHook>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -44,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", post(api::events))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
+        .route("/hooks/slack", post(slack::hook))
         .route("/-/reload", post(api::reload))
         .route("/-/outbox/retry", post(api::outbox_retry))
         .route("/-/clock", post(api::clock))

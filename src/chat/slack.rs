@@ -1,0 +1,384 @@
+//! The Slack adapter: one channel per product. Commands come in three
+//! ways (a prefixed message, a message that starts by mentioning the app,
+//! and the slash command), by Socket Mode (a WebSocket opened with the
+//! app-level token; [`socket`]) or by the Events API over HTTP
+//! (`POST /hooks/slack`, signed; [`signature`]). Answers go out with
+//! `chat.postMessage` in the command's thread, as `mrkdwn` with `<@U..>`
+//! mentions, split under Slack's limit.
+//!
+//! Slack's API has no idempotency key for `chat.postMessage`, so a post is
+//! made at most once per outbox message and part like this: every part
+//! carries Slack message metadata (`event_type: shipgate_outbox`, payload
+//! `{id, part}`), and at start the adapter reads each product channel's
+//! newest messages ([`HISTORY_SCAN`]) with their metadata. A part found
+//! there was posted before a crash that came before the outbox marked it
+//! sent: it is taken as sent (its `ts` is the message's id) and not posted
+//! again. Within one run, parts already posted are remembered, so a retry
+//! after a failed later part posts only the rest.
+//!
+//! The calls are made with reqwest and tokio-tungstenite and serde models
+//! of our own (see docs/chat.md for why not `slack-morphism`).
+
+pub mod api;
+pub mod events;
+pub mod signature;
+pub mod socket;
+pub mod text;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use self::api::{Api, ApiError, Body};
+use self::events::Dispatcher;
+use super::adapter::{ChatAdapter, Outgoing, SendError};
+use super::health::Health;
+use super::inbound::ChatInput;
+use crate::config::{Adapter, Config, SlackMode};
+
+/// Slack's Web API.
+pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
+/// The metadata `event_type` on every message shipgate posts.
+pub const METADATA_TYPE: &str = "shipgate_outbox";
+/// Newest messages read per channel at start for parts already posted.
+pub const HISTORY_SCAN: usize = 200;
+const REST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An error with its causes.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+/// A request Slack sent to `/hooks/slack`, signature checked, for the
+/// adapter: an Events API callback or an interaction (JSON), or a slash
+/// command (its form fields).
+#[derive(Debug, Clone)]
+pub enum HookRequest {
+    Event(Value),
+    Slash(BTreeMap<String, String>),
+    Interaction(Value),
+}
+
+/// The Slack side of shipgate.
+pub struct SlackAdapter {
+    api: Arc<Api>,
+    /// (outbox id, part) -> ts of parts already in the channel.
+    posted: Mutex<HashMap<(i64, usize), String>>,
+}
+
+impl SlackAdapter {
+    /// Checks the bot token (`auth.test`) and each product channel
+    /// (`conversations.info`: it exists, the bot is a member), reads what
+    /// was already posted, catches up on what was said while shipgate was
+    /// away, and connects (Socket Mode) or starts taking `/hooks/slack`
+    /// requests (HTTP mode). The task runs until `shutdown`.
+    pub async fn start(
+        config: &Config,
+        inbound: mpsc::Sender<ChatInput>,
+        shutdown: CancellationToken,
+        health: Arc<Health>,
+        cursors: BTreeMap<String, String>,
+        hooks: Option<mpsc::Receiver<HookRequest>>,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
+        let s = config.slack.as_ref().ok_or("slack: not configured")?;
+        let bot_token = config
+            .resolve(&s.bot_token)
+            .map_err(|e| format!("slack: bot_token: {e}"))?;
+        let http = reqwest::Client::builder()
+            .timeout(REST_TIMEOUT)
+            .use_rustls_tls()
+            .build()
+            .map_err(|e| format!("slack: cannot create the HTTP client: {e}"))?;
+        let base = s.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        let api = Arc::new(Api::new(http.clone(), base, bot_token));
+        let me = api
+            .call_waiting("auth.test", Body::Form(&[]), 5)
+            .await
+            .map_err(|e| match &e {
+                ApiError::Slack { error, .. } if error == "invalid_auth" || error == "not_authed" => {
+                    format!("slack: the bot token is not accepted ({error}); copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions")
+                }
+                _ => format!("slack: cannot reach the Slack API at {base}: {e}"),
+            })?;
+        let bot_user = me
+            .get("user_id")
+            .and_then(Value::as_str)
+            .ok_or("slack: auth.test did not say who the bot is")?
+            .to_owned();
+        let bot_id = me.get("bot_id").and_then(Value::as_str).map(str::to_owned);
+        let mut problems = Vec::new();
+        let mut channels = Vec::new();
+        for p in &config.products {
+            let Some(channel) = p.channels.get(Adapter::Slack) else {
+                continue;
+            };
+            channels.push(channel.to_owned());
+            let info = api
+                .call_waiting(
+                    "conversations.info",
+                    Body::Form(&[("channel", channel.to_owned())]),
+                    5,
+                )
+                .await;
+            match info {
+                Ok(v) => {
+                    let member = v
+                        .pointer("/channel/is_member")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    if !member {
+                        problems.push(format!(
+                            "the bot is not in the channel `{channel}` of product `{}`: type `/invite @{}` in it",
+                            p.name,
+                            me.get("user").and_then(Value::as_str).unwrap_or("shipgate")
+                        ));
+                    }
+                }
+                Err(ApiError::Slack { error, needed: Some(scope) }) => problems.push(format!(
+                    "cannot read the channel `{channel}` of product `{}`: {error}; add the `{scope}` bot scope (OAuth & Permissions) and reinstall the app",
+                    p.name
+                )),
+                Err(ApiError::Slack { error, needed: None }) => problems.push(format!(
+                    "cannot read the channel `{channel}` of product `{}`: {error} (is it the channel id, like `C0123ABCD`, and is the bot in it?)",
+                    p.name
+                )),
+                Err(e) => return Err(format!("slack: cannot reach the Slack API at {base}: {e}")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(format!("slack: {}", problems.join("; ")));
+        }
+        let adapter = Self {
+            api: api.clone(),
+            posted: Mutex::new(HashMap::new()),
+        };
+        for channel in &channels {
+            adapter
+                .scan_posted(channel, &bot_user, bot_id.as_deref())
+                .await?;
+        }
+        let dispatcher = Arc::new(Dispatcher::new(
+            config,
+            api.clone(),
+            inbound,
+            health.clone(),
+            bot_user,
+            bot_id,
+            cursors,
+        ));
+        let task = match s.mode {
+            SlackMode::Socket => {
+                let app_token = s
+                    .app_token
+                    .as_ref()
+                    .ok_or("slack: `mode: Socket` needs `app_token`")?;
+                let app_token = config
+                    .resolve(app_token)
+                    .map_err(|e| format!("slack: app_token: {e}"))?;
+                let app_api = Api::new(http, base, app_token);
+                socket::start(
+                    app_api,
+                    dispatcher,
+                    health,
+                    Duration::from_secs(config.chat.unreachable_after),
+                    shutdown,
+                )
+                .await?
+            }
+            SlackMode::Http => {
+                let mut hooks =
+                    hooks.ok_or("slack: `mode: Http` without the /hooks/slack route")?;
+                // Requests queue on the channel while this catches up.
+                dispatcher.catch_up().await;
+                let d = dispatcher.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let req = tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            r = hooks.recv() => match r { Some(r) => r, None => return },
+                        };
+                        let d = d.clone();
+                        tokio::spawn(async move { d.hook(req).await });
+                    }
+                })
+            }
+        };
+        tracing::info!(mode = ?s.mode, "slack adapter ready");
+        Ok((adapter, task))
+    }
+
+    /// Records the parts of outbox messages the bot already posted in
+    /// `channel` (the newest [`HISTORY_SCAN`] messages).
+    async fn scan_posted(
+        &self,
+        channel: &str,
+        bot_user: &str,
+        bot_id: Option<&str>,
+    ) -> Result<(), String> {
+        let mut cursor: Option<String> = None;
+        let mut read = 0;
+        while read < HISTORY_SCAN {
+            let mut form = vec![
+                ("channel", channel.to_owned()),
+                ("limit", "100".to_owned()),
+                ("include_all_metadata", "true".to_owned()),
+            ];
+            if let Some(c) = &cursor {
+                form.push(("cursor", c.clone()));
+            }
+            let page = self
+                .api
+                .call_waiting("conversations.history", Body::Form(&form), 5)
+                .await
+                .map_err(|e| match &e {
+                    ApiError::Slack { error, needed: Some(scope) } => format!(
+                        "slack: cannot read the channel `{channel}`'s history: {error}; add the `{scope}` bot scope and reinstall the app"
+                    ),
+                    _ => format!("slack: cannot read the channel `{channel}`'s history: {e}"),
+                })?;
+            let messages = page
+                .get("messages")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            read += messages.len().max(1);
+            for m in &messages {
+                let mine = m.get("user").and_then(Value::as_str) == Some(bot_user)
+                    || (bot_id.is_some() && m.get("bot_id").and_then(Value::as_str) == bot_id);
+                if !mine
+                    || m.pointer("/metadata/event_type").and_then(Value::as_str)
+                        != Some(METADATA_TYPE)
+                {
+                    continue;
+                }
+                let id = m
+                    .pointer("/metadata/event_payload/id")
+                    .and_then(Value::as_i64);
+                let part = m
+                    .pointer("/metadata/event_payload/part")
+                    .and_then(Value::as_u64);
+                let ts = m.get("ts").and_then(Value::as_str);
+                if let (Some(id), Some(part), Some(ts)) = (id, part, ts)
+                    && let Ok(mut map) = self.posted.lock()
+                {
+                    map.insert(
+                        (id, usize::try_from(part).unwrap_or(usize::MAX)),
+                        ts.to_owned(),
+                    );
+                }
+            }
+            cursor = page
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
+            if cursor.is_none() || messages.is_empty() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn already(&self, id: i64, part: usize) -> Option<String> {
+        self.posted.lock().ok()?.get(&(id, part)).cloned()
+    }
+
+    fn remember(&self, id: i64, part: usize, ts: &str) {
+        if let Ok(mut map) = self.posted.lock() {
+            map.insert((id, part), ts.to_owned());
+        }
+    }
+}
+
+/// The thread a reply goes to: the `ts` of the thread's root in a message
+/// id written `CHANNEL:TS` or `CHANNEL:TS:THREAD_TS`.
+pub fn thread_of(reply_to: &str) -> Option<&str> {
+    let mut parts = reply_to.split(':');
+    let _channel = parts.next()?;
+    let ts = parts.next()?;
+    Some(parts.next().unwrap_or(ts)).filter(|t| !t.is_empty())
+}
+
+fn send_error(e: ApiError) -> SendError {
+    match e {
+        ApiError::RateLimited(d) => SendError::RateLimited(d),
+        ApiError::Transient(t) => SendError::Transient(format!("slack: {t}")),
+        e if e.is_transient() => SendError::Transient(format!("slack: {e}")),
+        e => SendError::Permanent(format!("slack: {e}")),
+    }
+}
+
+impl ChatAdapter for SlackAdapter {
+    fn name(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
+        let content = text::render(&message.text, &message.mentions);
+        let parts = text::split(&content);
+        let thread = message.reply_to.as_deref().and_then(thread_of);
+        let mut first: Option<String> = None;
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(ts) = self.already(message.id, i) {
+                first.get_or_insert_with(|| format!("{}:{ts}", message.channel));
+                continue;
+            }
+            let mut body = json!({
+                "channel": message.channel,
+                "text": part,
+                "unfurl_links": false,
+                "unfurl_media": false,
+                "metadata": {
+                    "event_type": METADATA_TYPE,
+                    "event_payload": { "id": message.id, "part": i },
+                },
+            });
+            if let Some(t) = thread {
+                body["thread_ts"] = json!(t);
+            }
+            let answer = self
+                .api
+                .call("chat.postMessage", Body::Json(&body))
+                .await
+                .map_err(send_error)?;
+            let ts = answer.get("ts").and_then(Value::as_str).ok_or_else(|| {
+                SendError::Transient("slack: chat.postMessage gave no ts".to_owned())
+            })?;
+            self.remember(message.id, i, ts);
+            first.get_or_insert_with(|| format!("{}:{ts}", message.channel));
+        }
+        Ok(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_go_to_the_commands_thread() {
+        let cases = [
+            ("C1:111.1", Some("111.1")),
+            ("C1:222.2:111.1", Some("111.1")),
+            ("C1", None),
+            ("C1:", None),
+        ];
+        for (id, want) in cases {
+            assert_eq!(thread_of(id), want, "{id}");
+        }
+    }
+}

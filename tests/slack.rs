@@ -1,0 +1,381 @@
+//! shipgate's Slack adapter (inside the real daemon) against a fake Slack
+//! that speaks the Web API and Socket Mode: prefixed commands, app
+//! mentions and slash commands answered in their thread with real
+//! mentions, envelopes acknowledged, a 429 waited out and counted, a
+//! `disconnect` followed by a new connection, a whole RC, a crash between
+//! Slack posting and shipgate hearing so (posted once), catch-up, and the
+//! Events API over HTTP with its signature checked.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod daemon_child;
+mod fake_slack;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use daemon_child::Shipgate;
+use fake_slack::FakeSlack;
+
+const API_TOKEN: &str = "slack-test-api-token";
+const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const WEB: &str = "C0WEB";
+const PAYMENTS: &str = "C0PAY";
+const ELSEWHERE: &str = "C0ELSE";
+const ANA: &str = "U0ANA";
+const BEN: &str = "U0BEN";
+
+fn start(config: &Path, clock: &str) -> Shipgate {
+    Shipgate::start(config, clock, API_TOKEN, Duration::from_secs(60))
+}
+
+struct World {
+    fake: FakeSlack,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+async fn world_with(mode: &str) -> World {
+    let fake = FakeSlack::start(&[WEB, PAYMENTS, ELSEWHERE]).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot"), fake_slack::BOT_TOKEN).unwrap();
+    std::fs::write(dir.path().join("app"), fake_slack::APP_TOKEN).unwrap();
+    std::fs::write(dir.path().join("signing"), SIGNING_SECRET).unwrap();
+    std::fs::write(dir.path().join("api-token"), API_TOKEN).unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let config = dir.path().join("shipgate.ron");
+    std::fs::write(
+        &config,
+        format!(
+            r#"(
+    database: "shipgate.db",
+    rules: "{rules}",
+    seed: 7,
+    http: (listen: "127.0.0.1:0", api_token: File("api-token")),
+    slack: (bot_token: File("bot"), app_token: Some(File("app")), signing_secret: Some(File("signing")),
+            mode: {mode}, api_base: Some("{base}")),
+    products: [
+        (name: "web", channels: (slack: "{WEB}")),
+        (name: "payments", channels: (slack: "{PAYMENTS}")),
+    ],
+    people: [
+        (name: "ana", timezone: "America/New_York", chat: (slack: "{ANA}"), roles: ["engineer", "lead"]),
+        (name: "ben", timezone: "America/New_York", chat: (slack: "{BEN}"), roles: ["engineer"]),
+    ],
+)"#,
+            rules = rules.display(),
+            base = fake.base,
+        ),
+    )
+    .unwrap();
+    World { fake, dir, config }
+}
+
+async fn world() -> World {
+    world_with("Socket").await
+}
+
+async fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_get_threaded_answers_with_mentions() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let requests = w.fake.requests();
+    for m in [
+        "auth.test",
+        "conversations.info",
+        "conversations.history",
+        "apps.connections.open",
+    ] {
+        assert!(requests.iter().any(|r| r == m), "{m}: {requests:?}");
+    }
+
+    // A prefixed message: acknowledged, answered in its thread.
+    let (ts, env) = w.fake.say(WEB, ANA, "!sg status");
+    let (i, answer) = w.fake.wait_for("no RC in flight", 0).await;
+    assert_eq!(answer.thread_ts.as_deref(), Some(ts.as_str()), "{answer:?}");
+    assert_eq!(answer.channel, WEB);
+    assert!(w.fake.acks().contains(&env));
+    let meta = answer.metadata.clone().unwrap();
+    assert_eq!(meta["event_type"], "shipgate_outbox", "{meta}");
+
+    // A typo: the answer mentions ben as a Slack mention.
+    let (typo, _) = w.fake.say(WEB, BEN, "!sg stauts");
+    let (i, bad) = w.fake.wait_for("did you mean", i).await;
+    assert!(bad.text.starts_with(&format!("<@{BEN}>")), "{bad:?}");
+    assert!(!bad.text.contains("@ben"), "{bad:?}");
+    assert_eq!(bad.thread_ts.as_deref(), Some(typo.as_str()));
+
+    // An app mention: Slack sends it as a message and as app_mention;
+    // it runs once.
+    let (m, _) = w.fake.say(PAYMENTS, ANA, "<@U0BOT> status");
+    w.fake.app_mention(PAYMENTS, ANA, "<@U0BOT> status", &m);
+    let (i, pay) = w.fake.wait_for("payments: no RC in flight", i).await;
+    assert_eq!(pay.channel, PAYMENTS);
+    assert_eq!(pay.thread_ts.as_deref(), Some(m.as_str()));
+
+    // A slash command: acknowledged, posted as typed, answered under it.
+    let env = w.fake.slash(WEB, ANA, "/sg", "windows");
+    let (j, echo) = w.fake.wait_for("/sg windows", i).await;
+    assert!(echo.text.starts_with(&format!("<@{ANA}>")), "{echo:?}");
+    assert!(w.fake.acks().contains(&env));
+    let (i, windows) = w.fake.wait_for("production", j).await;
+    assert_eq!(windows.thread_ts.as_deref(), Some(echo.ts.as_str()));
+
+    // Not commands: another channel, the bot's own message.
+    w.fake.say(ELSEWHERE, ANA, "!sg status");
+    w.fake.say(WEB, fake_slack::BOT_USER, "!sg status");
+
+    // A 429 with Retry-After: waited out, counted, then sent once.
+    w.fake.rate_limit_next(1);
+    let (last, _) = w.fake.say(WEB, ANA, "!sg status");
+    let (i, again) = w.fake.wait_for("no RC in flight", i + 1).await;
+    assert_eq!(again.thread_ts.as_deref(), Some(last.as_str()));
+    assert_eq!(w.fake.rate_limited(), 1);
+    assert!(
+        sg.metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+            .await
+            >= 1.0,
+        "the 429 is counted"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.posts().len(), i + 1, "{:#?}", w.fake.posts());
+    assert_eq!(w.fake.count("payments: no RC in flight"), 1);
+
+    // Slack asks for a new connection: the adapter opens one and goes on.
+    w.fake.disconnect();
+    wait_until("a second connection", || w.fake.connections() >= 2).await;
+    let (after, _) = w.fake.say(WEB, BEN, "!sg status");
+    let (_, answer) = w.fake.wait_for("no RC in flight", i + 1).await;
+    assert_eq!(answer.thread_ts.as_deref(), Some(after.as_str()));
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_rc_in_slack() {
+    let w = world().await;
+    // Friday 10:00 in New York: production is closed.
+    let sg = start(&w.config, "2026-03-13T14:00:00Z");
+    sg.events(concat!(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+        "\n",
+        r##"{"merged": {"product": "web", "change": "#2", "author": "ben", "title": "Fix footer"}}"##,
+    ))
+    .await;
+    w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    assert!(cut.text.contains(&format!("<@{BEN}>")), "{cut:?}");
+    w.fake.say(WEB, ANA, "!sg verify #1");
+    let (i, _) = w.fake.wait_for("verified #1", i).await;
+    w.fake
+        .say(WEB, BEN, &format!("<@{}> verify #2", fake_slack::BOT_USER));
+    let (i, _) = w.fake.wait_for("ready to release", i).await;
+    // Outside the window: refused.
+    w.fake.say(WEB, ANA, "!sg release");
+    let (i, refused) = w.fake.wait_for("not released", i).await;
+    assert!(
+        refused.text.contains("opens Mon 2026-03-16 08:00 EDT"),
+        "{refused:?}"
+    );
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
+        .await;
+    let (i, _) = w.fake.wait_for("RC #1 is deployed", i).await;
+    // Monday 09:00: inside the window.
+    sg.clock("2026-03-16T13:00:00Z").await;
+    w.fake.slash(WEB, ANA, "/sg", "release");
+    let (i, _) = w.fake.wait_for("is releasing RC #1", i).await;
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
+        .await;
+    w.fake.wait_for("released to production", i).await;
+    for needle in [
+        "RC #1 for web is cut",
+        "verified #1",
+        "RC #1 is deployed",
+        "released to production",
+    ] {
+        assert_eq!(w.fake.count(needle), 1, "{needle}");
+    }
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_slack_posted_does_not_post_again() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    // Slack posts the answer but the answer never reaches shipgate: the
+    // outbox cannot mark it sent before the crash.
+    w.fake.hang_next_post();
+    w.fake.say(WEB, ANA, "!sg status");
+    w.fake.wait_for("no RC in flight", 0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sg.kill();
+    // More said while it is down: read on catch-up.
+    let missed = w.fake.store_said(WEB, BEN, "!sg windows");
+    let sg = start(&w.config, "2026-03-09T14:00:30Z");
+    let (_, windows) = w.fake.wait_for("production", 1).await;
+    assert_eq!(windows.thread_ts.as_deref(), Some(missed.as_str()));
+    // The outbox went on past the message Slack had posted: once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.fake.count("no RC in flight"), 1, "{:#?}", w.fake.posts());
+    assert_eq!(sg.metric("shipgate_outbox_depth").await, 0.0);
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_survives_kill_9_posted_exactly_once() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let mut asked = Vec::new();
+    for _ in 0..20 {
+        let (ts, _) = w.fake.say(WEB, ANA, "!sg status");
+        asked.push(ts);
+    }
+    // Killed while the answers are going out.
+    w.fake.wait_for("no RC in flight", 0).await;
+    sg.kill();
+    let sg = start(&w.config, "2026-03-09T14:00:30Z");
+    // Every command answered exactly once, in its own thread.
+    wait_until("every answer", || {
+        let posts = w.fake.posts();
+        asked.iter().all(|ts| {
+            posts
+                .iter()
+                .any(|p| p.thread_ts.as_deref() == Some(ts.as_str()))
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let posts = w.fake.posts();
+    for ts in &asked {
+        let n = posts
+            .iter()
+            .filter(|p| p.thread_ts.as_deref() == Some(ts.as_str()))
+            .count();
+        assert_eq!(n, 1, "answers to {ts}: {posts:#?}");
+    }
+    sg.stop();
+}
+
+fn signed(body: &str, ts: i64, secret: &str) -> Vec<(String, String)> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    vec![
+        ("x-slack-request-timestamp".to_owned(), ts.to_string()),
+        (
+            "x-slack-signature".to_owned(),
+            format!("v0={}", hex::encode(mac.finalize().into_bytes())),
+        ),
+    ]
+}
+
+async fn post_hook(
+    sg: &Shipgate,
+    body: &str,
+    kind: &str,
+    headers: &[(String, String)],
+) -> (u16, String) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/hooks/slack", sg.http))
+        .header("content-type", kind)
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_over_http_are_signed() {
+    let w = world_with("Http").await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    assert_eq!(w.fake.connections(), 0, "no Socket Mode in Http mode");
+    let now = chrono::Utc::now().timestamp();
+    let json = "application/json";
+    // The URL verification handshake.
+    let body = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
+    let (status, text) = post_hook(&sg, body, json, &signed(body, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"));
+
+    let event = |ts: &str| {
+        format!(
+            r#"{{"type":"event_callback","event":{{"type":"message","channel":"{WEB}","user":"{ANA}","text":"!sg status","ts":"{ts}"}}}}"#
+        )
+    };
+    // Forged, replayed, unsigned: 401, nothing runs.
+    let e = event("1700000100.000001");
+    let forged = signed(&e, now, "not-the-secret");
+    let replayed = signed(&e, now - 301, SIGNING_SECRET);
+    for headers in [forged, replayed, Vec::new()] {
+        let (status, text) = post_hook(&sg, &e, json, &headers).await;
+        assert_eq!(status, 401, "{text}");
+    }
+    assert_eq!(
+        sg.metric("shipgate_http_auth_failures_total{endpoint=\"/hooks/slack\"}")
+            .await,
+        3.0
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.posts().len(), 0, "{:#?}", w.fake.posts());
+    assert_eq!(sg.metric("shipgate_events_total{kind=\"chat\"}").await, 0.0);
+
+    // Signed: it runs, once even when Slack retries it.
+    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200);
+    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200);
+    let (i, answer) = w.fake.wait_for("no RC in flight", 0).await;
+    assert_eq!(answer.thread_ts.as_deref(), Some("1700000100.000001"));
+
+    // A slash command, as Slack posts it: a signed form.
+    let form = format!(
+        "command=%2Fsg&text=windows&channel_id={WEB}&user_id={BEN}&trigger_id=1.2.3&response_url=http%3A%2F%2F127.0.0.1%3A9%2F"
+    );
+    let form_kind = "application/x-www-form-urlencoded";
+    let (status, _) = post_hook(&sg, &form, form_kind, &signed(&form, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200);
+    let (j, echo) = w.fake.wait_for("/sg windows", i).await;
+    let (_, windows) = w.fake.wait_for("production", j).await;
+    assert_eq!(windows.thread_ts.as_deref(), Some(echo.ts.as_str()));
+    // In a channel shipgate does not serve: an ephemeral answer, nothing run.
+    let other = form.replace(WEB, ELSEWHERE);
+    let (status, text) =
+        post_hook(&sg, &other, form_kind, &signed(&other, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("ephemeral") && text.contains("no product"),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.count("no RC in flight"), 1);
+    drop(w.dir);
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_the_bot_is_not_in_stops_the_start_naming_it() {
+    let w = world().await;
+    w.fake.set_member(PAYMENTS, false);
+    let err = Shipgate::try_start(
+        &w.config,
+        "2026-03-09T14:00:00Z",
+        API_TOKEN,
+        Duration::from_secs(30),
+    )
+    .err()
+    .expect("the start fails");
+    assert!(
+        err.contains("not in the channel `C0PAY` of product `payments`"),
+        "{err}"
+    );
+    assert!(err.contains("/invite @shipgate"), "{err}");
+}
