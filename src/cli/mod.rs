@@ -23,6 +23,7 @@ pub mod args;
 pub mod calendar;
 pub mod check;
 pub mod explain;
+pub mod gate;
 pub mod output;
 pub mod simulate;
 
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(&a, now),
         Command::Calendar(a) => calendar::run(&a, now),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Gate(a) => gate::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! HTTP: webhooks, the events API, status, health, metrics and admin.
 
 mod api;
+mod gate;
 mod hooks;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/status", get(api::status))
         .route("/api/events", post(api::events))
+        .route("/api/gate/{product}", get(gate::gate))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/-/reload", post(api::reload))
