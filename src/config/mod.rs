@@ -32,8 +32,8 @@ pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
-    MatrixConfig, Person, Product,
+    DEFAULT_DEVICE_NAME, DEFAULT_HOLD_MAX_SECS, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE,
+    DiscordConfig, GithubAppConfig, HttpConfig, MatrixConfig, Person, Product,
 };
 pub use secret::{Secret, SecretString};
 
@@ -61,6 +61,8 @@ pub struct Config {
     pub chat: ChatConfig,
     pub discord: Option<DiscordConfig>,
     pub matrix: Option<MatrixConfig>,
+    /// shipgate as a GitHub App (deployment protection rules).
+    pub github_app: Option<GithubAppConfig>,
 }
 
 impl Config {
@@ -123,6 +125,9 @@ impl Config {
             if let Some(s) = s {
                 out.push((name.to_owned(), s));
             }
+        }
+        if let Some(g) = &self.github_app {
+            out.push(("github_app.private_key".to_owned(), &g.private_key));
         }
         if let Some(d) = &self.discord {
             out.push(("discord.token".to_owned(), &d.token));

@@ -54,6 +54,7 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         chat: raw.chat,
         discord: raw.discord,
         matrix,
+        github_app: raw.github_app,
     })
 }
 

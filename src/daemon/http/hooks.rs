@@ -169,6 +169,9 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
                 title: first_line(&ev.pull_request.title),
             }])
         }
+        "deployment_protection_rule" | "workflow_run" => {
+            super::deployments::events(config, kind, body)
+        }
         _ => Ok(Vec::new()),
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: webhooks, the events API, status, health, metrics and admin.
 
 mod api;
+mod deployments;
 mod gate;
 mod hooks;
 
