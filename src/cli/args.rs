@@ -38,6 +38,35 @@ pub enum Command {
     /// address, secrets and forge tokens; a checklist with a fix for each
     /// failure (exit 0 all good, 1 something to fix).
     Doctor(DoctorArgs),
+    /// Ask a running daemon whether a product's gate is open, for CI jobs.
+    ///
+    /// Exit 0 when the gate is open, 1 when it is closed (saying why and
+    /// when it opens), 2 on an error (daemon unreachable, unknown product).
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The daemon's base URL, e.g. `http://shipgate.internal:8080`.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The product whose gate to ask about.
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: String,
+    /// Open only while shipgate has approved the release of this RC (it
+    /// is `releasing`).
+    #[arg(long, value_name = "N")]
+    pub rc: Option<u64>,
+    /// Which gate: `release` or `cut`.
+    #[arg(long, value_name = "ACTION", default_value = "release")]
+    pub action: String,
+    /// Keep asking until the gate opens or this long has passed, e.g.
+    /// `30m`, `2h`, `1h30m`, `90s`.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+    /// How often to ask while waiting.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub every: String,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub mod calendar;
 pub mod check;
 pub mod doctor;
 pub mod explain;
+pub mod gate;
 pub mod output;
 pub mod simulate;
 
@@ -44,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Calendar(a) => calendar::run(&a, now),
         Command::Simulate(a) => simulate::run(&a),
         Command::Doctor(a) => doctor::run(&a),
+        Command::Gate(a) => gate::run(&a),
     };
     match result {
         Ok(code) => code,

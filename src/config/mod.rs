@@ -34,8 +34,9 @@ pub use forge::{DEFAULT_RECONCILE_INTERVAL_SECS, Forge, ForgeAccess, ReconcileCo
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
-    MatrixConfig, Person, Product, SlackConfig, SlackMode, WebAuth,
+    DEFAULT_DEVICE_NAME, DEFAULT_HOLD_MAX_SECS, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE,
+    DiscordConfig, GithubAppConfig, HttpConfig, MatrixConfig, Person, Product, SlackConfig,
+    SlackMode, WebAuth,
 };
 pub use secret::{Secret, SecretString};
 
@@ -66,6 +67,8 @@ pub struct Config {
     /// Forge reconciliation (`docs/daemon.md`); off without forge tokens.
     pub reconcile: ReconcileConfig,
     pub slack: Option<SlackConfig>,
+    /// shipgate as a GitHub App (deployment protection rules).
+    pub github_app: Option<GithubAppConfig>,
 }
 
 impl Config {
@@ -134,6 +137,9 @@ impl Config {
             if let Some(t) = &w.calendar_token {
                 out.push(("http.web_auth.calendar_token".to_owned(), t));
             }
+        }
+        if let Some(g) = &self.github_app {
+            out.push(("github_app.private_key".to_owned(), &g.private_key));
         }
         if let Some(d) = &self.discord {
             out.push(("discord.token".to_owned(), &d.token));

@@ -66,6 +66,48 @@ pub struct Product {
     pub repos: Vec<String>,
     #[serde(default)]
     pub actions: Actions,
+    /// GitHub deployment environments -> the window that gates them, e.g.
+    /// `{"production": "production", "staging": "candidate"}`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, String>,
+    /// Keep a deployment that finds its window closed waiting, and approve
+    /// it when the window opens (else it is rejected at once).
+    #[serde(default)]
+    pub hold_until_open: bool,
+}
+
+/// shipgate as a GitHub App answering deployment protection rules.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubAppConfig {
+    /// The App's id (its settings page, "App ID").
+    pub app_id: u64,
+    /// The App's private key (PEM), from a secret source.
+    pub private_key: Secret,
+    /// Base URL of the GitHub REST API. `None`: `https://api.github.com`
+    /// (GitHub Enterprise Server: `https://HOST/api/v3`). Tests point it
+    /// at a fake.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Seconds a held deployment may wait for its window before it is
+    /// rejected.
+    #[serde(default = "default_hold_max")]
+    pub hold_max_secs: u64,
+}
+
+impl GithubAppConfig {
+    pub fn api_base(&self) -> &str {
+        self.api_base
+            .as_deref()
+            .unwrap_or("https://api.github.com")
+            .trim_end_matches('/')
+    }
+}
+
+pub const DEFAULT_HOLD_MAX_SECS: u64 = 3 * 24 * 3600;
+
+fn default_hold_max() -> u64 {
+    DEFAULT_HOLD_MAX_SECS
 }
 
 impl Product {
@@ -387,6 +429,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub reconcile: super::forge::ReconcileConfig,
     pub slack: Option<SlackConfig>,
+    pub github_app: Option<GithubAppConfig>,
 }
 
 /// A person as written: the time zone is still a string.

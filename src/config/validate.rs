@@ -56,6 +56,7 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         matrix,
         reconcile: raw.reconcile,
         slack: raw.slack,
+        github_app: raw.github_app,
     })
 }
 

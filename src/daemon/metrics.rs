@@ -8,11 +8,11 @@ use crate::engine::{Effect, Event};
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    events: [AtomicU64; 5],
+    events: [AtomicU64; 7],
     duplicates: AtomicU64,
     /// Transactions that stored events (one disk flush each).
     commits: AtomicU64,
-    effects: [AtomicU64; 5],
+    effects: [AtomicU64; 6],
     reload_ok: AtomicU64,
     reload_failed: AtomicU64,
     /// 1 when the last reload succeeded, 0 when it failed.
@@ -72,8 +72,16 @@ impl Endpoint {
     }
 }
 
-const EVENT_KINDS: [&str; 5] = ["merged", "chat", "ci", "tick", "action"];
-const EFFECT_KINDS: [&str; 5] = ["post", "rc", "release", "remind", "action"];
+const EVENT_KINDS: [&str; 7] = [
+    "merged",
+    "chat",
+    "ci",
+    "tick",
+    "action",
+    "deployment",
+    "deployment_answer",
+];
+const EFFECT_KINDS: [&str; 6] = ["post", "rc", "release", "remind", "action", "deployment"];
 
 fn event_index(e: &Event) -> usize {
     match e {
@@ -82,6 +90,8 @@ fn event_index(e: &Event) -> usize {
         Event::Ci { .. } => 2,
         Event::Tick => 3,
         Event::ActionDone { .. } => 4,
+        Event::Deployment(_) | Event::DeploymentCancelled { .. } => 5,
+        Event::DeploymentAnswered { .. } => 6,
     }
 }
 
@@ -92,6 +102,7 @@ fn effect_index(e: &Effect) -> usize {
         Effect::Release(_) => 2,
         Effect::Remind(_) => 3,
         Effect::Action(_) => 4,
+        Effect::Deployment(_) => 5,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod clock;
 pub mod console;
+pub mod github;
 pub mod http;
 pub mod lock;
 pub mod metrics;
@@ -242,6 +243,13 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         gitlab_token: resolve(&config, config.http.gitlab_token.as_ref())?,
         web_auth: http::web::resolve_auth(&config)?,
     };
+    // A key that cannot sign stops start-up, not the first deployment.
+    let github_app = config
+        .github_app
+        .as_ref()
+        .map(|a| github::GithubApp::new(&config, a).map(Arc::new))
+        .transpose()
+        .map_err(StartError)?;
     let clock: Arc<dyn Clock> = match opts.manual_clock {
         Some(t) => ManualClock::new(t),
         None => Arc::new(SystemClock),
@@ -411,6 +419,15 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         token.clone(),
     ));
     tasks.spawn(actions::run(shared.clone(), actions_rx, token.clone()));
+    if let Some(app) = github_app {
+        let (tx, rx) = mpsc::unbounded_channel();
+        // Answers decided before a crash and never reported go again.
+        for a in &shared.state.load().pending_answers {
+            let _ = tx.send(a.clone());
+        }
+        let _ = shared.deployments.set(tx);
+        tasks.spawn(github::run(shared.clone(), app, rx, token.clone()));
+    }
     if let Some(r) = &reloader {
         tasks.spawn(reload::watch(r.clone(), token.clone()));
     }

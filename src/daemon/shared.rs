@@ -69,6 +69,9 @@ pub struct Shared {
     /// unready (the rules watcher being down): `/readyz` and `/api/status`
     /// say so.
     pub degraded: Health,
+    /// Where answers to GitHub deployments go (set at start-up when the
+    /// config has a `github_app`).
+    pub deployments: std::sync::OnceLock<mpsc::UnboundedSender<crate::engine::DeploymentAnswer>>,
 }
 
 impl Shared {
@@ -103,6 +106,7 @@ impl Shared {
             reader: Mutex::new(reader),
             chat_health: std::sync::OnceLock::new(),
             degraded: Health::default(),
+            deployments: std::sync::OnceLock::new(),
         }
     }
 

@@ -324,6 +324,16 @@ fn after_commit(
                 if let Effect::Action(run) = e {
                     let _ = actions.send(run.clone());
                 }
+                if let Effect::Deployment(a) = e {
+                    match shared.deployments.get() {
+                        Some(tx) => {
+                            let _ = tx.send(a.clone());
+                        }
+                        None => {
+                            tracing::warn!(id = %a.id, "a deployment answer, but no `github_app` is configured to send it")
+                        }
+                    }
+                }
             }
         }
         Applied::Duplicate { seq } => {

@@ -57,6 +57,75 @@ pub enum Event {
         ok: bool,
         detail: String,
     },
+    /// GitHub asks whether a deployment may go ahead (a deployment
+    /// protection rule).
+    Deployment(DeploymentRequest),
+    /// GitHub reports that the workflow run of a deployment ended without
+    /// it (cancelled): a held deployment is withdrawn.
+    DeploymentCancelled { product: String, run_id: u64 },
+    /// The answer to a deployment reached GitHub (or could not).
+    DeploymentAnswered {
+        product: String,
+        id: String,
+        ok: bool,
+        detail: String,
+    },
+}
+
+/// A deployment waiting for shipgate's answer, from a
+/// `deployment_protection_rule` delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentRequest {
+    pub product: String,
+    /// `owner/name`.
+    pub repo: String,
+    pub environment: String,
+    /// The window the product's `environments` maps the environment to;
+    /// `None` when it maps it to none.
+    pub window: Option<String>,
+    /// Where the answer goes.
+    pub callback_url: String,
+    /// The GitHub App installation that answers.
+    pub installation: u64,
+    /// The workflow run waiting (from the callback URL).
+    pub run_id: u64,
+    pub sha: String,
+    /// Keep it waiting while the window is closed, and approve it when it
+    /// opens (the product's `hold_until_open`).
+    pub hold: bool,
+    /// Seconds a held deployment may wait before it is rejected
+    /// (`github_app.hold_max_secs`).
+    pub hold_max_secs: u64,
+}
+
+impl DeploymentRequest {
+    /// One answer per run and environment: `deploy-RUN-ENVIRONMENT`.
+    pub fn answer_id(&self) -> String {
+        format!("deploy-{}-{}", self.run_id, self.environment)
+    }
+
+    /// `acme/web` to `production` (abc1234, run 42)
+    pub fn describe(&self) -> String {
+        let sha: String = self.sha.chars().take(7).collect();
+        format!(
+            "`{}` to `{}` ({sha}, run {})",
+            self.repo, self.environment, self.run_id
+        )
+    }
+}
+
+/// shipgate's answer to a deployment, for GitHub's callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentAnswer {
+    /// [`DeploymentRequest::answer_id`].
+    pub id: String,
+    pub product: String,
+    pub environment: String,
+    pub callback_url: String,
+    pub installation: u64,
+    pub approved: bool,
+    /// Shown on the deployment in GitHub: the reason and the next opening.
+    pub comment: String,
 }
 
 /// A message for a product's channel.
@@ -138,6 +207,8 @@ pub enum Effect {
     Release(ReleaseDecision),
     Remind(Reminder),
     Action(ActionRun),
+    /// Answer a deployment on GitHub (approved or rejected).
+    Deployment(DeploymentAnswer),
 }
 
 /// An audit entry: who did what, decided by which rules version and seed.

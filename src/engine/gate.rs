@@ -88,6 +88,40 @@ pub fn check(
     let Some((name, window)) = gate_window(ctx, product, kind) else {
         return Pass::Off;
     };
+    through(ctx, state, product, name, window, now, |e| match kind {
+        GateKind::Release => Some(e.rc) == rc,
+        GateKind::Cut => true,
+    })
+}
+
+/// Whether the window named `name` (as `product` sees it) lets a
+/// deployment through at `now`: open, or opened by a granted exception
+/// asked for RC `rc` (the RC in flight). The same decision as [`check`],
+/// for a window named by the config instead of the policy's gate.
+pub fn check_window(
+    ctx: &Context<'_>,
+    state: &State,
+    product: &str,
+    name: &str,
+    rc: Option<u64>,
+    now: DateTime<Utc>,
+) -> Pass {
+    let rules_product = ctx.team.rules_product(ctx.rules, product);
+    let window = ctx.rules.window(rules_product, name).cloned();
+    through(ctx, state, product, name.to_owned(), window, now, |e| {
+        Some(e.rc) == rc
+    })
+}
+
+fn through(
+    ctx: &Context<'_>,
+    state: &State,
+    product: &str,
+    name: String,
+    window: Option<Arc<Window>>,
+    now: DateTime<Utc>,
+    counts: impl Fn(&ExceptionRequest) -> bool,
+) -> Pass {
     if let Some(w) = &window
         && w.is_open(now)
     {
@@ -97,12 +131,7 @@ pub fn check(
         p.exceptions
             .iter()
             .find(|e| {
-                e.active(now)
-                    && match kind {
-                        GateKind::Release => Some(e.rc) == rc,
-                        GateKind::Cut => true,
-                    }
-                    && exception_opens(ctx, product, &e.exception, &name)
+                e.active(now) && counts(e) && exception_opens(ctx, product, &e.exception, &name)
             })
             .cloned()
     });

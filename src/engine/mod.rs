@@ -9,7 +9,9 @@ pub mod event;
 pub mod state;
 
 mod chat;
+mod deploy;
 pub mod gate;
+pub mod gate_answer;
 mod lifecycle;
 mod manager;
 mod release;
@@ -24,7 +26,8 @@ use chrono_tz::Tz;
 
 pub use crate::rules::policy::Policy;
 pub use event::{
-    ActionKind, ActionRun, Audit, Effect, Event, Post, RcUpdate, ReleaseDecision, Reminder,
+    ActionKind, ActionRun, Audit, DeploymentAnswer, DeploymentRequest, Effect, Event, Post,
+    RcUpdate, ReleaseDecision, Reminder,
 };
 pub use manager::{ManagerChoice, pick_daily_manager};
 pub use state::{Breach, CiStatus, RcState, State, Trigger};
@@ -176,6 +179,21 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             ok,
             detail,
         } => lifecycle::action_done(&mut step, product, id, *ok, detail),
+        Event::Deployment(req) => deploy::requested(&mut step, req),
+        Event::DeploymentCancelled { product, run_id } => {
+            deploy::cancelled(&mut step, product, *run_id);
+        }
+        Event::DeploymentAnswered {
+            product,
+            id,
+            ok,
+            detail,
+        } => deploy::answered(&mut step, product, id, *ok, detail),
+    }
+    // Held deployments go as soon as their gate lets them: at the window's
+    // opening (a timer) or when an exception is granted (a chat event).
+    for product in ctx.team.products.keys() {
+        deploy::fire_held(&mut step, product);
     }
     Outcome {
         state: step.state,

@@ -23,6 +23,10 @@ pub struct State {
     /// them (again, after a crash) until it reports each.
     #[serde(default)]
     pub pending_actions: Vec<super::event::ActionRun>,
+    /// Answers to GitHub deployments not yet delivered; the daemon sends
+    /// them (again, after a crash) until it reports each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_answers: Vec<super::event::DeploymentAnswer>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,21 @@ pub struct ProductState {
     /// gate opens (or an exception opens it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_cut: Option<WaitingCut>,
+    /// GitHub deployments held until their window opens
+    /// (`hold_until_open`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldDeployment>,
+}
+
+/// A deployment kept waiting while its window is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldDeployment {
+    pub request: super::event::DeploymentRequest,
+    pub held_at: DateTime<Utc>,
+    /// When the window was last found closed (its opening is due from here).
+    pub since: DateTime<Utc>,
+    /// When it stops waiting and is rejected.
+    pub until: DateTime<Utc>,
 }
 
 /// A cut waiting for the cut gate.

@@ -168,6 +168,7 @@ pub fn next_due(state: &State, rules: &RuleSet, team: &Team) -> Option<DateTime<
         }
         due.extend(ps.exceptions.iter().filter_map(|e| e.expires_at));
     }
+    due.extend(super::deploy::due(state, rules, team));
     due.into_iter().min()
 }
 

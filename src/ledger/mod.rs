@@ -171,6 +171,8 @@ impl Ledger {
             Event::Ci { .. } => "ci",
             Event::Tick => "tick",
             Event::ActionDone { .. } => "action",
+            Event::Deployment(_) | Event::DeploymentCancelled { .. } => "deployment",
+            Event::DeploymentAnswered { .. } => "deployment-answer",
         };
         let event_json =
             serde_json::to_string(event).map_err(|e| LedgerError::State(e.to_string()))?;
@@ -186,7 +188,11 @@ impl Ledger {
                     mentions: p.mentions.clone(),
                     reply_to: p.reply_to.clone(),
                 }),
-                Effect::Rc(_) | Effect::Release(_) | Effect::Remind(_) | Effect::Action(_) => None,
+                Effect::Rc(_)
+                | Effect::Release(_)
+                | Effect::Remind(_)
+                | Effect::Action(_)
+                | Effect::Deployment(_) => None,
             })
             .collect();
         let audit = outcome

@@ -68,6 +68,12 @@ pub fn render(entries: &[Entry], tz: Tz) -> String {
                         "[{t}] [{}] = CI action: {:?} RC #{}",
                         a.product, a.kind, a.rc
                     ),
+                    Effect::Deployment(d) => format!(
+                        "[{t}] [{}] = GitHub deployment to {}: {}",
+                        d.product,
+                        d.environment,
+                        if d.approved { "approved" } else { "rejected" }
+                    ),
                 }
             }
         };

@@ -195,6 +195,9 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
             .into_iter()
             .collect())
         }
+        "deployment_protection_rule" | "workflow_run" => {
+            super::deployments::events(config, kind, body)
+        }
         _ => Ok(Vec::new()),
     }
 }

@@ -1,6 +1,8 @@
 //! HTTP: webhooks, the events API, status, health, metrics and admin.
 
 mod api;
+mod deployments;
+mod gate;
 mod hooks;
 pub mod slack;
 pub mod web;
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/status", get(api::status))
         .route("/api/events", post(api::events))
+        .route("/api/gate/{product}", get(gate::gate))
         .route("/hooks/github", post(hooks::github))
         .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/slack", post(slack::hook))
