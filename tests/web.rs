@@ -81,7 +81,10 @@ fn dashboard_shows_the_rc_its_changes_and_the_gate_and_updates_live() {
 
     // A merge posted to /api/events appears without a reload.
     b.eval("window.__same_page = 'yes'; return true");
-    d.events_ok(&merged_line("web", "#103", "clara", "Live merge arrives"), 1);
+    d.events_ok(
+        &merged_line("web", "#103", "clara", "Live merge arrives"),
+        1,
+    );
     assert!(
         b.wait_for(
             "return document.body.innerText.includes('Live merge arrives')",
@@ -89,7 +92,11 @@ fn dashboard_shows_the_rc_its_changes_and_the_gate_and_updates_live() {
         ),
         "the merge did not appear live"
     );
-    assert_eq!(b.eval("return window.__same_page"), "yes", "the page reloaded");
+    assert_eq!(
+        b.eval("return window.__same_page"),
+        "yes",
+        "the page reloaded"
+    );
     assert_eq!(b.alert_text(), None, "an alert is open");
     b.screenshot("dashboard");
 
@@ -97,7 +104,9 @@ fn dashboard_shows_the_rc_its_changes_and_the_gate_and_updates_live() {
     b.open(&url(&d, "/?tz=Europe/Berlin"));
     let gate = b.eval("return document.querySelector('#product-web .gate').innerText");
     assert!(
-        gate.as_str().unwrap().contains("opens Tue Mar 17 13:00 CET"),
+        gate.as_str()
+            .unwrap()
+            .contains("opens Tue Mar 17 13:00 CET"),
         "{gate}"
     );
 }
@@ -108,6 +117,7 @@ fn product_page_calendar_labels_the_holiday_and_fits_a_phone() {
     let d = env.start(FRIDAY_0930_NY);
     let b = Browser::start(375, 800);
     b.open(&url(&d, "/products/web"));
+    assert_eq!(b.eval("return window.innerWidth"), 375);
     let row = b.eval(
         "const r = document.querySelector('tr[data-date=\"2026-03-16\"]'); return r ? r.innerText : null",
     );
@@ -134,11 +144,17 @@ fn product_page_calendar_labels_the_holiday_and_fits_a_phone() {
 
     // Usable at 375 px: the page does not scroll sideways (the picture
     // scrolls inside its own box), and the gate is on screen.
+    b.screenshot("product-375px");
     let width = b.eval("return document.documentElement.scrollWidth");
-    assert!(width.as_u64().unwrap() <= 375, "page is {width} px wide");
-    let gate_right = b.eval(
-        "return Math.ceil(document.querySelector('.gate').getBoundingClientRect().right)",
+    let wide = b.eval(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 376).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)",
     );
+    assert!(
+        width.as_u64().unwrap() <= 375,
+        "page is {width} px wide: {wide}"
+    );
+    let gate_right =
+        b.eval("return Math.ceil(document.querySelector('.gate').getBoundingClientRect().right)");
     assert!(gate_right.as_u64().unwrap() <= 375, "{gate_right}");
     let font = b.eval("return parseFloat(getComputedStyle(document.body).fontSize)");
     assert!(font.as_f64().unwrap() >= 14.0, "{font}");
@@ -155,15 +171,27 @@ fn audit_page_lists_newest_first_and_filters_by_product() {
     d.expect_stdout("RC #1 for web is cut");
     let r = d.get("/audit");
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("rc."), "{}", r.body);
+    let (cut, merged) = (
+        r.body.find("cut <small>web</small>").expect("the cut"),
+        r.body.find("merged <small>web</small>").expect("the merge"),
+    );
+    assert!(cut < merged, "newest first");
     let r = d.get("/audit?product=payments");
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("nothing recorded"), "{}", r.body);
+    assert!(
+        r.body.contains("nothing recorded"),
+        "{}",
+        &r.body[r.body.find("<table").unwrap_or(0)..]
+    );
     let r = d.get("/audit?product=nope");
     assert_eq!(r.status, 404);
     let r = d.get("/?tz=Mars/Olympus");
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("unknown time zone `Mars/Olympus`"), "{}", r.body);
+    assert!(
+        r.body.contains("unknown time zone `Mars/Olympus`"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -198,12 +226,19 @@ fn web_auth_asks_for_basic_credentials_and_calendars_take_their_token() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("team:open sesam")
     );
-    assert_eq!(d.http("GET", "/", &[("Authorization", &good)], b"").status, 200);
-    assert_eq!(d.http("GET", "/", &[("Authorization", &bad)], b"").status, 401);
+    assert_eq!(
+        d.http("GET", "/", &[("Authorization", &good)], b"").status,
+        200
+    );
+    assert_eq!(
+        d.http("GET", "/", &[("Authorization", &bad)], b"").status,
+        401
+    );
     assert_eq!(d.get("/live").status, 401);
     assert_eq!(d.get("/calendar/web/production.ics").status, 401);
     assert_eq!(
-        d.get("/calendar/web/production.ics?calendar_token=wrong").status,
+        d.get("/calendar/web/production.ics?calendar_token=wrong")
+            .status,
         401
     );
     let r = d.get("/calendar/web/production.ics?calendar_token=cal-tok-5e2");
@@ -216,9 +251,8 @@ fn web_auth_asks_for_basic_credentials_and_calendars_take_their_token() {
 /// Python with the `icalendar` package: `SHIPGATE_ICAL_PYTHON`, else the
 /// virtualenv `.ci/run` makes under target/.
 fn ical_python() -> String {
-    let p = std::env::var("SHIPGATE_ICAL_PYTHON").unwrap_or_else(|_| {
-        format!("{}/target/web-venv/bin/python", env!("CARGO_MANIFEST_DIR"))
-    });
+    let p = std::env::var("SHIPGATE_ICAL_PYTHON")
+        .unwrap_or_else(|_| format!("{}/target/web-venv/bin/python", env!("CARGO_MANIFEST_DIR")));
     let ok = std::process::Command::new(&p)
         .args(["-c", "import icalendar"])
         .status()
@@ -283,10 +317,21 @@ fn ics_parsed_independently_matches_calendar_json_across_dst() {
     let cal = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args(["calendar", "--rules"])
         .arg(env.dir.path().join("rules"))
-        .args(["production", "--from", "2026-03-05", "--days", "90", "--json"])
+        .args([
+            "production",
+            "--from",
+            "2026-03-05",
+            "--days",
+            "90",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(cal.status.success(), "{}", String::from_utf8_lossy(&cal.stderr));
+    assert!(
+        cal.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cal.stderr)
+    );
     let cal: serde_json::Value = serde_json::from_slice(&cal.stdout).unwrap();
     let want: Vec<(String, String)> = cal["intervals"]
         .as_array()

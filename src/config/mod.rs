@@ -32,8 +32,8 @@ pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, WebAuth,
-    MatrixConfig, Person, Product,
+    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
+    MatrixConfig, Person, Product, WebAuth,
 };
 pub use secret::{Secret, SecretString};
 

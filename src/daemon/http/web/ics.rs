@@ -40,7 +40,10 @@ pub fn calendar_between(
     line(&mut s, "METHOD:PUBLISH");
     line(
         &mut s,
-        &format!("X-WR-CALNAME:{}", text(&format!("{product} {}", window.name))),
+        &format!(
+            "X-WR-CALNAME:{}",
+            text(&format!("{product} {}", window.name))
+        ),
     );
     line(&mut s, &format!("X-WR-TIMEZONE:{}", window.tz.name()));
     for (a, b) in window.open_intervals(start, end) {
@@ -76,7 +79,10 @@ pub fn calendar_between(
                     &mut s,
                     &format!("DTSTART;VALUE=DATE:{}", first.format("%Y%m%d")),
                 );
-                line(&mut s, &format!("DTEND;VALUE=DATE:{}", after.format("%Y%m%d")));
+                line(
+                    &mut s,
+                    &format!("DTEND;VALUE=DATE:{}", after.format("%Y%m%d")),
+                );
             }
             None => {
                 line(&mut s, &format!("DTSTART:{}", utc(c.start)));

@@ -101,7 +101,11 @@ fn page(body: Result<String, askama::Error>) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "web page: cannot render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot render the page\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot render the page\n",
+            )
+                .into_response()
         }
     }
 }
@@ -126,21 +130,31 @@ fn authorized(s: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, b)| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|(_, b)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok());
-    let ok = presented.as_deref().and_then(|p| p.split_once(':')).is_some_and(|(u, p)| {
-        // Both compared, always, in constant time.
-        let user = same_secret(u.as_bytes(), &SecretString::new(auth.username.clone()));
-        let pass = same_secret(p.as_bytes(), &auth.password);
-        user & pass
-    });
+    let ok = presented
+        .as_deref()
+        .and_then(|p| p.split_once(':'))
+        .is_some_and(|(u, p)| {
+            // Both compared, always, in constant time.
+            let user = same_secret(u.as_bytes(), &SecretString::new(auth.username.clone()));
+            let pass = same_secret(p.as_bytes(), &auth.password);
+            user & pass
+        });
     if ok {
         return Ok(());
     }
     if presented.is_some() {
         tracing::warn!("web page: request with wrong Basic credentials refused");
     }
-    let mut r = text_error(StatusCode::UNAUTHORIZED, "sign in to see shipgate".to_owned());
+    let mut r = text_error(
+        StatusCode::UNAUTHORIZED,
+        "sign in to see shipgate".to_owned(),
+    );
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"shipgate\", charset=\"UTF-8\""),
@@ -162,11 +176,7 @@ fn zone(q: &HashMap<String, String>) -> Result<Option<Tz>, Box<Response>> {
 }
 
 /// Renders with a consistent snapshot of the state and rules.
-fn with_input<T>(
-    s: &AppState,
-    tz: Option<Tz>,
-    f: impl FnOnce(&view::Input<'_>) -> T,
-) -> T {
+fn with_input<T>(s: &AppState, tz: Option<Tz>, f: impl FnOnce(&view::Input<'_>) -> T) -> T {
     let state = s.shared.state.load_full();
     let rules = s.shared.rules.load_full();
     let input = view::Input {
@@ -242,7 +252,10 @@ async fn audit(
         Some(b) => match b.parse::<i64>() {
             Ok(b) => Some(b),
             Err(_) => {
-                return text_error(StatusCode::BAD_REQUEST, format!("`before={b}` is not a row id"));
+                return text_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("`before={b}` is not a row id"),
+                );
             }
         },
     };

@@ -35,7 +35,10 @@ pub struct Time {
 
 fn time(tz: Tz, t: DateTime<Utc>) -> Time {
     Time {
-        local: t.with_timezone(&tz).format("%a %b %-d %H:%M %Z").to_string(),
+        local: t
+            .with_timezone(&tz)
+            .format("%a %b %-d %H:%M %Z")
+            .to_string(),
         utc: crate::timefmt::utc(t),
     }
 }
@@ -165,16 +168,12 @@ pub fn head(input: &Input<'_>) -> Head {
         rules_origin: input.rules.origin.clone(),
         reload: input.reload.as_ref().map(|(at, r)| {
             let (result, ok, errors) = match r {
-                ReloadResult::Unchanged { version } => (
-                    format!("unchanged ({})", short(version)),
-                    true,
-                    Vec::new(),
-                ),
-                ReloadResult::Loaded { version, summary } => (
-                    format!("loaded {}", short(version)),
-                    true,
-                    summary.clone(),
-                ),
+                ReloadResult::Unchanged { version } => {
+                    (format!("unchanged ({})", short(version)), true, Vec::new())
+                }
+                ReloadResult::Loaded { version, summary } => {
+                    (format!("loaded {}", short(version)), true, summary.clone())
+                }
                 ReloadResult::Rejected { diagnostics } => {
                     ("rejected".to_owned(), false, diagnostics.clone())
                 }
