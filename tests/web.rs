@@ -117,6 +117,7 @@ fn product_page_calendar_labels_the_holiday_and_fits_a_phone() {
     let d = env.start(FRIDAY_0930_NY);
     let b = Browser::start(375, 800);
     b.open(&url(&d, "/products/web"));
+    assert_eq!(b.eval("return window.innerWidth"), 375);
     let row = b.eval(
         "const r = document.querySelector('tr[data-date=\"2026-03-16\"]'); return r ? r.innerText : null",
     );
@@ -143,8 +144,15 @@ fn product_page_calendar_labels_the_holiday_and_fits_a_phone() {
 
     // Usable at 375 px: the page does not scroll sideways (the picture
     // scrolls inside its own box), and the gate is on screen.
+    b.screenshot("product-375px");
     let width = b.eval("return document.documentElement.scrollWidth");
-    assert!(width.as_u64().unwrap() <= 375, "page is {width} px wide");
+    let wide = b.eval(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 376).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)",
+    );
+    assert!(
+        width.as_u64().unwrap() <= 375,
+        "page is {width} px wide: {wide}"
+    );
     let gate_right =
         b.eval("return Math.ceil(document.querySelector('.gate').getBoundingClientRect().right)");
     assert!(gate_right.as_u64().unwrap() <= 375, "{gate_right}");
@@ -163,10 +171,18 @@ fn audit_page_lists_newest_first_and_filters_by_product() {
     d.expect_stdout("RC #1 for web is cut");
     let r = d.get("/audit");
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("rc."), "{}", r.body);
+    let (cut, merged) = (
+        r.body.find("cut <small>web</small>").expect("the cut"),
+        r.body.find("merged <small>web</small>").expect("the merge"),
+    );
+    assert!(cut < merged, "newest first");
     let r = d.get("/audit?product=payments");
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("nothing recorded"), "{}", r.body);
+    assert!(
+        r.body.contains("nothing recorded"),
+        "{}",
+        &r.body[r.body.find("<table").unwrap_or(0)..]
+    );
     let r = d.get("/audit?product=nope");
     assert_eq!(r.status, 404);
     let r = d.get("/?tz=Mars/Olympus");

@@ -12,7 +12,73 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::support::try_http;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// A WebDriver answer: status and body.
+struct Resp {
+    status: u16,
+    body: String,
+}
+
+/// One request to chromedriver, which keeps connections open: the body is
+/// read by its `Content-Length`.
+fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_string();
+            let status: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| bad("no status"))?;
+            let len: usize = head
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse().ok())
+                .unwrap_or(0);
+            while raw.len() < end + 4 + len {
+                let n = stream.read(&mut chunk)?;
+                if n == 0 {
+                    return Err(bad("closed early"));
+                }
+                raw.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(Resp {
+                status,
+                body: String::from_utf8_lossy(&raw[end + 4..end + 4 + len]).into_owned(),
+            });
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(bad("closed before the headers"));
+        }
+        raw.extend_from_slice(&chunk[..n]);
+    }
+}
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -71,8 +137,13 @@ impl Browser {
                     "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage",
                     format!("--user-data-dir={}", profile.path().display()),
-                    format!("--window-size={width},{height}"),
-                ]
+                    format!("--window-size={},{height}", width.max(800)),
+                ],
+                // A phone-sized viewport (a desktop window cannot be made
+                // narrower than about 500 px).
+                "mobileEmulation": { "deviceMetrics": {
+                    "width": width, "height": height, "pixelRatio": 2.0, "mobile": width < 500,
+                }},
             }
         }}});
         let mut b = Browser {
