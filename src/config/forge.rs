@@ -110,3 +110,63 @@ impl ForgeAccess {
 fn default_interval() -> u64 {
     DEFAULT_RECONCILE_INTERVAL_SECS
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(reconcile: &str) -> Config {
+        Config::from_str(
+            &format!(
+                "(products: [(name: \"web\", repos: [\"acme/web\", \"acme/api\"])], \
+                 people: [(name: \"ana\", timezone: \"UTC\")], {reconcile})"
+            ),
+            std::path::Path::new("shipgate.ron"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_repo_goes_to_the_forge_that_lists_it_else_to_one_listing_none() {
+        let c = config(
+            "reconcile: (interval_secs: 600, github: (token: Env(\"GH\")), \
+             gitlab: (api_base: \"https://gl.example/\", repos: [\"acme/api\"]))",
+        );
+        let r = &c.reconcile;
+        assert_eq!(r.interval_secs, 600);
+        assert_eq!(r.forge_of("acme/api").unwrap().0, Forge::GitLab);
+        assert_eq!(r.forge_of("acme/web").unwrap().0, Forge::GitHub);
+        let (_, gl) = r.forge_of("acme/api").unwrap();
+        assert_eq!(gl.api_base(Forge::GitLab), "https://gl.example");
+        let (_, gh) = r.forge_of("acme/web").unwrap();
+        assert_eq!(gh.api_base(Forge::GitHub), "https://api.github.com");
+        let names: Vec<String> = c.secrets().into_iter().map(|(w, _)| w).collect();
+        assert!(
+            names.contains(&"reconcile.github.token".to_owned()),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn without_reconcile_nothing_is_claimed_and_the_interval_is_hourly() {
+        let c = config("");
+        assert!(c.reconcile.forges().is_empty());
+        assert!(c.reconcile.forge_of("acme/web").is_none());
+        assert_eq!(c.reconcile.interval_secs, 3600);
+    }
+
+    #[test]
+    fn an_unknown_reconcile_field_is_an_error() {
+        let err = Config::from_str(
+            "(products: [(name: \"web\")], reconcile: (github: (tokn: Env(\"GH\"))))",
+            std::path::Path::new("shipgate.ron"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("tokn") || format!("{err:?}").contains("tokn"),
+            "{err:?}"
+        );
+    }
+}
