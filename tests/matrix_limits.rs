@@ -692,3 +692,130 @@ async fn a_token_of_another_account_is_refused_on_the_first_start() {
     sg.wait_readyz(200).await;
     sg.stop();
 }
+
+/// The bot's devices, from the admin API: (device id, display name).
+async fn bot_devices(root: &Api) -> Vec<(String, Option<String>)> {
+    let (status, body) = root
+        .get(&format!("/_synapse/admin/v2/users/{}/devices", enc(BOT)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["device_id"].as_str().unwrap().to_owned(),
+                d["display_name"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_store_starts_do_not_pile_up_devices() {
+    let Some(OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        bot: _,
+        web,
+        dir,
+        cfg,
+    }) = one_room("fresh_store_starts_do_not_pile_up_devices").await
+    else {
+        return;
+    };
+    synapse.register_admin("root", PW);
+    let root = Api::login(&synapse.url, "root").await;
+    // A login of the bot's account that is not shipgate's device (someone
+    // checking the account by hand): never logged out by shipgate.
+    let (_, by_hand) = bot_token(&synapse.url, None).await;
+    // Registering the account made a device too.
+    let before = bot_devices(&root).await;
+    assert!(before.iter().all(|(_, name)| name.is_none()), "{before:?}");
+    let mut devices_seen = BTreeSet::new();
+    for start_no in 1..=3 {
+        // Each start with an empty store: a new login, a new device.
+        let _ = std::fs::remove_dir_all(dir.path().join("matrix-store"));
+        let sg = start(&cfg);
+        let asked = say(&ana, &web, "!sg status").await;
+        let answer = wait_reply(&ana_api, &web, &asked).await;
+        assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+        sg.stop();
+        let devices = bot_devices(&root).await;
+        let named: Vec<&String> = devices
+            .iter()
+            .filter(|(_, name)| name.as_deref() == Some("shipgate"))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            named.len(),
+            1,
+            "start {start_no}: one device named shipgate, the newest: {devices:?}"
+        );
+        devices_seen.insert(named[0].clone());
+        assert!(
+            devices.iter().any(|(id, _)| *id == by_hand),
+            "start {start_no}: the device made by hand stays: {devices:?}"
+        );
+        assert_eq!(
+            devices.len(),
+            before.len() + 1,
+            "start {start_no}: {devices:?}"
+        );
+    }
+    assert_eq!(
+        devices_seen.len(),
+        3,
+        "each fresh-store start was a new device: {devices_seen:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_login_is_logged_counted_and_retried() {
+    const TEST: &str = "a_rate_limited_login_is_logged_counted_and_retried";
+    // One login per account, then one every 5 s.
+    let Some(synapse) = start_or_skip_with(
+        TEST,
+        &[
+            (
+                "rc_login",
+                "{address: {per_second: 1000, burst_count: 1000}, \
+                 account: {per_second: 0.2, burst_count: 1}, \
+                 failed_attempts: {per_second: 1000, burst_count: 1000}}",
+            ),
+            FAST_PASSWORDS,
+        ],
+    ) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &synapse, &web);
+    // The bot's account has just logged in: shipgate's login must wait.
+    bot_token(&synapse.url, None).await;
+    let sg = start(&cfg);
+    let asked = say(&ana, &web, "!sg status").await;
+    let answer = wait_reply(&ana_api, &web, &asked).await;
+    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    let log = sg.log();
+    let warned = log
+        .lines()
+        .find(|l| l.contains("matrix: login rate limited by the homeserver (429); retrying in"))
+        .unwrap_or_else(|| panic!("no WARN for the rate-limited login:\n{log}"));
+    assert!(
+        warned.contains("WARN") && warned.contains("wait_ms="),
+        "{warned}"
+    );
+    let counted = sg
+        .metric("shipgate_chat_logins_total{result=\"rate_limited\"}")
+        .await;
+    assert!(counted >= 1.0, "{counted} rate-limited logins counted");
+    sg.stop();
+}

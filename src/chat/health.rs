@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
@@ -14,6 +15,8 @@ pub struct Health {
     /// Signalled when a problem goes away (messages held back by it may
     /// be sent now).
     pub recovered: Notify,
+    /// Logins the chat server refused with `429` (rate limited).
+    login_rate_limited: AtomicU64,
 }
 
 impl Health {
@@ -32,6 +35,16 @@ impl Health {
         if removed {
             self.recovered.notify_one();
         }
+    }
+
+    /// Counts a login the chat server refused as rate limited.
+    pub fn login_rate_limited(&self) {
+        self.login_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Logins refused as rate limited so far.
+    pub fn login_rate_limits(&self) -> u64 {
+        self.login_rate_limited.load(Ordering::Relaxed)
     }
 
     /// Every current problem, in key order.

@@ -123,6 +123,11 @@ impl Shared {
         let _ = self.chat_health.set(health);
     }
 
+    /// Chat logins the server refused as rate limited (`429`).
+    pub fn chat_login_rate_limits(&self) -> u64 {
+        self.chat_health.get().map_or(0, |h| h.login_rate_limits())
+    }
+
     /// Records why the daemon must stop (the first reason wins); the
     /// caller then cancels the shutdown token.
     pub fn fail(&self, why: String) {

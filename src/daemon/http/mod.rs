@@ -185,9 +185,17 @@ async fn metrics(State(s): State<AppState>) -> Response {
                 .into_response();
         }
     };
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.shared.metrics.render(depth),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        use std::fmt::Write as _;
+        let mut text = s.shared.metrics.render(depth);
+        let _ = writeln!(
+            text,
+            "# HELP shipgate_chat_logins_total Chat logins refused, by reason.\n\
+                 # TYPE shipgate_chat_logins_total counter\n\
+                 shipgate_chat_logins_total{{result=\"rate_limited\"}} {}",
+            s.shared.chat_login_rate_limits()
+        );
+        text
+    })
         .into_response()
 }
