@@ -262,10 +262,35 @@ fn kill_9_at_random_moments_with_discord_sends_every_message_exactly_once() {
         }
         web += 1;
         let nonce = format!("sg{}", m.id);
+        // A message longer than Discord's limit goes out in parts, the
+        // first with nonce `sgID`, the others `sgID.1`, `sgID.2`, ...; each
+        // part must be created exactly once and together they must be the
+        // stored text (split at line breaks).
+        let mut rest = Vec::new();
+        for part in 1.. {
+            match by_nonce.remove(&format!("{nonce}.{part}")).as_deref() {
+                Some([one]) => rest.push(one.content.clone()),
+                Some(many) => {
+                    wrong.push(format!(
+                        "message {} part {part} arrived {} times",
+                        m.id,
+                        many.len()
+                    ));
+                    break;
+                }
+                None => break,
+            }
+        }
+        let joined = |first: &str| {
+            std::iter::once(first.to_owned())
+                .chain(rest.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         match by_nonce.remove(&nonce).as_deref() {
             Some([one])
                 if one.channel == support::DISCORD_WEB
-                    && one.content == m.text
+                    && joined(&one.content) == m.text
                     && m.remote_id.as_deref() == Some(one.id.as_str()) => {}
             Some([one]) => wrong.push(format!(
                 "message {} arrived changed: {:?} in {} as {}, stored {:?} (remote id {:?})",

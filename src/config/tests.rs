@@ -286,7 +286,7 @@ fn lookups() {
 #[test]
 fn adapters_have_config_names() {
     let names: Vec<String> = Adapter::ALL.iter().map(ToString::to_string).collect();
-    assert_eq!(names, ["console", "discord", "matrix"]);
+    assert_eq!(names, ["console", "discord", "matrix", "slack"]);
 }
 
 #[test]
