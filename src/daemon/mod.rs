@@ -15,7 +15,6 @@ pub mod shared;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -609,9 +608,4 @@ async fn inbound(
             }
         }
     }
-}
-
-/// Whether `path` looks like a config file that exists.
-pub fn config_exists(path: &Path) -> bool {
-    path.is_file()
 }
