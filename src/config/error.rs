@@ -100,11 +100,6 @@ impl Problem {
         self
     }
 
-    pub fn maybe_help(mut self, help: Option<String>) -> Self {
-        self.help = help;
-        self
-    }
-
     /// `file:line:col: message (help: ...)`.
     pub fn one_line(&self, file: &str) -> String {
         let mut s = match self.at {

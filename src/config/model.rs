@@ -205,10 +205,6 @@ pub struct Person {
 }
 
 impl Person {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
-    }
-
     /// The id this person has on `adapter`. On the console that is
     /// `chat.console`, else the person's name.
     pub fn chat_id(&self, adapter: Adapter) -> Option<&str> {
@@ -447,7 +443,8 @@ pub(super) struct RawPerson {
 }
 
 pub const DEFAULT_DATABASE: &str = "shipgate.db";
-pub const DEFAULT_PREFIX: &str = "!sg ";
+/// The command prefix when the config sets none: the command language's.
+pub use crate::chat::command::DEFAULT_PREFIX;
 pub const DEFAULT_BRANCH: &str = "main";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

@@ -39,7 +39,12 @@ fn loads_the_example() {
     for zone in ["America/New_York", "Europe/Berlin", "Asia/Kolkata"] {
         assert!(zones.contains(&zone), "no one in {zone}");
     }
-    assert!(config.people.iter().any(|p| p.has_role("lead")));
+    assert!(
+        config
+            .people
+            .iter()
+            .any(|p| p.roles.iter().any(|r| r == "lead"))
+    );
     let console = config
         .console
         .as_ref()
@@ -255,10 +260,9 @@ fn lookups() {
     assert_eq!(person(c.person_by_chat(Adapter::Console, "CB")), clara);
     assert_eq!(person(c.person_by_chat(Adapter::Console, "clara")), None);
     assert_eq!(person(c.person_by_chat(Adapter::Discord, "999")), None);
-    assert!(
-        c.person("clara")
-            .is_some_and(|p| p.has_role("lead") && !p.has_role("engineer"))
-    );
+    assert!(c.person("clara").is_some_and(
+        |p| p.roles.iter().any(|r| r == "lead") && !p.roles.iter().any(|r| r == "engineer")
+    ));
 
     let web = Some("web".to_owned());
     let payments = Some("payments".to_owned());

@@ -17,7 +17,6 @@ pub mod shared;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -691,9 +690,4 @@ async fn inbound(
             }
         }
     }
-}
-
-/// Whether `path` looks like a config file that exists.
-pub fn config_exists(path: &Path) -> bool {
-    path.is_file()
 }

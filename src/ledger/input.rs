@@ -136,3 +136,111 @@ pub fn json_error(number: usize, e: &serde_json::Error) -> String {
         None => format!("line {number}: {full}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn config() -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shipgate.ron");
+        std::fs::write(
+            &path,
+            "(products: [(name: \"web\"), (name: \"Payments\")], \
+             people: [(name: \"eli\", timezone: \"UTC\", git: [\"eli@acme.example\"]), \
+             (name: \"hans\", timezone: \"UTC\")])",
+        )
+        .unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    fn chat(product: &str, from: &str) -> Input {
+        Input::Chat(ChatMessage {
+            product: product.to_owned(),
+            from: from.to_owned(),
+            text: "!sg status".to_owned(),
+            message_id: Some("m1".to_owned()),
+            sent_at: None,
+        })
+    }
+
+    /// Every entry point hands names in any case; the event carries the
+    /// config's spelling.
+    #[test]
+    fn names_in_any_case_become_the_configs_spelling() {
+        let config = config();
+        let merged = to_event(
+            &config,
+            Input::Merged(Merged {
+                product: "WEB".to_owned(),
+                change: "#1".to_owned(),
+                author: "ELI@acme.example".to_owned(),
+                title: String::new(),
+            }),
+        )
+        .unwrap();
+        assert!(
+            matches!(&merged, Event::Merged { product, author, .. } if product == "web" && author == "eli"),
+            "{merged:?}"
+        );
+        let said = to_event(&config, chat("payments", "Eli")).unwrap();
+        assert!(
+            matches!(&said, Event::Chat { product, from, .. } if product == "Payments" && from == "eli"),
+            "{said:?}"
+        );
+        let ci = to_event(
+            &config,
+            Input::Ci(Ci {
+                product: "wEb".to_owned(),
+                rc: 1,
+                status: CiStatus::Built,
+            }),
+        )
+        .unwrap();
+        assert!(
+            matches!(&ci, Event::Ci { product, .. } if product == "web"),
+            "{ci:?}"
+        );
+    }
+
+    /// An unknown product is refused here, never handed to the engine
+    /// (which would drop it); an unknown sender is kept for the engine to
+    /// answer.
+    #[test]
+    fn an_unknown_product_is_an_error_and_an_unknown_sender_is_kept() {
+        let config = config();
+        let err = to_event(&config, chat("shop", "eli")).unwrap_err();
+        assert!(err.contains("unknown product `shop`"), "{err}");
+        let said = to_event(&config, chat("web", "Zed")).unwrap();
+        assert!(
+            matches!(&said, Event::Chat { from, .. } if from == "Zed"),
+            "{said:?}"
+        );
+    }
+
+    /// A message read on catch-up is a missed chat with the config's age
+    /// limit.
+    #[test]
+    fn a_message_read_on_catch_up_is_a_missed_chat() {
+        let config = config();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-09T13:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let input = Input::Chat(ChatMessage {
+            sent_at: Some(at),
+            ..match chat("Web", "HANS") {
+                Input::Chat(c) => c,
+                _ => unreachable!(),
+            }
+        });
+        let e = to_event(&config, input).unwrap();
+        assert!(
+            matches!(&e, Event::MissedChat { product, from, sent_at, max_age_secs, .. }
+                if product == "web" && from == "hans" && *sent_at == at
+                    && *max_age_secs == config.chat.catch_up_max_age),
+            "{e:?}"
+        );
+    }
+}
