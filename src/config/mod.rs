@@ -61,6 +61,9 @@ pub struct Config {
     pub chat: ChatConfig,
     pub discord: Option<DiscordConfig>,
     pub matrix: Option<MatrixConfig>,
+    /// How long old events, sent messages and audit rows are kept
+    /// (`retention: "400d"`); `None`: forever (the default).
+    pub retention: Option<chrono::TimeDelta>,
 }
 
 impl Config {

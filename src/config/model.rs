@@ -313,6 +313,9 @@ pub(super) struct RawConfig {
     pub discord: Option<DiscordConfig>,
     #[serde(default)]
     pub matrix: Option<MatrixConfig>,
+    /// How long history is kept, e.g. `"400d"`; `None`: forever.
+    #[serde(default)]
+    pub retention: Option<String>,
 }
 
 /// A person as written: the time zone is still a string.

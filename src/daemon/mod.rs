@@ -5,12 +5,14 @@
 
 pub mod actions;
 pub mod clock;
+pub mod config_reload;
 pub mod console;
 pub mod http;
 pub mod lock;
 pub mod metrics;
 pub mod outbox;
 pub mod reload;
+pub mod retention;
 pub mod shared;
 pub mod writer;
 
@@ -194,7 +196,12 @@ async fn shutdown_signal(token: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn sighup(reloader: Option<Arc<Reloader>>, token: CancellationToken) {
+async fn sighup(
+    shared: Arc<Shared>,
+    reloader: Option<Arc<Reloader>>,
+    config_reloader: Arc<config_reload::ConfigReloader>,
+    token: CancellationToken,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -205,14 +212,16 @@ async fn sighup(reloader: Option<Arc<Reloader>>, token: CancellationToken) {
             got = hup.recv() => if got.is_none() { return },
         }
         // Always handled, so SIGHUP never kills the daemon (its default
-        // action) even when there is no rules file to reload.
+        // action). The team config first, then the rules.
+        let result = config_reloader.reload(&shared, "SIGHUP").await;
+        tracing::info!(?result, "config reload on SIGHUP");
         match &reloader {
             Some(r) => {
                 let result = r.reload("SIGHUP").await;
                 tracing::info!(?result, "reload on SIGHUP");
             }
             None => {
-                tracing::info!("SIGHUP: the embedded default rules are in use; nothing to reload")
+                tracing::info!("SIGHUP: the embedded default rules are in use; no rules to reload")
             }
         }
     }
@@ -382,8 +391,14 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     if let Some(r) = &reloader {
         tasks.spawn(reload::watch(r.clone(), token.clone()));
     }
+    let config_reloader = Arc::new(config_reload::ConfigReloader::default());
     #[cfg(unix)]
-    tasks.spawn(sighup(reloader.clone(), token.clone()));
+    tasks.spawn(sighup(
+        shared.clone(),
+        reloader.clone(),
+        config_reloader.clone(),
+        token.clone(),
+    ));
     tasks.spawn(console::run(shared.clone(), token.clone()));
     tasks.spawn(inbound(
         shared.clone(),
@@ -393,11 +408,13 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         token.clone(),
     ));
     tasks.spawn(shutdown_signal(token.clone()));
+    tasks.spawn(retention::run(shared.clone(), token.clone()));
     let app = http::router(http::AppState {
         shared: shared.clone(),
         secrets: Arc::new(secrets),
         reloader: reloader.clone(),
         manual_clock: opts.manual_clock.is_some(),
+        config_reloader,
     });
     let http_token = token.clone();
     let server = axum::serve(listener, app)
@@ -474,7 +491,7 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
             g.push(task);
         }
     };
-    let config = shared.config.clone();
+    let config = shared.config().clone();
     let fail = |why: String| {
         tracing::error!(error = %why, "a chat adapter cannot start; stopping");
         eprintln!("shipgate: {why}");
@@ -554,7 +571,7 @@ async fn inbound(
     // Adapters a message of which could not be stored: their position
     // stays where it is, so the next start reads the message again.
     let mut stuck: std::collections::BTreeSet<&'static str> = Default::default();
-    let max_age_secs = shared.config.chat.catch_up_max_age;
+    let max_age_secs = shared.config().chat.catch_up_max_age;
     loop {
         let input = tokio::select! {
             () = token.cancelled() => return,
@@ -565,9 +582,9 @@ async fn inbound(
                 let key = format!("chat:{}:{}", msg.adapter, msg.message_id);
                 // The adapters map channels and chat ids to config names; a
                 // name typed in another case still becomes the config's spelling.
-                let product = crate::team::product_name(&shared.config, &msg.product)
+                let product = crate::team::product_name(&shared.config(), &msg.product)
                     .map_or(msg.product.clone(), str::to_owned);
-                let from = crate::team::chat_author(&shared.config, &msg.from);
+                let from = crate::team::chat_author(&shared.config(), &msg.from);
                 let event = match msg.missed {
                     None => crate::engine::Event::Chat {
                         product,

@@ -36,7 +36,7 @@ pub async fn run(
     loop {
         let due = {
             let rules = shared.rules.load();
-            next_due(ledger.state(), &rules.set, &shared.team)
+            next_due(ledger.state(), &rules.set, &shared.team())
         };
         let sleep = async {
             match due {
@@ -77,7 +77,7 @@ fn fire_due(shared: &Shared, ledger: &mut Ledger, actions: &mpsc::UnboundedSende
     for _ in 0..10_000 {
         let due = {
             let rules = shared.rules.load();
-            next_due(ledger.state(), &rules.set, &shared.team)
+            next_due(ledger.state(), &rules.set, &shared.team())
         };
         let Some(t) = due.filter(|t| *t <= shared.clock.now()) else {
             return;
@@ -251,7 +251,7 @@ fn commit_group(
 /// not stored: read it back from the database.
 fn reopen(shared: &Shared, ledger: &mut Ledger, shutdown: &CancellationToken) {
     let fresh = tokio::task::block_in_place(|| {
-        Store::open(&shared.config.database)
+        Store::open(&shared.config().database)
             .map_err(|e| e.to_string())
             .and_then(|s| Ledger::open(s).map_err(|e| e.to_string()))
     });
@@ -280,10 +280,10 @@ fn decide(
 ) -> Result<Applied, String> {
     let rules = shared.rules.load();
     ledger.set_rules_version(Some(rules.hash.clone()));
-    let seed = shared.config.seed.unwrap_or_else(rand::random);
+    let seed = shared.config().seed.unwrap_or_else(rand::random);
     let ctx = Context {
         rules: &rules.set,
-        team: &shared.team,
+        team: &shared.team(),
         now: shared.clock.now(),
         seed,
     };

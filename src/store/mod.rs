@@ -27,8 +27,10 @@ mod audit;
 mod cursors;
 mod error;
 mod events;
+pub mod maintenance;
 pub mod migrations;
 mod outbox;
+pub mod retention;
 mod rules_versions;
 
 use std::path::{Path, PathBuf};

@@ -30,10 +30,12 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     pub reloader: Option<Arc<Reloader>>,
     pub manual_clock: bool,
+    /// Reloads the team config with the rules.
+    pub config_reloader: Arc<crate::daemon::config_reload::ConfigReloader>,
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.shared.config.http.body_limit;
+    let limit = state.shared.config().http.body_limit;
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
