@@ -207,7 +207,7 @@ impl ConfigReloader {
                 let problems = if diags.is_empty() {
                     vec![e.to_string()]
                 } else {
-                    diags.iter().map(|d| d.render(false)).collect()
+                    diags.iter().map(|d| d.one_line()).collect()
                 };
                 return self.reject(shared, why, problems).await;
             }
@@ -277,11 +277,7 @@ impl ConfigReloader {
         for p in &problems {
             tracing::warn!(why, "config rejected: {p}");
         }
-        let shown: Vec<String> = problems
-            .iter()
-            .take(10)
-            .map(|p| p.lines().next().unwrap_or("").to_owned())
-            .collect();
+        let shown: Vec<&String> = problems.iter().take(10).collect();
         let mut text = format!(
             "The edited config was NOT loaded ({why}); the running config stays. {} problem{}:",
             problems.len(),
