@@ -335,8 +335,9 @@ async fn announce(shared: &Shared, config: &Config, key: String, text: String) {
 mod tests {
     use super::*;
 
-    fn config(text: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
+    /// Loads `text` as `dir/c.ron` (one directory for both versions, as
+    /// a reload reads the same file).
+    fn config(dir: &tempfile::TempDir, text: &str) -> Config {
         let p = dir.path().join("c.ron");
         std::fs::write(&p, text).unwrap();
         Config::load(&p).unwrap()
@@ -353,8 +354,10 @@ mod tests {
 
     #[test]
     fn describes_people_and_products_and_keeps_restart_settings() {
-        let old = config(BASE);
+        let dir = tempfile::tempdir().unwrap();
+        let old = config(&dir, BASE);
         let new = config(
+            &dir,
             r#"(
             console: (person: "ana", product: "web"),
             http: (listen: "127.0.0.1:9999"),

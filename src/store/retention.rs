@@ -4,8 +4,10 @@
 //! A [`Pruner`] has its own connection. Each batch first finds up to
 //! `batch` candidates with a plain read (a WAL reader: it never blocks the
 //! writer, however long the scan), then deletes them in one short
-//! `BEGIN IMMEDIATE` transaction that checks again that each may go. So
-//! the writer waits at most for one small delete.
+//! `BEGIN IMMEDIATE` transaction that checks again that each may go, and
+//! then checkpoints the WAL itself (PASSIVE). Measured on a large file the
+//! writer still waits far longer than one batch (docs/benchmarks.md,
+//! "Database care"): not yet good enough for the 5 ms target.
 //!
 //! What goes, for a cut-off instant (now minus `retention`):
 //! 1. sent outbox messages created before it (a pending message never goes);
@@ -176,6 +178,13 @@ impl Pruner {
             .execute(&sql, params_from_iter(values))
             .map_err(sql_err(&path, "prune old rows"))?;
         tx.commit().map_err(sql_err(&path, "prune old rows"))?;
+        // Fold the WAL this batch wrote into the database here, on the
+        // pruner's thread (PASSIVE: never waits for, nor blocks, the
+        // writer), so the writer's next commit does not cross the
+        // auto-checkpoint threshold and pay for it.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(sql_err(&path, "checkpoint after a prune"))?;
         self.floor = last;
         let n = u64::try_from(n).unwrap_or(0);
         let got = match self.phase {
