@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "shipgate",
-    version,
+    version = crate::VERSION,
     about = "Release chat-ops: release candidates, release managers and production windows as rules"
 )]
 #[command(arg_required_else_help = true)]
@@ -43,6 +43,12 @@ pub enum Command {
     /// Exit 0 when the gate is open, 1 when it is closed (saying why and
     /// when it opens), 2 on an error (daemon unreachable, unknown product).
     Gate(GateArgs),
+    /// Database care: an online backup, a check.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Messages owed to chat: list them, skip one that can never be sent.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +73,65 @@ pub struct GateArgs {
     /// How often to ask while waiting.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub every: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The team config (RON) whose `database` to use.
+    #[arg(long, value_name = "PATH", default_value = "examples/shipgate.ron")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the database to PATH with SQLite's online backup (safe while
+    /// the daemon runs), then check the copy.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Where to write the copy (must not exist yet).
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Check the database: integrity, references, schema version.
+    /// Exit 0 when sound, 1 otherwise.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List messages not yet sent (with `--all`, recent sent ones too).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Include sent and skipped messages.
+        #[arg(long)]
+        all: bool,
+        /// At most this many, newest first.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give up on one pending message (it is never sent), so the messages
+    /// after it in its channel move on. Audited with who and why.
+    Skip {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The message's id (`shipgate outbox list`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why it is skipped (recorded in the audit).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Who skips it [default: $USER]
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +162,16 @@ pub struct RunArgs {
     /// `POST /-/clock` (demos and tests).
     #[arg(long, value_name = "START")]
     pub manual_clock: Option<String>,
+    /// How log lines on stderr look: `text` for people, `json` (one object
+    /// a line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ macro_rules! out {
 pub mod args;
 pub mod calendar;
 pub mod check;
+pub mod db;
 pub mod doctor;
 pub mod explain;
 pub mod gate;
@@ -46,6 +47,8 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(&a),
         Command::Doctor(a) => doctor::run(&a),
         Command::Gate(a) => gate::run(&a),
+        Command::Db(c) => db::run(c),
+        Command::Outbox(c) => db::outbox(c, now),
     };
     match result {
         Ok(code) => code,
@@ -95,14 +98,24 @@ fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
         .unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new("info,matrix_sdk_crypto::backups=error")
         });
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        args::LogFormat::Text => builder
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .try_init(),
+        // One JSON object a line: timestamp, level, target, the message
+        // and its fields at the top level.
+        args::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_ansi(false)
+            .try_init(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -69,6 +69,9 @@ pub struct Config {
     pub slack: Option<SlackConfig>,
     /// shipgate as a GitHub App (deployment protection rules).
     pub github_app: Option<GithubAppConfig>,
+    /// How long old events, sent messages and audit rows are kept
+    /// (`retention: "400d"`); `None`: forever (the default).
+    pub retention: Option<chrono::TimeDelta>,
 }
 
 impl Config {

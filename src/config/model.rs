@@ -426,6 +426,9 @@ pub(super) struct RawConfig {
     pub reconcile: super::forge::ReconcileConfig,
     pub slack: Option<SlackConfig>,
     pub github_app: Option<GithubAppConfig>,
+    /// How long history is kept, e.g. `"400d"`; `None`: forever.
+    #[serde(default)]
+    pub retention: Option<String>,
 }
 
 /// A person as written: the time zone is still a string.

@@ -30,6 +30,19 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         c.product(product);
     }
     c.top_level(&people, &raw);
+    let retention = match raw.retention.as_deref().map(parse_retention) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(why)) => {
+            let at = c.key(&["retention"]);
+            c.push(
+                Problem::new("retention", why)
+                    .at(at)
+                    .help("write a number of days, e.g. `retention: \"400d\"`, or leave it out to keep everything"),
+            );
+            None
+        }
+    };
     if !c.problems.is_empty() {
         // In file order; problems without a position last.
         c.problems
@@ -57,7 +70,21 @@ pub(super) fn build(mut raw: RawConfig, path: &Path, text: &str) -> Result<Confi
         reconcile: raw.reconcile,
         slack: raw.slack,
         github_app: raw.github_app,
+        retention,
     })
+}
+
+/// `"400d"`: a whole number of days, at least one.
+pub(super) fn parse_retention(text: &str) -> Result<chrono::TimeDelta, String> {
+    let days = text
+        .trim()
+        .strip_suffix('d')
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| (1..=36_500).contains(n))
+        .ok_or_else(|| {
+            format!("`retention` is `{text}`, not a number of days from 1d to 36500d")
+        })?;
+    chrono::TimeDelta::try_days(days).ok_or_else(|| format!("`retention` `{text}` is too long"))
 }
 
 pub(super) struct Checker<'t> {

@@ -40,7 +40,7 @@ pub async fn execute(shared: &Shared, action: &Action, run: &ActionRun) -> (bool
         Action::Command { program, args, .. } => {
             let mut cmd = tokio::process::Command::new(program);
             cmd.args(args)
-                .current_dir(shared.config.base_dir())
+                .current_dir(shared.config().base_dir())
                 .env("SHIPGATE_ACTION", kind)
                 .env("SHIPGATE_ACTION_ID", &run.id)
                 .env("SHIPGATE_PRODUCT", &run.product)
@@ -90,7 +90,7 @@ pub async fn execute(shared: &Shared, action: &Action, run: &ActionRun) -> (bool
                 req = req.header(k, v);
             }
             for (k, s) in secret_headers {
-                match shared.config.resolve(s) {
+                match shared.config().resolve(s) {
                     Ok(v) => req = req.header(k, v.expose()),
                     Err(e) => return (false, format!("secret for header `{k}`: {e}")),
                 }
@@ -123,7 +123,7 @@ pub async fn run(
             r = rx.recv() => match r { Some(r) => r, None => break },
         };
         let action = shared
-            .config
+            .config()
             .product(&run.product)
             .and_then(|p| match run.kind {
                 ActionKind::Cut => p.actions.on_cut.clone(),

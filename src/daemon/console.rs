@@ -41,11 +41,11 @@ fn stdin_lines() -> mpsc::Receiver<std::io::Result<String>> {
 
 /// Reads stdin until EOF (then asks the daemon to stop) or shutdown.
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
-    let Some(console) = shared.config.console.clone() else {
+    let Some(console) = shared.config().console.clone() else {
         return;
     };
-    let mut person = crate::team::chat_author(&shared.config, &console.person);
-    let mut product = crate::team::product_name(&shared.config, &console.product)
+    let mut person = crate::team::chat_author(&shared.config(), &console.person);
+    let mut product = crate::team::product_name(&shared.config(), &console.product)
         .map_or_else(|_| console.product.clone(), str::to_owned);
     // Typed lines are keyed per run; the random part keeps two runs that
     // start at the same instant (a manual clock) from sharing keys, which
@@ -59,7 +59,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut n: u64 = 0;
     say(&format!(
         "shipgate console: you are {person}, in {product}. Type `{}help` for commands, `/help` for console commands.",
-        shared.config.prefix
+        shared.config().prefix
     ));
     loop {
         let line = tokio::select! {
@@ -93,7 +93,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             }
             // Names in any case; the config's spelling from then on.
             ConsoleLine::As(who) => {
-                match crate::team::person_name(&shared.config, &who) {
+                match crate::team::person_name(&shared.config(), &who) {
                     Ok(name) => {
                         name.clone_into(&mut person);
                         say(&format!("console: you are now {person}"));
@@ -103,7 +103,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 continue;
             }
             ConsoleLine::Product(p) => {
-                match crate::team::product_name(&shared.config, &p) {
+                match crate::team::product_name(&shared.config(), &p) {
                     Ok(name) => {
                         name.clone_into(&mut product);
                         say(&format!("console: now in {product}"));
@@ -182,7 +182,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         };
         // The ledger's one conversion (names already in the config's
         // spelling here; a product the config lacks is said so).
-        let event = match to_event(&shared.config, input) {
+        let event = match to_event(&shared.config(), input) {
             Ok(e) => e,
             Err(e) => {
                 say(&format!("console: {e}"));

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod clock;
+pub mod config_reload;
 pub mod console;
 pub mod github;
 pub mod http;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod reconcile;
 pub mod reload;
+pub mod retention;
 pub mod shared;
 pub mod writer;
 
@@ -196,7 +198,12 @@ async fn shutdown_signal(token: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn sighup(reloader: Option<Arc<Reloader>>, token: CancellationToken) {
+async fn sighup(
+    shared: Arc<Shared>,
+    reloader: Option<Arc<Reloader>>,
+    config_reloader: Arc<config_reload::ConfigReloader>,
+    token: CancellationToken,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -207,14 +214,16 @@ async fn sighup(reloader: Option<Arc<Reloader>>, token: CancellationToken) {
             got = hup.recv() => if got.is_none() { return },
         }
         // Always handled, so SIGHUP never kills the daemon (its default
-        // action) even when there is no rules file to reload.
+        // action). The team config first, then the rules.
+        let result = config_reloader.reload(&shared, "SIGHUP").await;
+        tracing::info!(?result, "config reload on SIGHUP");
         match &reloader {
             Some(r) => {
                 let result = r.reload("SIGHUP").await;
                 tracing::info!(?result, "reload on SIGHUP");
             }
             None => {
-                tracing::info!("SIGHUP: the embedded default rules are in use; nothing to reload")
+                tracing::info!("SIGHUP: the embedded default rules are in use; no rules to reload")
             }
         }
     }
@@ -430,8 +439,14 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     if let Some(r) = &reloader {
         tasks.spawn(reload::watch(r.clone(), token.clone()));
     }
+    let config_reloader = Arc::new(config_reload::ConfigReloader::default());
     #[cfg(unix)]
-    tasks.spawn(sighup(reloader.clone(), token.clone()));
+    tasks.spawn(sighup(
+        shared.clone(),
+        reloader.clone(),
+        config_reloader.clone(),
+        token.clone(),
+    ));
     tasks.spawn(console::run(shared.clone(), token.clone()));
     tasks.spawn(inbound(
         shared.clone(),
@@ -442,12 +457,14 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     ));
     tasks.spawn(reconcile::run(shared.clone(), token.clone()));
     tasks.spawn(shutdown_signal(token.clone()));
+    tasks.spawn(retention::run(shared.clone(), token.clone()));
     let app = http::router(http::AppState {
         shared: shared.clone(),
         secrets: Arc::new(secrets),
         reloader: reloader.clone(),
         manual_clock: opts.manual_clock.is_some(),
         slack: slack_hook,
+        config_reloader,
     });
     let http_token = token.clone();
     let server = axum::serve(listener, app)
@@ -529,7 +546,7 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
             g.push(task);
         }
     };
-    let config = shared.config.clone();
+    let config = shared.config().clone();
     let fail = |why: String| {
         tracing::error!(error = %why, "a chat adapter cannot start; stopping");
         eprintln!("shipgate: {why}");
@@ -652,7 +669,7 @@ async fn inbound(
                     message_id: Some(msg.message_id),
                     sent_at: msg.missed,
                 });
-                let event = match crate::ledger::to_event(&shared.config, input) {
+                let event = match crate::ledger::to_event(&shared.config(), input) {
                     Ok(e) => e,
                     Err(e) => {
                         tracing::warn!(error = %e, "a chat message for a product the config does not have; ignored");

@@ -142,13 +142,13 @@ pub async fn send_pending(shared: &Shared, store: &mut Store, adapters: &Adapter
         if blocked.contains(&m.product) {
             continue;
         }
-        let Some((adapter, channel)) = adapters.route(&shared.config, &m.product) else {
+        let Some((adapter, channel)) = adapters.route(&shared.config(), &m.product) else {
             tracing::error!(product = %m.product, id = m.id, "no chat adapter serves this product; message kept");
             blocked.insert(m.product.clone());
             continue;
         };
         attempted = true;
-        let out = outgoing(&shared.config, adapter, channel, &m);
+        let out = outgoing(&shared.config(), adapter, channel, &m);
         match adapters.send(adapter, &out).await {
             Ok(remote) => {
                 tracing::debug!(id = m.id, "outbox: sent");

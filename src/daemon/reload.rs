@@ -171,7 +171,7 @@ impl Reloader {
     ) -> Result<(), String> {
         let messages = self
             .shared
-            .config
+            .config()
             .products
             .iter()
             .map(|p| NewMessage {
@@ -287,7 +287,7 @@ impl Reloader {
         // What the daemon refuses to start on, a reload refuses to load:
         // gates naming no window, and rules and config that disagree about
         // products.
-        let problems = crate::team::unrunnable(&self.shared.config, &set, |d| d.one_line());
+        let problems = crate::team::unrunnable(&self.shared.config(), &set, |d| d.one_line());
         if !problems.is_empty() {
             return self
                 .reject(why, problems, Notice::OncePerActivation(hash))
@@ -295,13 +295,12 @@ impl Reloader {
         }
         // The rules' `product` blocks the configured products use, before
         // and after.
-        let mut products: Vec<String> = self
-            .shared
-            .config
+        let config = self.shared.config();
+        let team = self.shared.team();
+        let mut products: Vec<String> = config
             .products
             .iter()
             .flat_map(|p| {
-                let team = &self.shared.team;
                 [
                     team.rules_product(&current.set, &p.name),
                     team.rules_product(&set, &p.name),

@@ -46,8 +46,11 @@ pub enum Intake {
 }
 
 pub struct Shared {
-    pub config: Config,
-    pub team: Team,
+    /// The team config and the engine's view of it: swapped whole by a
+    /// config reload ([`super::config_reload`]); read with
+    /// [`Shared::config`] and [`Shared::team`].
+    config: ArcSwap<Config>,
+    team: ArcSwap<Team>,
     pub clock: Arc<dyn Clock>,
     pub rules: ArcSwap<ActiveRules>,
     pub state: ArcSwap<State>,
@@ -91,8 +94,8 @@ impl Shared {
             Err(r) => (false, r),
         };
         Self {
-            config,
-            team,
+            config: ArcSwap::from_pointee(config),
+            team: ArcSwap::from_pointee(team),
             clock,
             rules: ArcSwap::from_pointee(rules),
             state: ArcSwap::from_pointee(state),
@@ -108,6 +111,22 @@ impl Shared {
             degraded: Health::default(),
             deployments: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The team config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// The engine's view of the team config in force.
+    pub fn team(&self) -> Arc<Team> {
+        self.team.load_full()
+    }
+
+    /// Swaps in a reloaded config and its team view.
+    pub fn set_config(&self, config: Arc<Config>, team: Team) {
+        self.team.store(Arc::new(team));
+        self.config.store(config);
     }
 
     /// Makes every message waiting for a retry due now and wakes the

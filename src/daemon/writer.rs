@@ -35,11 +35,11 @@ pub async fn run(
 ) {
     // Every decision's seed is derived from this base and its event number
     // (see `ledger::derive_seed`), as `simulate` derives them.
-    let base = shared.config.seed.unwrap_or_else(rand::random);
+    let base = shared.config().seed.unwrap_or_else(rand::random);
     loop {
         let due = {
             let rules = shared.rules.load();
-            next_due(ledger.state(), &rules.set, &shared.team)
+            next_due(ledger.state(), &rules.set, &shared.team())
         };
         let sleep = async {
             match due {
@@ -86,7 +86,7 @@ fn fire_due(
     ledger.set_rules_version(Some(rules.hash.clone()));
     let now = shared.clock.now();
     let result = tokio::task::block_in_place(|| {
-        ledger.catch_up(&rules.set, &shared.team, now, base, |_, applied| {
+        ledger.catch_up(&rules.set, &shared.team(), now, base, |_, applied| {
             after_commit(shared, "tick", &Event::Tick, applied, actions);
         })
     });
@@ -265,7 +265,7 @@ fn commit_group(
 /// not stored: read it back from the database.
 fn reopen(shared: &Shared, ledger: &mut Ledger, shutdown: &CancellationToken) {
     let fresh = tokio::task::block_in_place(|| {
-        Store::open(&shared.config.database)
+        Store::open(&shared.config().database)
             .map_err(|e| e.to_string())
             .and_then(|s| Ledger::open(s).map_err(|e| e.to_string()))
     });
@@ -298,7 +298,7 @@ fn decide(
     let seed = ledger.next_seed(base);
     let ctx = Context {
         rules: &rules.set,
-        team: &shared.team,
+        team: &shared.team(),
         now: shared.clock.now(),
         seed,
     };

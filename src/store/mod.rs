@@ -28,8 +28,10 @@ mod cursors;
 mod error;
 mod events;
 mod forge;
+pub mod maintenance;
 pub mod migrations;
 mod outbox;
+pub mod retention;
 mod rules_versions;
 
 use std::path::{Path, PathBuf};

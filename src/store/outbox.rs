@@ -54,7 +54,7 @@ type RawMessage = (
     Option<String>,
 );
 
-const COLUMNS: &str = "o.id, o.event_seq, o.product, o.text, o.mentions_json, o.reply_to, \
+pub(super) const COLUMNS: &str = "o.id, o.event_seq, o.product, o.text, o.mentions_json, o.reply_to, \
      o.attempts, o.created_at, o.retry_at, o.last_error, o.status, o.remote_id";
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -97,7 +97,7 @@ impl Store {
     }
 
     /// The messages a `SELECT {COLUMNS} FROM outbox o ...` finds, in order.
-    fn messages(
+    pub(super) fn messages(
         &self,
         sql: &str,
         params: impl rusqlite::Params,

@@ -441,10 +441,16 @@ impl Daemon {
 
     /// Starts the daemon and waits for its `listening on` line.
     pub fn try_start(config: &Path, clock: &str) -> Result<Daemon, String> {
+        Self::try_start_with(config, clock, &[])
+    }
+
+    /// [`Daemon::try_start`] with more `shipgate run` arguments.
+    pub fn try_start_with(config: &Path, clock: &str, extra: &[&str]) -> Result<Daemon, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shipgate"))
             .args(["run", "--config"])
             .arg(config)
             .args(["--manual-clock", clock])
+            .args(extra)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())

@@ -35,7 +35,7 @@ fn to_engine_event(s: &AppState, e: ApiEvent) -> Result<Event, String> {
         (None, None, Some(c)) => Input::Chat(c.into()),
         _ => return Err("each event needs exactly one of `merged`, `ci` or `chat`".to_owned()),
     };
-    to_event(&s.shared.config, input)
+    to_event(&s.shared.config(), input)
 }
 
 /// `POST /api/events`: one JSON object, or JSON lines. Nothing is applied
@@ -121,8 +121,9 @@ pub async fn status(State(s): State<AppState>) -> Response {
         })
         .collect();
     let mut products = serde_json::Map::new();
-    for p in &s.shared.config.products {
-        let rules_product = s.shared.team.rules_product(&rules.set, &p.name);
+    let team = s.shared.team();
+    for p in &s.shared.config().products {
+        let rules_product = team.rules_product(&rules.set, &p.name);
         let production = rules.set.window(rules_product, "production").map(|w| {
             serde_json::json!({
                 "open": w.is_open(now),
@@ -161,22 +162,39 @@ pub async fn reload(State(s): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = bearer_if_configured(&s, &headers, Endpoint::Reload) {
         return *r;
     }
-    match &s.reloader {
-        None => error(
-            StatusCode::CONFLICT,
-            "the embedded default rules are in use; there is nothing to reload",
-        ),
+    // The team config first, so rules that need a product the edited
+    // config adds are checked against it.
+    let config = s
+        .config_reloader
+        .reload(&s.shared, "reload requested over HTTP")
+        .await;
+    let config_rejected = matches!(
+        config,
+        crate::daemon::config_reload::ConfigReloadResult::Rejected { .. }
+    );
+    let mut body = match &s.reloader {
+        None => serde_json::json!({
+            "result": "unchanged",
+            "rules": "the embedded default rules are in use; there are no rules to reload",
+        }),
         Some(r) => {
             let result = r.reload("reload requested over HTTP").await;
-            let status = match result {
-                super::super::reload::ReloadResult::Rejected { .. } => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                _ => StatusCode::OK,
-            };
-            (status, axum::Json(result)).into_response()
+            serde_json::to_value(&result).unwrap_or_default()
         }
+    };
+    let rules_rejected = body["result"] == "rejected";
+    if let Some(o) = body.as_object_mut() {
+        o.insert(
+            "config".to_owned(),
+            serde_json::to_value(&config).unwrap_or_default(),
+        );
     }
+    let status = if rules_rejected || config_rejected {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// `POST /-/outbox/retry`: every message waiting for a retry is due now

@@ -41,7 +41,7 @@ pub async fn gate(
             );
         }
     };
-    let config = &s.shared.config;
+    let config = &s.shared.config();
     let Some(product) = config.product(&product).map(|p| p.name.clone()) else {
         let names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
         return error(
@@ -77,7 +77,7 @@ pub async fn gate(
     let state = s.shared.state.load();
     let ctx = Context {
         rules: &rules.set,
-        team: &s.shared.team,
+        team: &s.shared.team(),
         now,
         seed: 0,
     };

@@ -148,7 +148,7 @@ fn push_events<'a>(
 
 /// The engine events a GitHub delivery means (may be none).
 fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, String> {
-    let config = &s.shared.config;
+    let config = &s.shared.config();
     match kind {
         "ping" => Ok(Vec::new()),
         "push" => {
@@ -314,7 +314,7 @@ struct GlMr {
 }
 
 fn gitlab_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, String> {
-    let config = &s.shared.config;
+    let config = &s.shared.config();
     match kind {
         "Push Hook" => {
             let push: GlPush =

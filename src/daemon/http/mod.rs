@@ -37,10 +37,12 @@ pub struct AppState {
     pub manual_clock: bool,
     /// `POST /hooks/slack`, when Slack runs in `Http` mode.
     pub slack: Option<Arc<slack::SlackHook>>,
+    /// Reloads the team config with the rules.
+    pub config_reloader: Arc<crate::daemon::config_reload::ConfigReloader>,
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.shared.config.http.body_limit;
+    let limit = state.shared.config().http.body_limit;
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))

@@ -78,7 +78,7 @@ pub async fn hook(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
             let channel = fields.get("channel_id").map_or("", String::as_str);
             let served = s
                 .shared
-                .config
+                .config()
                 .product_by_channel(Adapter::Slack, channel)
                 .is_some();
             if !served {

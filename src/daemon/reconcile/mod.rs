@@ -104,14 +104,14 @@ pub async fn ingest(shared: &Shared, items: Vec<(String, Event)>) -> Result<Vec<
 
 /// Reconciles at start and then every interval, until cancelled.
 pub async fn run(shared: Arc<Shared>, token: CancellationToken) {
-    let (targets, off) = targets(&shared.config);
+    let (targets, off) = targets(&shared.config());
     for why in &off {
         tracing::info!("reconciliation: {why}");
     }
     if targets.is_empty() {
         return;
     }
-    let every = Duration::from_secs(shared.config.reconcile.interval_secs.max(1));
+    let every = Duration::from_secs(shared.config().reconcile.interval_secs.max(1));
     loop {
         for t in &targets {
             let key = format!("reconcile:{}", t.cursor_key());
@@ -141,7 +141,7 @@ pub async fn run(shared: Arc<Shared>, token: CancellationToken) {
 /// One repo: lists, ingests what is missing, moves the cursor; how many
 /// changes went in.
 pub async fn reconcile(shared: &Shared, t: &Target) -> Result<usize, String> {
-    let config = &shared.config;
+    let config = &shared.config();
     let Some(product) = config.products.iter().find(|p| p.name == t.product) else {
         return Ok(0);
     };

@@ -180,8 +180,8 @@ fn with_input<T>(s: &AppState, tz: Option<Tz>, f: impl FnOnce(&view::Input<'_>) 
     let state = s.shared.state.load_full();
     let rules = s.shared.rules.load_full();
     let input = view::Input {
-        config: &s.shared.config,
-        team: &s.shared.team,
+        config: &s.shared.config(),
+        team: &s.shared.team(),
         rules: &rules,
         state: &state,
         now: s.shared.clock.now(),
@@ -242,7 +242,7 @@ async fn audit(
     };
     let product = match q.get("product").map(|p| p.trim()).filter(|p| !p.is_empty()) {
         None => None,
-        Some(p) => match crate::team::product_name(&s.shared.config, p) {
+        Some(p) => match crate::team::product_name(&s.shared.config(), p) {
             Ok(p) => Some(p.to_owned()),
             Err(e) => return text_error(StatusCode::NOT_FOUND, e),
         },
@@ -391,12 +391,13 @@ async fn calendar(
             format!("calendars end in .ics: /calendar/{product}/WINDOW.ics"),
         );
     };
-    let product = match crate::team::product_name(&s.shared.config, &product) {
+    let product = match crate::team::product_name(&s.shared.config(), &product) {
         Ok(p) => p.to_owned(),
         Err(e) => return text_error(StatusCode::NOT_FOUND, e),
     };
     let rules = s.shared.rules.load_full();
-    let rules_product = s.shared.team.rules_product(&rules.set, &product);
+    let team = s.shared.team();
+    let rules_product = team.rules_product(&rules.set, &product);
     let Some(window) = rules.set.window(rules_product, window_name) else {
         return text_error(
             StatusCode::NOT_FOUND,

@@ -1,0 +1,86 @@
+//! Retention in the daemon: with `retention` set, a pass over the
+//! database at start and then every hour (the setting is read before each
+//! pass, so a config reload can turn it on or change it) prunes history older than the
+//! retention period ([`crate::store::retention`]), a small batch at a
+//! time with a pause between batches, on a connection of its own (its
+//! effect on the writer is measured in docs/benchmarks.md, "Database
+//! care": not yet within the 5 ms target on a large database).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::shared::Shared;
+use crate::store::retention::{Pruned, Pruner};
+
+/// Rows per batch (one short write transaction each).
+pub const BATCH: usize = 500;
+/// Pause between batches: the writer's turn.
+pub const PAUSE: Duration = Duration::from_millis(20);
+/// Time between passes.
+pub const EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs passes until shutdown; does nothing without `retention`.
+pub async fn run(shared: Arc<Shared>, token: CancellationToken) {
+    // The database is fixed for the process; `retention` may change with
+    // a config reload, and is read before each pass.
+    let path = shared.config().database.clone();
+    loop {
+        let Some(keep) = shared.config().retention else {
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = tokio::time::sleep(EVERY) => continue,
+            }
+        };
+        let cutoff = shared.clock.now() - keep;
+        match pass(&path, cutoff, &token).await {
+            Ok(p) if p.total() > 0 => tracing::info!(
+                events = p.events,
+                outbox = p.outbox,
+                audit = p.audit,
+                before = %crate::timefmt::utc(cutoff),
+                "retention: pruned old history"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention: a pass failed; trying again later"),
+        }
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+async fn pass(
+    path: &std::path::Path,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    token: &CancellationToken,
+) -> Result<Pruned, String> {
+    let path = path.to_owned();
+    let mut pruner = blocking(move || Pruner::open(&path, cutoff, BATCH)).await?;
+    loop {
+        if pruner.done() {
+            return Ok(pruner.pruned());
+        }
+        pruner = blocking(move || {
+            let mut p = pruner;
+            p.step().map(|_| p)
+        })
+        .await?;
+        tokio::select! {
+            () = token.cancelled() => return Ok(pruner.pruned()),
+            () = tokio::time::sleep(PAUSE) => {}
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("the retention task stopped: {e}")),
+    }
+}

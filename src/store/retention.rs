@@ -1,0 +1,314 @@
+//! Retention: old history pruned in small batches beside the daemon's
+//! writer, never anything still needed.
+//!
+//! A [`Pruner`] has its own connection. Each batch first finds up to
+//! `batch` candidates with a plain read (a WAL reader: it never blocks the
+//! writer, however long the scan), then deletes them in one short
+//! `BEGIN IMMEDIATE` transaction that checks again that each may go, and
+//! then checkpoints the WAL itself (PASSIVE). Measured on a large file the
+//! writer still waits far longer than one batch (docs/benchmarks.md,
+//! "Database care"): not yet good enough for the issue's 5 ms target.
+//!
+//! What goes, for a cut-off instant (now minus `retention`):
+//! 1. sent outbox messages created before it (a pending message never goes);
+//! 2. audit rows written before it;
+//! 3. events before it that nothing refers to any more: not the event the
+//!    current state snapshot was stored with, not an event with a pending
+//!    message or a remaining audit row.
+//!
+//! Never touched: the state snapshot (every RC in flight lives there, so
+//! no RC needs its old events), `rules_versions` (so the last good rules
+//! version is always there), chat cursors.
+//!
+//! A pruned event's idempotency key goes with it: a webhook redelivered
+//! after the retention period would count again. Keep `retention` far
+//! longer than any redelivery (the default is to keep everything).
+//!
+//! The outbox has no index on `event_seq`, so SQLite's own foreign-key
+//! check would scan the whole outbox for every deleted event; this
+//! connection turns it off and checks the references itself (pending
+//! messages through their index, sent ones by time: a message is created
+//! with its event's `at`, so step 1 already removed every sent message of
+//! an event old enough for step 3). `shipgate db check` runs
+//! `foreign_key_check` to prove it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+
+use super::{BUSY_TIMEOUT, StoreError, encode_time, sql_err, sql_limit};
+
+/// What one pass (or batch) removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub outbox: u64,
+    pub audit: u64,
+    pub events: u64,
+}
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.outbox + self.audit + self.events
+    }
+
+    fn add(&mut self, o: Pruned) {
+        self.outbox += o.outbox;
+        self.audit += o.audit;
+        self.events += o.events;
+    }
+}
+
+/// Which table a pass is working through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Outbox,
+    Audit,
+    Events,
+    Done,
+}
+
+/// A pass over the database for one cut-off, one batch at a time.
+#[derive(Debug)]
+pub struct Pruner {
+    conn: Connection,
+    path: PathBuf,
+    batch: usize,
+    cutoff: String,
+    phase: Phase,
+    /// The highest id or seq already looked at in this phase: kept rows
+    /// are not read again.
+    floor: i64,
+    pruned: Pruned,
+}
+
+impl Pruner {
+    /// Opens its own connection to the daemon's (existing, migrated)
+    /// database and starts a pass for everything before `cutoff`.
+    pub fn open(path: &Path, cutoff: DateTime<Utc>, batch: usize) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        Ok(Self {
+            conn,
+            path: path.to_owned(),
+            batch: batch.max(1),
+            cutoff: encode_time(cutoff),
+            phase: Phase::Outbox,
+            floor: 0,
+            pruned: Pruned::default(),
+        })
+    }
+
+    /// Whether the pass is over.
+    pub fn done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// What the pass removed so far.
+    pub fn pruned(&self) -> Pruned {
+        self.pruned
+    }
+
+    /// One batch: a read to find candidates, then one short write
+    /// transaction. Returns what it removed; call until [`Pruner::done`].
+    pub fn step(&mut self) -> Result<Pruned, StoreError> {
+        let (find, delete) = match self.phase {
+            Phase::Done => return Ok(Pruned::default()),
+            Phase::Outbox => (
+                "SELECT id FROM outbox WHERE id > ?1 AND status = 'sent' AND created_at < ?2 \
+                 ORDER BY id LIMIT ?3",
+                "DELETE FROM outbox WHERE status = 'sent' AND created_at < ?1 AND id IN",
+            ),
+            Phase::Audit => (
+                "SELECT id FROM audit WHERE id > ?1 AND at < ?2 ORDER BY id LIMIT ?3",
+                "DELETE FROM audit WHERE at < ?1 AND id IN",
+            ),
+            Phase::Events => (
+                "SELECT seq FROM events WHERE seq > ?1 AND at < ?2 ORDER BY seq LIMIT ?3",
+                "DELETE FROM events WHERE at < ?1 \
+                 AND seq <> (SELECT coalesce(max(seq), 0) FROM state) \
+                 AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.event_seq = events.seq) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o \
+                                 WHERE o.status = 'pending' AND o.event_seq = events.seq) \
+                 AND seq IN",
+            ),
+        };
+        let path = self.path.clone();
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(find)
+                .map_err(sql_err(&path, "find rows to prune"))?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![self.floor, self.cutoff, sql_limit(self.batch)],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err(&path, "find rows to prune"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(sql_err(&path, "find rows to prune"))?
+        };
+        let Some(&last) = ids.last() else {
+            self.phase = match self.phase {
+                Phase::Outbox => Phase::Audit,
+                Phase::Audit => Phase::Events,
+                Phase::Events | Phase::Done => Phase::Done,
+            };
+            self.floor = 0;
+            return Ok(Pruned::default());
+        };
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = format!("{delete} ({marks})");
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(ids.len() + 1);
+        values.push(self.cutoff.clone().into());
+        values.extend(ids.iter().map(|i| rusqlite::types::Value::Integer(*i)));
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err(&path, "start a prune"))?;
+        let n = tx
+            .execute(&sql, params_from_iter(values))
+            .map_err(sql_err(&path, "prune old rows"))?;
+        tx.commit().map_err(sql_err(&path, "prune old rows"))?;
+        // Fold the WAL this batch wrote into the database here, on the
+        // pruner's thread (PASSIVE: never waits for, nor blocks, the
+        // writer), so the writer's next commit does not cross the
+        // auto-checkpoint threshold and pay for it.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(sql_err(&path, "checkpoint after a prune"))?;
+        self.floor = last;
+        let n = u64::try_from(n).unwrap_or(0);
+        let got = match self.phase {
+            Phase::Outbox => Pruned {
+                outbox: n,
+                ..Pruned::default()
+            },
+            Phase::Audit => Pruned {
+                audit: n,
+                ..Pruned::default()
+            },
+            Phase::Events => Pruned {
+                events: n,
+                ..Pruned::default()
+            },
+            Phase::Done => Pruned::default(),
+        };
+        self.pruned.add(got);
+        Ok(got)
+    }
+
+    /// Runs the whole pass at once (tests, benches).
+    pub fn run_to_end(&mut self) -> Result<Pruned, StoreError> {
+        while !self.done() {
+            self.step()?;
+        }
+        Ok(self.pruned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditRow, Commit, NewMessage, Store};
+    use chrono::{TimeDelta, TimeZone};
+
+    fn t(day: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap() + TimeDelta::days(day)
+    }
+
+    fn commit(key: &str, day: i64, message: bool, audit: bool) -> Commit {
+        Commit {
+            key: key.to_owned(),
+            at: t(day),
+            kind: "merged".to_owned(),
+            event_json: "{}".to_owned(),
+            state_json: format!("{{\"after\":\"{key}\"}}"),
+            outbox: if message {
+                vec![NewMessage {
+                    product: "web".to_owned(),
+                    text: format!("about {key}"),
+                    mentions: Vec::new(),
+                    reply_to: None,
+                }]
+            } else {
+                Vec::new()
+            },
+            audit: if audit {
+                vec![AuditRow {
+                    actor: None,
+                    action: "test".to_owned(),
+                    detail: key.to_owned(),
+                    rules_version: None,
+                    seed: None,
+                }]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[test]
+    fn prunes_old_history_and_keeps_what_is_still_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db");
+        let mut store = Store::open(&db).unwrap();
+        // Old: sent with audit (goes), pending message (stays), bare (goes).
+        store.commit(&commit("old-sent", 0, true, true)).unwrap();
+        store
+            .commit(&commit("old-pending", 1, true, false))
+            .unwrap();
+        store.commit(&commit("old-bare", 2, false, false)).unwrap();
+        for i in 0..7 {
+            store
+                .commit(&commit(&format!("old-{i}"), 3, true, true))
+                .unwrap();
+        }
+        // Recent: all stays.
+        store.commit(&commit("new", 500, true, true)).unwrap();
+        // The latest event is old too (a quiet year): the state's event stays.
+        store.commit(&commit("last", 4, false, true)).unwrap();
+        store.record_rules_version("h1", "[]", t(0)).unwrap();
+        let pending: Vec<i64> = store
+            .pending_outbox(t(1000), 100)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        let keep_pending = pending[1];
+        for id in pending.iter().filter(|id| **id != keep_pending) {
+            store.mark_sent(*id, None).unwrap();
+        }
+        let before = store.state().unwrap();
+
+        let mut p = Pruner::open(&db, t(400), 3).unwrap();
+        let got = p.run_to_end().unwrap();
+        assert_eq!(got.outbox, 8, "{got:?}");
+        assert_eq!(got.audit, 9, "{got:?}");
+        // old-sent, old-bare, old-0..6 go; old-pending, new and last stay.
+        assert_eq!(got.events, 9, "{got:?}");
+        for k in ["old-pending", "new"] {
+            assert!(store.event_exists(k).unwrap(), "{k}");
+        }
+        for k in ["old-sent", "old-bare", "old-3"] {
+            assert!(!store.event_exists(k).unwrap(), "{k}");
+        }
+        assert_eq!(store.state().unwrap(), before);
+        assert!(store.outbox_message(keep_pending).unwrap().is_some());
+        assert!(store.last_good_rules().unwrap().is_some());
+        let report = crate::store::maintenance::check(&db).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        // A second pass finds nothing; the writer still commits.
+        let again = Pruner::open(&db, t(400), 3).unwrap().run_to_end().unwrap();
+        assert_eq!(again, Pruned::default());
+        store.commit(&commit("after", 501, true, true)).unwrap();
+    }
+}
