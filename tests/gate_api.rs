@@ -2,6 +2,8 @@
 //! a manual clock: at the window's edges, under an exception, and with
 //! `require=approved`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::process::Command;
@@ -18,7 +20,13 @@ const MON_0800: &str = "2026-03-16T12:00:00Z";
 
 fn cli(addr: std::net::SocketAddr, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args(["gate", "--url", &format!("http://{addr}"), "--product", "web"])
+        .args([
+            "gate",
+            "--url",
+            &format!("http://{addr}"),
+            "--product",
+            "web",
+        ])
         .args(extra)
         .output()
         .unwrap()
@@ -52,8 +60,14 @@ fn the_gate_at_the_windows_edges_over_http_and_the_cli() {
     assert_eq!(j["open"], false);
     assert_eq!(j["next_change"], MON_0800);
     let reason = j["reason"].as_str().unwrap();
-    assert!(reason.contains("no `open` rule covers Thursday 16:00"), "{reason}");
-    assert!(reason.contains("it opens Mon 2026-03-16 08:00 EDT"), "{reason}");
+    assert!(
+        reason.contains("no `open` rule covers Thursday 16:00"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("it opens Mon 2026-03-16 08:00 EDT"),
+        "{reason}"
+    );
     let out = cli(d.addr, &[]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
@@ -78,7 +92,13 @@ fn the_gate_at_the_windows_edges_over_http_and_the_cli() {
     assert_eq!(d.get("/api/gate/web?action=deploy").status, 400);
     assert_eq!(d.get("/api/gate/web?require=maybe").status, 400);
     let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args(["gate", "--url", &format!("http://{}", d.addr), "--product", "nope"])
+        .args([
+            "gate",
+            "--url",
+            &format!("http://{}", d.addr),
+            "--product",
+            "nope",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -98,12 +118,13 @@ fn wait_polls_until_the_window_opens() {
     let env = TestEnv::new(Setup::default());
     let d = env.start("2026-03-16T11:59:00Z");
     let addr = d.addr;
-    let waiting = std::thread::spawn(move || {
-        cli(addr, &["--wait", "2m", "--every", "1"])
-    });
+    let waiting = std::thread::spawn(move || cli(addr, &["--wait", "2m", "--every", "1"]));
     // The CLI asks at least once while closed, then the clock opens it.
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(!waiting.is_finished(), "it must wait while the gate is closed");
+    assert!(
+        !waiting.is_finished(),
+        "it must wait while the gate is closed"
+    );
     d.clock_to(MON_0800);
     let out = waiting.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -131,7 +152,12 @@ fn an_exception_opens_the_gate_and_require_approved_follows_the_rc() {
     // Not approved: the RC is open, whatever the window says.
     let r = d.get("/api/gate/web?rc=1&require=approved");
     assert_eq!(r.status, 423, "{}", r.body);
-    assert!(r.json()["reason"].as_str().unwrap().contains("RC #1 is open and not approved"));
+    assert!(
+        r.json()["reason"]
+            .as_str()
+            .unwrap()
+            .contains("RC #1 is open and not approved")
+    );
     let out = cli(d.addr, &["--rc", "1"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 

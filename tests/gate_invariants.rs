@@ -455,7 +455,7 @@ fn check_step(
                     return Err(format!("(5) reminder to {}", r.to));
                 }
             }
-            Effect::Release(_) | Effect::Action(_) => {}
+            Effect::Release(_) | Effect::Action(_) | Effect::Deployment(_) => {}
         }
     }
     for (product, ps) in &after.products {

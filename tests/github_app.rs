@@ -4,6 +4,8 @@
 //! `tests/fixtures/`), records the callbacks, and the test sends signed
 //! `deployment_protection_rule` deliveries to the real daemon.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -104,10 +106,7 @@ fn fake_github(fake: Shared) -> String {
             .unwrap();
         rt.block_on(async move {
             let app = axum::Router::new()
-                .route(
-                    "/app/installations/{id}/access_tokens",
-                    post(access_tokens),
-                )
+                .route("/app/installations/{id}/access_tokens", post(access_tokens))
                 .route(
                     "/repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule",
                     post(callback),
@@ -174,44 +173,92 @@ fn approve_inside_reject_outside_duplicates_and_forgeries() {
 
     // Inside the window: approved, with the reason.
     let body = delivery(&base, 101, "production");
-    let r = try_github(d.addr, &secret, "deployment_protection_rule", "dpr-1", &body).unwrap();
+    let r = try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-1",
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let cb = wait_callbacks(&fake, 1);
     assert_eq!(cb[0].0, 101);
     assert_eq!(cb[0].1, "token ghs_fake_1");
     assert_eq!(cb[0].2["state"], "approved");
     assert_eq!(cb[0].2["environment_name"], "production");
-    assert!(cb[0].2["comment"].as_str().unwrap().contains("production is open"));
-    d.expect_stdout("GitHub deployment of `acme/web` to `production` (0123456, run 101): approved.");
+    assert!(
+        cb[0].2["comment"]
+            .as_str()
+            .unwrap()
+            .contains("production is open")
+    );
+    d.expect_stdout(
+        "GitHub deployment of `acme/web` to `production` (0123456, run 101): approved.",
+    );
 
     // The same delivery again: ignored.
-    let r = try_github(d.addr, &secret, "deployment_protection_rule", "dpr-1", &body).unwrap();
+    let r = try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-1",
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["duplicates"], 1, "{}", r.body);
 
     // A forged signature: 401, nothing recorded.
     let forged = delivery(&base, 102, "production");
-    let r = try_github(d.addr, "not-the-secret", "deployment_protection_rule", "dpr-2", &forged).unwrap();
+    let r = try_github(
+        d.addr,
+        "not-the-secret",
+        "deployment_protection_rule",
+        "dpr-2",
+        &forged,
+    )
+    .unwrap();
     assert_eq!(r.status, 401, "{}", r.body);
 
     // Friday: rejected, saying why and when it opens.
     d.clock_to(FRI_0930);
     let body = delivery(&base, 103, "production");
-    let r = try_github(d.addr, &secret, "deployment_protection_rule", "dpr-3", &body).unwrap();
+    let r = try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-3",
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let cb = wait_callbacks(&fake, 2);
     assert_eq!(cb[1].0, 103);
     assert_eq!(cb[1].2["state"], "rejected");
     let comment = cb[1].2["comment"].as_str().unwrap();
     assert!(comment.contains("production is closed"), "{comment}");
-    assert!(comment.contains("it opens Mon 2026-03-16 08:00 EDT"), "{comment}");
+    assert!(
+        comment.contains("it opens Mon 2026-03-16 08:00 EDT"),
+        "{comment}"
+    );
     d.expect_stdout("(0123456, run 103): rejected.");
 
     // Staging follows `candidate`, open always.
     let body = delivery(&base, 104, "staging");
-    try_github(d.addr, &secret, "deployment_protection_rule", "dpr-4", &body).unwrap();
+    try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-4",
+        &body,
+    )
+    .unwrap();
     let cb = wait_callbacks(&fake, 3);
-    assert_eq!((cb[2].0, cb[2].2["state"].as_str()), (104, Some("approved")));
+    assert_eq!(
+        (cb[2].0, cb[2].2["state"].as_str()),
+        (104, Some("approved"))
+    );
 
     // One token served every answer; only the forged delivery's run is unanswered.
     std::thread::sleep(Duration::from_millis(300));
@@ -230,7 +277,11 @@ fn approve_inside_reject_outside_duplicates_and_forgeries() {
         .collect();
     assert_eq!(
         actions,
-        ["deployment-approved", "deployment-rejected", "deployment-approved"]
+        [
+            "deployment-approved",
+            "deployment-rejected",
+            "deployment-approved"
+        ]
     );
     d.stop();
 }
@@ -243,11 +294,21 @@ fn held_until_open_across_a_kill_9() {
     let secret = env.setup.github_secret.clone();
     let mut d = env.start(FRI_0930);
     let body = delivery(&base, 201, "production");
-    let r = try_github(d.addr, &secret, "deployment_protection_rule", "dpr-h1", &body).unwrap();
+    let r = try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-h1",
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     d.expect_stdout("(0123456, run 201): holding it.");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(fake.lock().unwrap().callbacks.is_empty(), "held, not answered");
+    assert!(
+        fake.lock().unwrap().callbacks.is_empty(),
+        "held, not answered"
+    );
     d.kill9();
 
     // Back up before the window opens: still held; at 08:00 it is approved.
@@ -256,7 +317,10 @@ fn held_until_open_across_a_kill_9() {
     assert!(fake.lock().unwrap().callbacks.is_empty(), "still closed");
     d.clock_to(MON_0800);
     let cb = wait_callbacks(&fake, 1);
-    assert_eq!((cb[0].0, cb[0].2["state"].as_str()), (201, Some("approved")));
+    assert_eq!(
+        (cb[0].0, cb[0].2["state"].as_str()),
+        (201, Some("approved"))
+    );
     let comment = cb[0].2["comment"].as_str().unwrap();
     assert!(comment.contains("held for 2 days"), "{comment}");
     d.expect_stdout("(0123456, run 201): approved.");
@@ -264,7 +328,14 @@ fn held_until_open_across_a_kill_9() {
     // A second held deployment withdrawn when GitHub reports its run ended.
     d.clock_to("2026-03-16T21:00:00Z");
     let body = delivery(&base, 202, "production");
-    try_github(d.addr, &secret, "deployment_protection_rule", "dpr-h2", &body).unwrap();
+    try_github(
+        d.addr,
+        &secret,
+        "deployment_protection_rule",
+        "dpr-h2",
+        &body,
+    )
+    .unwrap();
     d.expect_stdout("run 202): holding it.");
     let run = serde_json::json!({
         "action": "completed",
@@ -276,6 +347,10 @@ fn held_until_open_across_a_kill_9() {
     d.expect_stdout("run 202): withdrawn");
     d.clock_to("2026-03-17T13:00:00Z");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(fake.lock().unwrap().callbacks.len(), 1, "the withdrawn one is never answered");
+    assert_eq!(
+        fake.lock().unwrap().callbacks.len(),
+        1,
+        "the withdrawn one is never answered"
+    );
     d.stop();
 }

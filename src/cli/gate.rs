@@ -86,9 +86,7 @@ fn say(json: &serde_json::Value, product: &str, open: bool) -> String {
         .unwrap_or("no reason given");
     let state = if open { "open" } else { "closed" };
     let mut s = format!("{product}: gate {state}: {reason}.");
-    if !open
-        && let Some(t) = json.get("next_change").and_then(|t| t.as_str())
-    {
+    if !open && let Some(t) = json.get("next_change").and_then(|t| t.as_str()) {
         s.push_str(&format!(" Opens at {t}."));
     }
     s
@@ -180,7 +178,11 @@ mod tests {
             ("1h30m", 5400),
             ("1d", 86_400),
         ] {
-            assert_eq!(parse_duration(text).unwrap(), Duration::from_secs(secs), "{text}");
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_secs(secs),
+                "{text}"
+            );
         }
         for bad in ["", "10x", "h", "1h30"] {
             assert!(parse_duration(bad).is_err(), "{bad}");

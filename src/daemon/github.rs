@@ -149,9 +149,7 @@ impl GithubApp {
             .ok()
             .and_then(|e| u64::try_from(e.timestamp()).ok())
             .map_or(SystemTime::now(), |s| UNIX_EPOCH + Duration::from_secs(s));
-        let until = expires
-            .checked_sub(TOKEN_MARGIN)
-            .unwrap_or(UNIX_EPOCH);
+        let until = expires.checked_sub(TOKEN_MARGIN).unwrap_or(UNIX_EPOCH);
         tokens.insert(installation, (t.token.clone(), until));
         Ok(t.token)
     }

@@ -394,12 +394,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
             let _ = tx.send(a.clone());
         }
         let _ = shared.deployments.set(tx);
-        tasks.spawn(github::run(
-            shared.clone(),
-            app,
-            rx,
-            token.clone(),
-        ));
+        tasks.spawn(github::run(shared.clone(), app, rx, token.clone()));
     }
     if let Some(r) = &reloader {
         tasks.spawn(reload::watch(r.clone(), token.clone()));

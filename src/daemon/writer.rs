@@ -314,7 +314,9 @@ fn after_commit(
                         Some(tx) => {
                             let _ = tx.send(a.clone());
                         }
-                        None => tracing::warn!(id = %a.id, "a deployment answer, but no `github_app` is configured to send it"),
+                        None => {
+                            tracing::warn!(id = %a.id, "a deployment answer, but no `github_app` is configured to send it")
+                        }
                     }
                 }
             }

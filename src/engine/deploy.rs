@@ -74,11 +74,11 @@ pub fn requested(step: &mut Step<'_>, req: &DeploymentRequest) {
         decide(step, req, false, &why);
         return;
     };
-    let held = step
-        .state
-        .products
-        .get(&req.product)
-        .is_some_and(|p| p.held.iter().any(|h| h.request.answer_id() == req.answer_id()));
+    let held = step.state.products.get(&req.product).is_some_and(|p| {
+        p.held
+            .iter()
+            .any(|h| h.request.answer_id() == req.answer_id())
+    });
     if held {
         // Asked again for a run already waiting: it keeps its place.
         return;

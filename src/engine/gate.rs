@@ -130,7 +130,9 @@ fn through(
     let granted = state.products.get(product).and_then(|p| {
         p.exceptions
             .iter()
-            .find(|e| e.active(now) && counts(e) && exception_opens(ctx, product, &e.exception, &name))
+            .find(|e| {
+                e.active(now) && counts(e) && exception_opens(ctx, product, &e.exception, &name)
+            })
             .cloned()
     });
     match (window, granted) {

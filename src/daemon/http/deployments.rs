@@ -127,10 +127,17 @@ mod tests {
     #[test]
     fn run_ids() {
         assert_eq!(
-            run_id("https://api.github.com/repos/acme/web/actions/runs/42/deployment_protection_rule"),
+            run_id(
+                "https://api.github.com/repos/acme/web/actions/runs/42/deployment_protection_rule"
+            ),
             Some(42)
         );
-        assert_eq!(run_id("https://api.github.com/repos/acme/web/actions/runs/x/deployment_protection_rule"), None);
+        assert_eq!(
+            run_id(
+                "https://api.github.com/repos/acme/web/actions/runs/x/deployment_protection_rule"
+            ),
+            None
+        );
         assert_eq!(run_id("https://api.github.com/repos/acme/web"), None);
     }
 }

@@ -34,7 +34,10 @@ pub async fn gate(
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("{}; the parameters are `action`, `rc` and `require`", e.body_text()),
+                format!(
+                    "{}; the parameters are `action`, `rc` and `require`",
+                    e.body_text()
+                ),
             );
         }
     };
@@ -43,7 +46,10 @@ pub async fn gate(
         let names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
         return error(
             StatusCode::NOT_FOUND,
-            format!("no product `{product}`; the products are {}", names.join(", ")),
+            format!(
+                "no product `{product}`; the products are {}",
+                names.join(", ")
+            ),
         );
     };
     let kind = match q.action.as_deref() {
