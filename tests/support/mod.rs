@@ -39,6 +39,10 @@ pub struct Setup {
     /// (`tests/fake_discord`), channel [`DISCORD_WEB`], bot token
     /// [`DISCORD_TOKEN`].
     pub discord: Option<String>,
+    /// RON fields added to `web`'s product entry (e.g. `environments`).
+    pub web_extra: String,
+    /// RON fields added at the config's top level (e.g. `github_app`).
+    pub top_extra: String,
 }
 
 /// `web`'s Discord channel when [`Setup::discord`] is set.
@@ -57,6 +61,8 @@ impl Default for Setup {
             actions: false,
             cut_action: None,
             discord: None,
+            web_extra: String::new(),
+            top_extra: String::new(),
         }
     }
 }
@@ -123,6 +129,7 @@ impl TestEnv {
             r#"(
     database: "shipgate.db",
     {discord}
+    {top_extra}
     rules: "rules",
     prefix: "!sg ",
     {seed}
@@ -135,7 +142,7 @@ impl TestEnv {
         gitlab_token: File("secrets/gitlab"),
     ),
     products: [
-        (name: "web", default_branch: "main", repos: ["acme/web"], {web_channels} {actions}),
+        (name: "web", default_branch: "main", repos: ["acme/web"], {web_channels} {actions} {web_extra}),
         (name: "payments", channels: (console: "payments"), repos: ["acme/payments"]),
     ],
     people: [
@@ -146,6 +153,8 @@ impl TestEnv {
 )
 "#,
             limit = setup.body_limit,
+            top_extra = setup.top_extra,
+            web_extra = setup.web_extra,
         );
         std::fs::write(root.join("shipgate.ron"), config).unwrap();
         Self { dir, setup }
