@@ -88,7 +88,12 @@ async fn commands_get_threaded_answers_with_mentions() {
     let w = world().await;
     let sg = start(&w.config, "2026-03-09T14:00:00Z");
     let requests = w.fake.requests();
-    for m in ["auth.test", "conversations.info", "conversations.history", "apps.connections.open"] {
+    for m in [
+        "auth.test",
+        "conversations.info",
+        "conversations.history",
+        "apps.connections.open",
+    ] {
         assert!(requests.iter().any(|r| r == m), "{m}: {requests:?}");
     }
 
@@ -135,7 +140,9 @@ async fn commands_get_threaded_answers_with_mentions() {
     assert_eq!(again.thread_ts.as_deref(), Some(last.as_str()));
     assert_eq!(w.fake.rate_limited(), 1);
     assert!(
-        sg.metric("shipgate_messages_sent_total{result=\"rate_limited\"}").await >= 1.0,
+        sg.metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+            .await
+            >= 1.0,
         "the 429 is counted"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -167,12 +174,16 @@ async fn a_whole_rc_in_slack() {
     assert!(cut.text.contains(&format!("<@{BEN}>")), "{cut:?}");
     w.fake.say(WEB, ANA, "!sg verify #1");
     let (i, _) = w.fake.wait_for("verified #1", i).await;
-    w.fake.say(WEB, BEN, &format!("<@{}> verify #2", fake_slack::BOT_USER));
+    w.fake
+        .say(WEB, BEN, &format!("<@{}> verify #2", fake_slack::BOT_USER));
     let (i, _) = w.fake.wait_for("ready to release", i).await;
     // Outside the window: refused.
     w.fake.say(WEB, ANA, "!sg release");
     let (i, refused) = w.fake.wait_for("not released", i).await;
-    assert!(refused.text.contains("opens Mon 2026-03-16 08:00 EDT"), "{refused:?}");
+    assert!(
+        refused.text.contains("opens Mon 2026-03-16 08:00 EDT"),
+        "{refused:?}"
+    );
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
         .await;
     let (i, _) = w.fake.wait_for("RC #1 is deployed", i).await;
@@ -183,7 +194,12 @@ async fn a_whole_rc_in_slack() {
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
         .await;
     w.fake.wait_for("released to production", i).await;
-    for needle in ["RC #1 for web is cut", "verified #1", "RC #1 is deployed", "released to production"] {
+    for needle in [
+        "RC #1 for web is cut",
+        "verified #1",
+        "RC #1 is deployed",
+        "released to production",
+    ] {
         assert_eq!(w.fake.count(needle), 1, "{needle}");
     }
     sg.stop();
@@ -228,9 +244,11 @@ async fn a_burst_survives_kill_9_posted_exactly_once() {
     // Every command answered exactly once, in its own thread.
     wait_until("every answer", || {
         let posts = w.fake.posts();
-        asked
-            .iter()
-            .all(|ts| posts.iter().any(|p| p.thread_ts.as_deref() == Some(ts.as_str())))
+        asked.iter().all(|ts| {
+            posts
+                .iter()
+                .any(|p| p.thread_ts.as_deref() == Some(ts.as_str()))
+        })
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -258,7 +276,12 @@ fn signed(body: &str, ts: i64, secret: &str) -> Vec<(String, String)> {
     ]
 }
 
-async fn post_hook(sg: &Shipgate, body: &str, kind: &str, headers: &[(String, String)]) -> (u16, String) {
+async fn post_hook(
+    sg: &Shipgate,
+    body: &str,
+    kind: &str,
+    headers: &[(String, String)],
+) -> (u16, String) {
     let mut req = reqwest::Client::new()
         .post(format!("{}/hooks/slack", sg.http))
         .header("content-type", kind)
@@ -297,7 +320,8 @@ async fn events_over_http_are_signed() {
         assert_eq!(status, 401, "{text}");
     }
     assert_eq!(
-        sg.metric("shipgate_http_auth_failures_total{endpoint=\"/hooks/slack\"}").await,
+        sg.metric("shipgate_http_auth_failures_total{endpoint=\"/hooks/slack\"}")
+            .await,
         3.0
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -324,9 +348,13 @@ async fn events_over_http_are_signed() {
     assert_eq!(windows.thread_ts.as_deref(), Some(echo.ts.as_str()));
     // In a channel shipgate does not serve: an ephemeral answer, nothing run.
     let other = form.replace(WEB, ELSEWHERE);
-    let (status, text) = post_hook(&sg, &other, form_kind, &signed(&other, now, SIGNING_SECRET)).await;
+    let (status, text) =
+        post_hook(&sg, &other, form_kind, &signed(&other, now, SIGNING_SECRET)).await;
     assert_eq!(status, 200);
-    assert!(text.contains("ephemeral") && text.contains("no product"), "{text}");
+    assert!(
+        text.contains("ephemeral") && text.contains("no product"),
+        "{text}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(w.fake.count("no RC in flight"), 1);
     drop(w.dir);
@@ -337,9 +365,17 @@ async fn events_over_http_are_signed() {
 async fn a_channel_the_bot_is_not_in_stops_the_start_naming_it() {
     let w = world().await;
     w.fake.set_member(PAYMENTS, false);
-    let err = Shipgate::try_start(&w.config, "2026-03-09T14:00:00Z", API_TOKEN, Duration::from_secs(30))
-        .err()
-        .expect("the start fails");
-    assert!(err.contains("not in the channel `C0PAY` of product `payments`"), "{err}");
+    let err = Shipgate::try_start(
+        &w.config,
+        "2026-03-09T14:00:00Z",
+        API_TOKEN,
+        Duration::from_secs(30),
+    )
+    .err()
+    .expect("the start fails");
+    assert!(
+        err.contains("not in the channel `C0PAY` of product `payments`"),
+        "{err}"
+    );
     assert!(err.contains("/invite @shipgate"), "{err}");
 }

@@ -32,8 +32,8 @@ pub use error::{ConfigError, Position, Problem, SourceText};
 pub use model::{
     Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig, SlackConfig, SlackMode,
-    MatrixConfig, Person, Product,
+    DEFAULT_DEVICE_NAME, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig, HttpConfig,
+    MatrixConfig, Person, Product, SlackConfig, SlackMode,
 };
 pub use secret::{Secret, SecretString};
 
@@ -209,7 +209,7 @@ impl Config {
             Adapter::Console => same(p.channels.console.as_deref().unwrap_or(&p.name), channel),
             Adapter::Discord | Adapter::Matrix | Adapter::Slack => {
                 p.channels.get(adapter) == Some(channel)
-            },
+            }
         })
     }
 

@@ -309,10 +309,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         );
     }
     if config.slack.is_some() {
-        chat_health.set(
-            &catch_up_key("slack"),
-            "slack: connecting".to_owned(),
-        );
+        chat_health.set(&catch_up_key("slack"), "slack: connecting".to_owned());
     }
     // Slack's Events API requests (`/hooks/slack`, HTTP mode) reach the
     // adapter through this channel; they wait in it while it starts.
@@ -325,7 +322,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     };
     let slack_signing_secret = resolve(
         &config,
-        config.slack.as_ref().and_then(|s| s.signing_secret.as_ref()),
+        config
+            .slack
+            .as_ref()
+            .and_then(|s| s.signing_secret.as_ref()),
     )?;
     let slack_hook = match (slack_hooks, slack_signing_secret) {
         (Some(to_adapter), Some(signing_secret)) => Some(Arc::new(http::slack::SlackHook {
@@ -564,6 +564,13 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
             }
         }
     };
+    // What was pending before this run may have been posted by the last
+    // one (Slack has no idempotency key): the adapter looks before posting.
+    let far = chrono::Utc::now() + chrono::TimeDelta::days(3650);
+    let pending_at_start: std::collections::BTreeSet<i64> = dispatcher_store
+        .pending_outbox(far, 100_000)
+        .map(|v| v.iter().map(|m| m.id).collect())
+        .unwrap_or_default();
     let slack = match &config.slack {
         None => None,
         Some(_) => {
@@ -576,6 +583,7 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
                     health.clone(),
                     slack_cursors,
                     slack_hooks,
+                    pending_at_start.clone(),
                 ) => r,
             };
             match started {

@@ -131,7 +131,13 @@ impl FakeSlack {
                         return;
                     };
                     inner.connections.fetch_add(1, Ordering::SeqCst);
-                    let mut rx = inner.to_client.lock().unwrap().as_ref().unwrap().subscribe();
+                    let mut rx = inner
+                        .to_client
+                        .lock()
+                        .unwrap()
+                        .as_ref()
+                        .unwrap()
+                        .subscribe();
                     let hello = json!({"type": "hello", "num_connections": 1});
                     if ws.send(WsMessage::Text(hello.to_string())).await.is_err() {
                         return;
@@ -294,7 +300,10 @@ impl FakeSlack {
     }
 
     pub fn count(&self, needle: &str) -> usize {
-        self.posts().iter().filter(|m| m.text.contains(needle)).count()
+        self.posts()
+            .iter()
+            .filter(|m| m.text.contains(needle))
+            .count()
     }
 
     /// Waits for the bot's post at index >= `after` containing `needle`.
@@ -344,7 +353,9 @@ async fn method(
         return fail("invalid_auth");
     }
     match method.as_str() {
-        "auth.test" => ok(json!({"user_id": BOT_USER, "user": "shipgate", "bot_id": BOT_ID, "team_id": "T0FAKE"})),
+        "auth.test" => ok(
+            json!({"user_id": BOT_USER, "user": "shipgate", "bot_id": BOT_ID, "team_id": "T0FAKE"}),
+        ),
         "conversations.info" => {
             let ch = s("channel");
             match inner.members.lock().unwrap().get(&ch) {
@@ -368,7 +379,8 @@ async fn method(
                 .filter(|m| m.channel == ch && m.thread_ts.is_none())
                 .filter(|m| oldest.is_empty() || order(&m.ts) > order(&oldest))
                 .map(|m| {
-                    let mut v = json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user});
+                    let mut v =
+                        json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user});
                     if m.bot {
                         v["bot_id"] = json!(BOT_ID);
                     }
@@ -387,7 +399,36 @@ async fn method(
                 let n = msgs.len();
                 msgs.into_iter().skip(n.saturating_sub(limit)).collect()
             };
-            ok(json!({"messages": page, "has_more": false, "response_metadata": {"next_cursor": ""}}))
+            ok(
+                json!({"messages": page, "has_more": false, "response_metadata": {"next_cursor": ""}}),
+            )
+        }
+        "conversations.replies" => {
+            let ch = s("channel");
+            let root = s("ts");
+            let with_meta = s("include_all_metadata") == "true";
+            let msgs: Vec<Value> = inner
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m.channel == ch
+                        && (m.ts == root || m.thread_ts.as_deref() == Some(root.as_str()))
+                })
+                .map(|m| {
+                    let mut v =
+                        json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user});
+                    if m.bot {
+                        v["bot_id"] = json!(BOT_ID);
+                    }
+                    if with_meta && let Some(meta) = &m.metadata {
+                        v["metadata"] = meta.clone();
+                    }
+                    v
+                })
+                .collect();
+            ok(json!({"messages": msgs, "has_more": false}))
         }
         "chat.postMessage" => {
             if let Some(secs) = inner.rate_limit_next.lock().unwrap().take() {
@@ -411,7 +452,10 @@ async fn method(
             }
             let n = inner.next_ts.fetch_add(1, Ordering::SeqCst);
             let ts = format!("1700000000.{n:06}");
-            let thread = a.get("thread_ts").and_then(Value::as_str).map(str::to_owned);
+            let thread = a
+                .get("thread_ts")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             inner.messages.lock().unwrap().push(Msg {
                 channel: ch.clone(),
                 ts: ts.clone(),

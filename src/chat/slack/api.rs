@@ -36,7 +36,10 @@ impl std::fmt::Display for ApiError {
                 error,
                 needed: Some(n),
             } => write!(f, "{error} (the app needs the `{n}` scope)"),
-            ApiError::Slack { error, needed: None } => f.write_str(error),
+            ApiError::Slack {
+                error,
+                needed: None,
+            } => f.write_str(error),
             ApiError::Transient(e) => f.write_str(e),
         }
     }

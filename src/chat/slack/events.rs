@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::HookRequest;
 use super::api::{Api, Body};
 use super::text;
-use super::HookRequest;
 use crate::chat::health::Health;
 use crate::chat::inbound::{ChatInput, Inbound, catch_up_key};
 use crate::config::{Adapter, Config};
@@ -71,7 +71,12 @@ impl Dispatcher {
     }
 
     async fn hand_over(&self, message: Inbound) {
-        if self.inbound.send(ChatInput::Message(message)).await.is_err() {
+        if self
+            .inbound
+            .send(ChatInput::Message(message))
+            .await
+            .is_err()
+        {
             tracing::warn!("slack: the daemon no longer takes messages");
         }
     }
@@ -134,7 +139,9 @@ impl Dispatcher {
         if kind != "message" && kind != "app_mention" {
             return;
         }
-        if self.bot_id.is_some() && event.get("bot_id").and_then(Value::as_str) == self.bot_id.as_deref() {
+        if self.bot_id.is_some()
+            && event.get("bot_id").and_then(Value::as_str) == self.bot_id.as_deref()
+        {
             return;
         }
         let Some(channel) = event.get("channel").and_then(Value::as_str) else {
@@ -143,7 +150,11 @@ impl Dispatcher {
         let Some(message) = self.inbound_of(channel, event) else {
             return;
         };
-        let ts = event.get("ts").and_then(Value::as_str).unwrap_or("").to_owned();
+        let ts = event
+            .get("ts")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let _turn = self.catching_up.lock().await;
         self.hand_over(message).await;
         if self.advance(channel, &ts) {
@@ -162,7 +173,11 @@ impl Dispatcher {
     /// seconds): nothing for a product's channel, else an ephemeral note.
     pub fn slash_ack(&self, fields: &BTreeMap<String, String>) -> Value {
         let channel = fields.get("channel_id").map_or("", String::as_str);
-        if self.config.product_by_channel(Adapter::Slack, channel).is_some() {
+        if self
+            .config
+            .product_by_channel(Adapter::Slack, channel)
+            .is_some()
+        {
             json!({})
         } else {
             json!({
@@ -179,7 +194,10 @@ impl Dispatcher {
     pub async fn slash(&self, fields: &BTreeMap<String, String>) {
         let get = |k: &str| fields.get(k).map_or("", String::as_str);
         if get("command") != self.slash {
-            tracing::warn!(command = get("command"), "slack: a slash command that is not shipgate's");
+            tracing::warn!(
+                command = get("command"),
+                "slack: a slash command that is not shipgate's"
+            );
             return;
         }
         let channel = get("channel_id");
@@ -192,7 +210,11 @@ impl Dispatcher {
             "channel": channel,
             "text": format!("<@{user}>: `{} {}`", self.slash, text::escape(typed)),
         });
-        let ts = match self.api.call_waiting("chat.postMessage", Body::Json(&echo), 3).await {
+        let ts = match self
+            .api
+            .call_waiting("chat.postMessage", Body::Json(&echo), 3)
+            .await
+        {
             Ok(v) => v.get("ts").and_then(Value::as_str).map(str::to_owned),
             Err(e) => {
                 tracing::warn!(error = %e, "slack: cannot post a slash command's message; it was not run");
@@ -242,11 +264,19 @@ impl Dispatcher {
             .collect();
         let mut moved = Vec::new();
         for channel in channels {
-            let cursor = self.cursors.lock().ok().and_then(|m| m.get(&channel).cloned());
+            let cursor = self
+                .cursors
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&channel).cloned());
             match cursor {
                 None => {
                     let form = [("channel", channel.clone()), ("limit", "1".to_owned())];
-                    match self.api.call_waiting("conversations.history", Body::Form(&form), 5).await {
+                    match self
+                        .api
+                        .call_waiting("conversations.history", Body::Form(&form), 5)
+                        .await
+                    {
                         Ok(v) => {
                             let at = v
                                 .pointer("/messages/0/ts")
@@ -257,7 +287,9 @@ impl Dispatcher {
                                 moved.push((channel.clone(), at));
                             }
                         }
-                        Err(e) => tracing::warn!(channel, error = %e, "slack: cannot read the channel's newest message"),
+                        Err(e) => {
+                            tracing::warn!(channel, error = %e, "slack: cannot read the channel's newest message")
+                        }
                     }
                 }
                 Some(after) => {
@@ -273,14 +305,23 @@ impl Dispatcher {
                         if let Some(c) = &page_cursor {
                             form.push(("cursor", c.clone()));
                         }
-                        let page = match self.api.call_waiting("conversations.history", Body::Form(&form), 5).await {
+                        let page = match self
+                            .api
+                            .call_waiting("conversations.history", Body::Form(&form), 5)
+                            .await
+                        {
                             Ok(p) => p,
                             Err(e) => {
                                 tracing::warn!(channel, error = %e, "slack: cannot read missed messages");
                                 break;
                             }
                         };
-                        missed.extend(page.get("messages").and_then(Value::as_array).cloned().unwrap_or_default());
+                        missed.extend(
+                            page.get("messages")
+                                .and_then(Value::as_array)
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
                         page_cursor = page
                             .pointer("/response_metadata/next_cursor")
                             .and_then(Value::as_str)
@@ -290,7 +331,8 @@ impl Dispatcher {
                             break;
                         }
                     }
-                    missed.sort_by_key(|m| order(m.get("ts").and_then(Value::as_str).unwrap_or("0")));
+                    missed
+                        .sort_by_key(|m| order(m.get("ts").and_then(Value::as_str).unwrap_or("0")));
                     let mut last = after.clone();
                     for m in &missed {
                         let Some(ts) = m.get("ts").and_then(Value::as_str) else {

@@ -83,7 +83,13 @@ mod tests {
         assert_eq!(sign(SECRET.as_bytes(), TS, BODY.as_bytes()), EXPECTED);
         let now = 1_531_420_618 + 60;
         assert_eq!(
-            verify(SECRET.as_bytes(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now),
+            verify(
+                SECRET.as_bytes(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now
+            ),
             Ok(())
         );
     }
@@ -97,7 +103,13 @@ mod tests {
         let forged = EXPECTED.replace("a2114", "a2115");
         let cases: [(Option<&str>, Option<&str>, &[u8], i64, Refused); 7] = [
             (Some(TS), Some(&forged), body, now, Refused::Forged),
-            (Some(TS), Some(EXPECTED), b"token=other", now, Refused::Forged),
+            (
+                Some(TS),
+                Some(EXPECTED),
+                b"token=other",
+                now,
+                Refused::Forged,
+            ),
             (Some(TS), Some("v0="), body, now, Refused::Forged),
             (Some(TS), Some(EXPECTED), body, now + 301, Refused::Replayed),
             (Some(TS), Some(EXPECTED), body, now - 301, Refused::Replayed),
@@ -105,9 +117,16 @@ mod tests {
             (Some(TS), None, body, now, Refused::Unsigned),
         ];
         for (ts, sig, body, at, want) in cases {
-            assert_eq!(verify(key, ts, sig, body, at), Err(want), "{ts:?} {sig:?} {at}");
+            assert_eq!(
+                verify(key, ts, sig, body, at),
+                Err(want),
+                "{ts:?} {sig:?} {at}"
+            );
         }
         // Exactly five minutes old still passes.
-        assert_eq!(verify(key, Some(TS), Some(EXPECTED), body, now + 300), Ok(()));
+        assert_eq!(
+            verify(key, Some(TS), Some(EXPECTED), body, now + 300),
+            Ok(())
+        );
     }
 }

@@ -95,7 +95,10 @@ mod tests {
             ("ben".to_owned(), None),
         ]);
         let cases = [
-            ("@ana: RC #1 <ready> & go", "<@U0ANA>: RC #1 &lt;ready&gt; &amp; go"),
+            (
+                "@ana: RC #1 <ready> & go",
+                "<@U0ANA>: RC #1 &lt;ready&gt; &amp; go",
+            ),
             ("@anna and @ana", "<@U0ANNA> and <@U0ANA>"),
             ("@ben has no Slack id", "@ben has no Slack id"),
             ("`@ana` in code", "`@ana` in code"),

@@ -90,7 +90,10 @@ pub async fn hook(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
             }
             HookRequest::Slash(fields)
         } else {
-            return error(StatusCode::BAD_REQUEST, "not an event, command or interaction");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "not an event, command or interaction",
+            );
         }
     };
     // Acknowledged now (Slack waits 3 s); the adapter does the rest.
