@@ -9,12 +9,17 @@
 //! Slack's API has no idempotency key for `chat.postMessage`, so a post is
 //! made at most once per outbox message and part like this: every part
 //! carries Slack message metadata (`event_type: shipgate_outbox`, payload
-//! `{id, part}`), and at start the adapter reads each product channel's
-//! newest messages ([`HISTORY_SCAN`]) with their metadata. A part found
-//! there was posted before a crash that came before the outbox marked it
-//! sent: it is taken as sent (its `ts` is the message's id) and not posted
-//! again. Within one run, parts already posted are remembered, so a retry
-//! after a failed later part posts only the rest.
+//! `{id, part}`). The daemon tells the adapter which outbox messages were
+//! already pending when it started (only those can have been posted by an
+//! earlier run that crashed before marking them sent); before the first
+//! post of such a message the adapter reads where it would have gone (the
+//! thread with `conversations.replies`, else the channel's newest
+//! [`HISTORY_SCAN`] messages with `conversations.history`), metadata
+//! included. A part found there is taken as sent (its `ts` is the
+//! message's id) and not posted again; if that read fails, the message
+//! waits for a retry rather than risk a duplicate. Within one run, parts
+//! already posted are remembered, so a retry after a failed later part
+//! posts only the rest.
 //!
 //! The calls are made with reqwest and tokio-tungstenite and serde models
 //! of our own (see docs/chat.md for why not `slack-morphism`).
@@ -25,7 +30,7 @@ pub mod signature;
 pub mod socket;
 pub mod text;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,6 +83,10 @@ pub struct SlackAdapter {
     api: Arc<Api>,
     /// (outbox id, part) -> ts of parts already in the channel.
     posted: Mutex<HashMap<(i64, usize), String>>,
+    /// Outbox messages pending at start, not yet looked for in Slack.
+    unverified: Mutex<BTreeSet<i64>>,
+    bot_user: String,
+    bot_id: Option<String>,
 }
 
 impl SlackAdapter {
@@ -93,6 +102,7 @@ impl SlackAdapter {
         health: Arc<Health>,
         cursors: BTreeMap<String, String>,
         hooks: Option<mpsc::Receiver<HookRequest>>,
+        pending_at_start: BTreeSet<i64>,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
         let s = config.slack.as_ref().ok_or("slack: not configured")?;
         let bot_token = config
@@ -162,15 +172,32 @@ impl SlackAdapter {
         if !problems.is_empty() {
             return Err(format!("slack: {}", problems.join("; ")));
         }
+        // Read access to history (`channels:history`) is needed to find
+        // what an earlier run posted; missing it is said now.
+        for channel in &channels {
+            let form = [("channel", channel.clone()), ("limit", "1".to_owned())];
+            if let Err(e) = api
+                .call_waiting("conversations.history", Body::Form(&form), 5)
+                .await
+            {
+                return Err(match &e {
+                    ApiError::Slack {
+                        error,
+                        needed: Some(scope),
+                    } => format!(
+                        "slack: cannot read the channel `{channel}`'s history: {error}; add the `{scope}` bot scope (OAuth & Permissions) and reinstall the app"
+                    ),
+                    _ => format!("slack: cannot read the channel `{channel}`'s history: {e}"),
+                });
+            }
+        }
         let adapter = Self {
             api: api.clone(),
             posted: Mutex::new(HashMap::new()),
+            unverified: Mutex::new(pending_at_start),
+            bot_user: bot_user.clone(),
+            bot_id: bot_id.clone(),
         };
-        for channel in &channels {
-            adapter
-                .scan_posted(channel, &bot_user, bot_id.as_deref())
-                .await?;
-        }
         let dispatcher = Arc::new(Dispatcher::new(
             config,
             api.clone(),
@@ -211,8 +238,14 @@ impl SlackAdapter {
                             () = shutdown.cancelled() => return,
                             r = hooks.recv() => match r { Some(r) => r, None => return },
                         };
-                        let d = d.clone();
-                        tokio::spawn(async move { d.hook(req).await });
+                        match req {
+                            // In order, like Socket Mode's events.
+                            HookRequest::Event(v) => d.event(&v).await,
+                            other => {
+                                let d = d.clone();
+                                tokio::spawn(async move { d.hook(other).await });
+                            }
+                        }
                     }
                 })
             }
@@ -221,73 +254,60 @@ impl SlackAdapter {
         Ok((adapter, task))
     }
 
-    /// Records the parts of outbox messages the bot already posted in
-    /// `channel` (the newest [`HISTORY_SCAN`] messages).
-    async fn scan_posted(
+    /// Looks where outbox message `id` would have been posted (the
+    /// thread, else the channel's newest messages) for parts an earlier
+    /// run posted, and records them.
+    async fn find_posted(
         &self,
+        id: i64,
         channel: &str,
-        bot_user: &str,
-        bot_id: Option<&str>,
-    ) -> Result<(), String> {
-        let mut cursor: Option<String> = None;
-        let mut read = 0;
-        while read < HISTORY_SCAN {
-            let mut form = vec![
-                ("channel", channel.to_owned()),
-                ("limit", "100".to_owned()),
-                ("include_all_metadata", "true".to_owned()),
-            ];
-            if let Some(c) = &cursor {
-                form.push(("cursor", c.clone()));
+        thread: Option<&str>,
+    ) -> Result<(), SendError> {
+        let mut form = vec![
+            ("channel", channel.to_owned()),
+            ("limit", HISTORY_SCAN.to_string()),
+            ("include_all_metadata", "true".to_owned()),
+        ];
+        let method = match thread {
+            Some(t) => {
+                form.push(("ts", t.to_owned()));
+                "conversations.replies"
             }
-            let page = self
-                .api
-                .call_waiting("conversations.history", Body::Form(&form), 5)
-                .await
-                .map_err(|e| match &e {
-                    ApiError::Slack { error, needed: Some(scope) } => format!(
-                        "slack: cannot read the channel `{channel}`'s history: {error}; add the `{scope}` bot scope and reinstall the app"
-                    ),
-                    _ => format!("slack: cannot read the channel `{channel}`'s history: {e}"),
-                })?;
-            let messages = page
-                .get("messages")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            read += messages.len().max(1);
-            for m in &messages {
-                let mine = m.get("user").and_then(Value::as_str) == Some(bot_user)
-                    || (bot_id.is_some() && m.get("bot_id").and_then(Value::as_str) == bot_id);
-                if !mine
-                    || m.pointer("/metadata/event_type").and_then(Value::as_str)
-                        != Some(METADATA_TYPE)
-                {
-                    continue;
-                }
-                let id = m
-                    .pointer("/metadata/event_payload/id")
-                    .and_then(Value::as_i64);
-                let part = m
-                    .pointer("/metadata/event_payload/part")
-                    .and_then(Value::as_u64);
-                let ts = m.get("ts").and_then(Value::as_str);
-                if let (Some(id), Some(part), Some(ts)) = (id, part, ts)
-                    && let Ok(mut map) = self.posted.lock()
-                {
-                    map.insert(
-                        (id, usize::try_from(part).unwrap_or(usize::MAX)),
-                        ts.to_owned(),
-                    );
-                }
+            None => "conversations.history",
+        };
+        let page = self
+            .api
+            .call(method, Body::Form(&form))
+            .await
+            .map_err(send_error)?;
+        let messages = page
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for m in &messages {
+            let mine = m.get("user").and_then(Value::as_str) == Some(self.bot_user.as_str())
+                || (self.bot_id.is_some()
+                    && m.get("bot_id").and_then(Value::as_str) == self.bot_id.as_deref());
+            if !mine
+                || m.pointer("/metadata/event_type").and_then(Value::as_str) != Some(METADATA_TYPE)
+                || m.pointer("/metadata/event_payload/id")
+                    .and_then(Value::as_i64)
+                    != Some(id)
+            {
+                continue;
             }
-            cursor = page
-                .pointer("/response_metadata/next_cursor")
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned);
-            if cursor.is_none() || messages.is_empty() {
-                break;
+            let part = m
+                .pointer("/metadata/event_payload/part")
+                .and_then(Value::as_u64);
+            let ts = m.get("ts").and_then(Value::as_str);
+            if let (Some(part), Some(ts)) = (part, ts) {
+                tracing::info!(
+                    id,
+                    ts,
+                    "slack: a message an earlier run posted is not posted again"
+                );
+                self.remember(id, usize::try_from(part).unwrap_or(usize::MAX), ts);
             }
         }
         Ok(())
@@ -331,6 +351,18 @@ impl ChatAdapter for SlackAdapter {
         let content = text::render(&message.text, &message.mentions);
         let parts = text::split(&content);
         let thread = message.reply_to.as_deref().and_then(thread_of);
+        let unverified = self
+            .unverified
+            .lock()
+            .map(|set| set.contains(&message.id))
+            .unwrap_or(true);
+        if unverified {
+            self.find_posted(message.id, &message.channel, thread)
+                .await?;
+            if let Ok(mut set) = self.unverified.lock() {
+                set.remove(&message.id);
+            }
+        }
         let mut first: Option<String> = None;
         for (i, part) in parts.iter().enumerate() {
             if let Some(ts) = self.already(message.id, i) {

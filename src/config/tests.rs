@@ -302,3 +302,43 @@ fn missing_file_is_a_read_error() {
         "{msg:?}"
     );
 }
+
+#[test]
+fn slack_config_and_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipgate.ron");
+    let ok = r#"(
+    slack: (bot_token: Env("SG_SLACK_BOT"), app_token: Some(Env("SG_SLACK_APP"))),
+    products: [(name: "web", channels: (slack: "C0123ABCD"))],
+    people: [(name: "ana", timezone: "UTC", chat: (slack: "U0123ABCD"))],
+)"#;
+    std::fs::write(&path, ok).unwrap();
+    let c = Config::load(&path).unwrap();
+    let s = c.slack.as_ref().unwrap();
+    assert_eq!(s.mode, crate::config::SlackMode::Socket);
+    assert_eq!(
+        c.person_by_chat(Adapter::Slack, "U0123ABCD")
+            .map(|p| p.name.as_str()),
+        Some("ana")
+    );
+    assert_eq!(
+        c.product_by_channel(Adapter::Slack, "C0123ABCD")
+            .map(|p| p.name.as_str()),
+        Some("web")
+    );
+    // Http without a signing secret, a bad channel id, a bad member id.
+    let bad = r##"(
+    slack: (bot_token: Env("SG_SLACK_BOT"), mode: Http),
+    products: [(name: "web", channels: (slack: "#releases"))],
+    people: [(name: "ana", timezone: "UTC", chat: (slack: "ana"))],
+)"##;
+    std::fs::write(&path, bad).unwrap();
+    let err = Config::load(&path).map(|_| ()).unwrap_err().to_string();
+    for needle in [
+        "no `slack.signing_secret`",
+        "`#releases` is not a slack channel id",
+        "`ana` is not a Slack member id",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}

@@ -403,6 +403,33 @@ async fn method(
                 json!({"messages": page, "has_more": false, "response_metadata": {"next_cursor": ""}}),
             )
         }
+        "conversations.replies" => {
+            let ch = s("channel");
+            let root = s("ts");
+            let with_meta = s("include_all_metadata") == "true";
+            let msgs: Vec<Value> = inner
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m.channel == ch
+                        && (m.ts == root || m.thread_ts.as_deref() == Some(root.as_str()))
+                })
+                .map(|m| {
+                    let mut v =
+                        json!({"type": "message", "ts": m.ts, "text": m.text, "user": m.user});
+                    if m.bot {
+                        v["bot_id"] = json!(BOT_ID);
+                    }
+                    if with_meta && let Some(meta) = &m.metadata {
+                        v["metadata"] = meta.clone();
+                    }
+                    v
+                })
+                .collect();
+            ok(json!({"messages": msgs, "has_more": false}))
+        }
         "chat.postMessage" => {
             if let Some(secs) = inner.rate_limit_next.lock().unwrap().take() {
                 inner.rate_limited.fetch_add(1, Ordering::SeqCst);

@@ -101,7 +101,8 @@ mod tests {
         let body = BODY.as_bytes();
         // One hex digit changed.
         let forged = EXPECTED.replace("a2114", "a2115");
-        let cases: [(Option<&str>, Option<&str>, &[u8], i64, Refused); 7] = [
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, &'a [u8], i64, Refused);
+        let cases: [Case; 7] = [
             (Some(TS), Some(&forged), body, now, Refused::Forged),
             (
                 Some(TS),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +74,12 @@ enum Ended {
 }
 
 /// Reads one connection until it ends.
-async fn serve(ws: &mut Ws, d: &Arc<Dispatcher>, shutdown: &CancellationToken) -> Ended {
+async fn serve(
+    ws: &mut Ws,
+    d: &Arc<Dispatcher>,
+    events: &mpsc::UnboundedSender<Value>,
+    shutdown: &CancellationToken,
+) -> Ended {
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => {
@@ -130,7 +136,9 @@ async fn serve(ws: &mut Ws, d: &Arc<Dispatcher>, shutdown: &CancellationToken) -
         let d = d.clone();
         match (kind, slash) {
             ("events_api", _) => {
-                tokio::spawn(async move { d.event(&payload).await });
+                // One at a time, in order: a channel's cursor must not
+                // pass a message that is not handed over yet.
+                let _ = events.send(payload);
             }
             (_, Some(fields)) => {
                 tokio::spawn(async move { d.slash(&fields).await });
@@ -158,11 +166,18 @@ pub async fn start(
             unreachable_after,
         );
         let mut failures: u32 = 0;
+        let (events, mut queue) = mpsc::unbounded_channel::<Value>();
+        let worker = d.clone();
+        tokio::spawn(async move {
+            while let Some(payload) = queue.recv().await {
+                worker.event(&payload).await;
+            }
+        });
         // Each connection is caught up on before it is read: live
         // envelopes wait on the socket meanwhile.
         d.catch_up().await;
         loop {
-            match serve(&mut ws, &d, &shutdown).await {
+            match serve(&mut ws, &d, &events, &shutdown).await {
                 Ended::Shutdown => return,
                 Ended::Refresh(reason) => {
                     tracing::info!(reason, "slack: Socket Mode asks for a new connection");
