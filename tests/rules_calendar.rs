@@ -281,3 +281,41 @@ fn impossible_calendar_forms_are_errors() {
     let e = errors("window w {\n  closed feb 30 +1d\n}\n");
     assert!(e.contains("impossible date"), "{e}");
 }
+
+#[test]
+fn closures_name_label_calendar_and_line() {
+    let set = rules(US);
+    let w = window(&set, "production");
+    let from = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+    let cs = w.closures(from, to);
+    let got: Vec<(String, String, Option<String>, usize)> = cs
+        .iter()
+        .map(|c| {
+            (
+                c.start.to_rfc3339(),
+                c.label.clone(),
+                c.calendar.clone(),
+                c.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "2026-11-26T05:00:00+00:00".to_owned(),
+                "Thanksgiving".to_owned(),
+                Some("us-holidays".to_owned()),
+                5
+            ),
+            (
+                "2026-11-27T05:00:00+00:00".to_owned(),
+                "Day after Thanksgiving".to_owned(),
+                Some("us-holidays".to_owned()),
+                6
+            ),
+        ]
+    );
+    assert_eq!(cs[1].end.to_rfc3339(), "2026-11-28T05:00:00+00:00");
+}

@@ -215,3 +215,63 @@ impl Cadence {
         weeks_apart.rem_euclid(i64::from(self.weeks.max(1))) == 0
     }
 }
+
+/// A closed interval that a labelled `closed` clause caused; see
+/// [`super::model::Window::closures`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+    pub label: String,
+    /// The named calendar the clause came from, if any.
+    pub calendar: Option<String>,
+    /// The rules file and line of the deciding clause (a calendar's entry).
+    pub file: String,
+    pub line: usize,
+}
+
+impl super::model::Window {
+    /// The closed intervals in `[from, to)` that a labelled `closed` clause
+    /// decided, clipped to the period, in order; touching intervals with the
+    /// same clause are merged. For web pages and calendar subscriptions.
+    pub fn closures(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Closure> {
+        let mut out: Vec<Closure> = Vec::new();
+        let mut t = from;
+        let span_days = u64::try_from((to - from).num_days()).unwrap_or(0) + 2;
+        while t < to {
+            let next = self
+                .next_decision_change(t, span_days)
+                .map_or(to, |n| n.min(to));
+            let d = self.decide(t);
+            if let Some(c) = d.because
+                && !d.open
+                && let Some(label) = &c.label
+            {
+                match out.last_mut() {
+                    Some(last)
+                        if last.end == t
+                        && last.label == *label
+                        && last.line == c.origin.line
+                        && last.file == c.origin.file =>
+                    {
+                        last.end = next;
+                    }
+                    _ => out.push(Closure {
+                        start: t,
+                        end: next,
+                        label: label.clone(),
+                        calendar: c.calendar.clone(),
+                        file: c.origin.file.clone(),
+                        line: c.origin.line,
+                    }),
+                }
+            }
+            t = next;
+        }
+        out
+    }
+}
