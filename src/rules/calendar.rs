@@ -33,7 +33,8 @@ pub fn orthodox_easter(year: i32) -> Option<NaiveDate> {
     let e = (2 * a + 4 * b - d + 34) % 7;
     let month = (d + e + 114) / 31;
     let day = (d + e + 114) % 31 + 1;
-    let julian = NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)?;
+    let julian =
+        NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()?, u32::try_from(day).ok()?)?;
     // Julian to Gregorian: the calendars drift apart by three days in four
     // centuries; Easter always falls after the drift's March step.
     let drift = year.div_euclid(100) - year.div_euclid(400) - 2;
@@ -52,7 +53,11 @@ pub enum YearlyBase {
     /// `(month, day)`; no day in years without it (`feb 29`).
     MonthDay(u32, u32),
     /// `nth` is 1..=5, or -1 for the last.
-    NthWeekday { nth: i8, weekday: Weekday, month: u32 },
+    NthWeekday {
+        nth: i8,
+        weekday: Weekday,
+        month: u32,
+    },
     Easter,
     OrthodoxEaster,
 }
@@ -254,9 +259,9 @@ impl super::model::Window {
                 match out.last_mut() {
                     Some(last)
                         if last.end == t
-                        && last.label == *label
-                        && last.line == c.origin.line
-                        && last.file == c.origin.file =>
+                            && last.label == *label
+                            && last.line == c.origin.line
+                            && last.file == c.origin.file =>
                     {
                         last.end = next;
                     }

@@ -349,7 +349,10 @@ impl Validator<'_> {
         for c in &def.clauses {
             match &c.when {
                 When::Calendar(name) => {
-                    clauses.extend(self.calendar_clauses(scope.file, c, name).unwrap_or_default());
+                    clauses.extend(
+                        self.calendar_clauses(scope.file, c, name)
+                            .unwrap_or_default(),
+                    );
                 }
                 When::Always | When::Weekly { .. } | When::Dated { .. } => {
                     clauses.extend(self.clause(scope.file, c));
@@ -535,7 +538,11 @@ impl Validator<'_> {
         Some((md.month, md.day))
     }
 
-    pub(super) fn date_spec(&mut self, file: usize, d: &Spanned<ast::DateSpec>) -> Option<DateMatch> {
+    pub(super) fn date_spec(
+        &mut self,
+        file: usize,
+        d: &Spanned<ast::DateSpec>,
+    ) -> Option<DateMatch> {
         match &d.node {
             ast::DateSpec::Range { from, to } => {
                 let a = self.date(file, *from);

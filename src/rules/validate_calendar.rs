@@ -160,9 +160,7 @@ impl Validator<'_> {
                         format!("no month has a day {}", n.node),
                         "no such day",
                     );
-                    d.help = Some(
-                        "write a day from 1 to 31, or `last day every month`".to_owned(),
-                    );
+                    d.help = Some("write a day from 1 to 31, or `last day every month`".to_owned());
                     return None;
                 }
                 MonthPoint::Day(n.node)
