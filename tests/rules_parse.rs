@@ -125,6 +125,7 @@ fn clause(verb: Verb, when: When, label: Option<&str>) -> Clause {
     Clause {
         verb,
         when,
+        cadence: None,
         label: label.map(s),
         span: S,
     }

@@ -63,6 +63,7 @@ pub struct File {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     Timezone(Spanned<String>),
+    Calendar(CalendarDef),
     Window(WindowDef),
     Exception(ExceptionDef),
     Product(ProductDef),
@@ -88,6 +89,35 @@ pub enum Verb {
 pub struct Clause {
     pub verb: Verb,
     pub when: When,
+    /// `every 2 weeks from 2026-01-05`.
+    pub cadence: Option<CadenceAst>,
+    pub label: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `every N weeks from DATE`, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CadenceAst {
+    pub weeks: Spanned<u32>,
+    pub from: DateAst,
+    pub span: Span,
+}
+
+/// `calendar NAME "description" { entries }`: dates named once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarDef {
+    pub name: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub entries: Vec<CalendarEntry>,
+    pub span: Span,
+}
+
+/// One line of a calendar: dates, an optional time range, cadence and label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarEntry {
+    pub dates: Vec<Spanned<DateSpec>>,
+    pub time: Option<TimeRangeAst>,
+    pub cadence: Option<CadenceAst>,
     pub label: Option<Spanned<String>>,
     pub span: Span,
 }
@@ -106,6 +136,8 @@ pub enum When {
         dates: Vec<Spanned<DateSpec>>,
         time: Option<TimeRangeAst>,
     },
+    /// `calendar us-holidays`: every entry of a named calendar.
+    Calendar(Spanned<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +203,55 @@ pub enum DateSpec {
         weekday: Weekday,
         month: u32,
     },
+    /// Yearly days with an offset or Easter, or a range with a weekday of a
+    /// month: `4th thu nov +1d`, `easter -2d..easter +1d` (inclusive).
+    Anchored {
+        from: YearlyDayAst,
+        to: Option<YearlyDayAst>,
+    },
+    /// Whole months: `dec`, `jul..aug` (inclusive, wrapping over the new year).
+    Months { from: u32, to: Option<u32> },
+    /// Days of every month: `last fri every month`, `day 1..day 3 every month`.
+    Monthly {
+        from: MonthPointAst,
+        to: Option<MonthPointAst>,
+    },
+}
+
+/// One day of every year, plus days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YearlyDayAst {
+    pub base: YearlyBase,
+    /// `+1d` is 1; `-2d` is -2.
+    pub offset: i32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearlyBase {
+    MonthDay(MonthDayAst),
+    NthWeekday {
+        ordinal: Ordinal,
+        weekday: Weekday,
+        month: u32,
+    },
+    /// Western Easter Sunday (Gregorian computus).
+    Easter,
+    /// Orthodox Easter Sunday (Julian computus), as a Gregorian date.
+    OrthodoxEaster,
+}
+
+/// One day of every month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonthPointAst {
+    /// `day 15`: not yet checked to be 1..=31.
+    Day(Spanned<u32>),
+    /// `last day`.
+    LastDay,
+    /// `1st mon`, `last fri`.
+    Nth(Ordinal, Weekday),
+    /// `1st weekday`, `last weekday` (Monday to Friday).
+    Weekday(Ordinal),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

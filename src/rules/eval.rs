@@ -75,8 +75,30 @@ impl Window {
     /// The first instant after `at` at which the window opens or closes,
     /// looking at most `horizon_days` ahead.
     pub fn next_change(&self, at: DateTime<Utc>, horizon_days: u64) -> Option<DateTime<Utc>> {
-        let limit = at + TimeDelta::days(i64::try_from(horizon_days).ok()?);
         let state = self.is_open(at);
+        self.next_where(at, horizon_days, |c| self.is_open(c) != state)
+    }
+
+    /// The first instant after `at` at which the window opens or closes or
+    /// another clause starts deciding (e.g. one holiday right after another).
+    pub fn next_decision_change(
+        &self,
+        at: DateTime<Utc>,
+        horizon_days: u64,
+    ) -> Option<DateTime<Utc>> {
+        let key = |d: Decision<'_>| (d.open, d.because.map(|c| c as *const Clause));
+        let state = key(self.decide(at));
+        self.next_where(at, horizon_days, |c| key(self.decide(c)) != state)
+    }
+
+    /// The first candidate instant after `at` for which `changed` holds.
+    fn next_where(
+        &self,
+        at: DateTime<Utc>,
+        horizon_days: u64,
+        changed: impl Fn(DateTime<Utc>) -> bool,
+    ) -> Option<DateTime<Utc>> {
+        let limit = at + TimeDelta::days(i64::try_from(horizon_days).ok()?);
         let start = self.local(at).date().pred_opt()?;
         let mut candidates = Vec::with_capacity(16);
         // Local days, one at a time, with the next day's candidates mixed in
@@ -93,7 +115,7 @@ impl Window {
                 if c > limit {
                     return None;
                 }
-                if self.is_open(c) != state {
+                if changed(c) {
                     return Some(c);
                 }
             }

@@ -484,6 +484,7 @@ impl<'a> Cursor<'a> {
         Some(Clause {
             verb,
             when,
+            cadence: None,
             label,
             span: Span::new(start, self.last_end),
         })

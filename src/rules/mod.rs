@@ -3,6 +3,7 @@
 //! the disk (except [`source`]'s explicit readers) or the network.
 
 pub mod ast;
+pub mod calendar;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;
@@ -10,6 +11,7 @@ mod fast;
 pub mod localtime;
 pub mod model;
 pub mod parse;
+mod parse_calendar;
 pub mod policy;
 mod policy_parse;
 mod policy_validate;
@@ -17,6 +19,7 @@ pub mod source;
 pub mod suggest;
 pub mod syntax;
 pub mod validate;
+mod validate_calendar;
 
 pub use diagnostic::Diagnostic;
 pub use eval::{Decision, HORIZON_DAYS};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Weekday};
 use chrono_tz::Tz;
 
+pub use super::calendar::{Cadence, MonthPoint, YearlyBase, YearlyDay};
 use super::policy::Policy;
 use super::source::Source;
 
@@ -53,6 +54,12 @@ pub enum DateMatch {
         weekday: Weekday,
         month: u32,
     },
+    /// Every year, inclusive, from one yearly day to another (the same one
+    /// for a single day); wraps into the next year when the end comes first.
+    Anchored { from: YearlyDay, to: YearlyDay },
+    /// Every month, inclusive; wraps into the next month when the end comes
+    /// first.
+    Monthly { from: MonthPoint, to: MonthPoint },
 }
 
 /// A time of day range in minutes after midnight, half-open. `end < start`
@@ -68,7 +75,21 @@ pub struct Clause {
     pub open: bool,
     pub days: DayMatch,
     pub time: Option<Minutes>,
+    /// Only in every Nth week, when set.
+    pub cadence: Option<Cadence>,
     pub label: Option<String>,
+    /// The named calendar this clause's entry came from.
+    pub calendar: Option<String>,
+    pub origin: Origin,
+}
+
+/// `calendar NAME "description" { ... }`: its entries as `closed` clauses;
+/// `open calendar NAME` flips them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub name: String,
+    pub description: String,
+    pub entries: Vec<Clause>,
     pub origin: Origin,
 }
 
@@ -126,6 +147,8 @@ pub struct RuleSet {
     pub windows: BTreeMap<String, Arc<Window>>,
     pub exceptions: BTreeMap<String, Arc<Exception>>,
     pub products: BTreeMap<String, ProductRules>,
+    /// Named calendars, by name.
+    pub calendars: BTreeMap<String, Arc<Calendar>>,
     pub expectations: Vec<Expectation>,
     /// Test names in file order, including those without expectations.
     pub tests: Vec<String>,
@@ -224,6 +247,8 @@ impl DateMatch {
                     (d + chrono::Days::new(7)).month() != *month
                 }
             }
+            DateMatch::Anchored { from, to } => super::calendar::anchored_matches(from, to, d),
+            DateMatch::Monthly { from, to } => super::calendar::monthly_matches(from, to, d),
         }
     }
 }
@@ -239,21 +264,26 @@ impl DayMatch {
 }
 
 impl Clause {
+    /// Whether this clause applies to a day (the day a time range starts).
+    pub fn day_matches(&self, d: NaiveDate) -> bool {
+        self.days.matches(d) && self.cadence.is_none_or(|c| c.matches(d))
+    }
+
     /// Whether this clause covers a local wall-clock time.
     pub fn matches(&self, local: NaiveDateTime) -> bool {
         let date = local.date();
         let Some(t) = self.time else {
-            return self.days.matches(date);
+            return self.day_matches(date);
         };
         // Minutes are < 1440, so this fits.
         let m = (local.hour() * 60 + local.minute()) as u16;
         if t.start < t.end {
-            t.start <= m && m < t.end && self.days.matches(date)
+            t.start <= m && m < t.end && self.day_matches(date)
         } else {
             // Runs past midnight: the evening belongs to the day it starts,
             // the small hours to the day before.
-            (m >= t.start && self.days.matches(date))
-                || (m < t.end && date.pred_opt().is_some_and(|p| self.days.matches(p)))
+            (m >= t.start && self.day_matches(date))
+                || (m < t.end && date.pred_opt().is_some_and(|p| self.day_matches(p)))
         }
     }
 }

@@ -107,6 +107,7 @@ impl Walker<'_> {
     pub(super) fn item(&mut self, p: P<'_>) -> Option<Item> {
         let r = match p.as_rule() {
             Rule::timezone => self.timezone(p).map(Item::Timezone),
+            Rule::calendar_def => self.calendar_def(p).map(Item::Calendar),
             Rule::window => self.window(p).map(Item::Window),
             Rule::exception => self.exception(p).map(Item::Exception),
             Rule::product => self.product(p).map(Item::Product),
@@ -201,8 +202,17 @@ impl Walker<'_> {
         let mut verb = Verb::Open;
         let mut when = None;
         let mut label = None;
+        let mut cadence = None;
         for c in p.into_inner() {
             match c.as_rule() {
+                Rule::calendar_ref => {
+                    let name = c
+                        .into_inner()
+                        .find(|x| x.as_rule() == Rule::name)
+                        .ok_or(Failed)?;
+                    when = Some(When::Calendar(self.spanned_str(&name)));
+                }
+                Rule::cadence => cadence = Some(self.cadence(c)?),
                 Rule::verb => {
                     verb = match c.into_inner().next().map(|k| k.as_rule()) {
                         Some(Rule::kw_closed) => Verb::Closed,
@@ -219,6 +229,7 @@ impl Walker<'_> {
         Ok(Clause {
             verb,
             when: when.ok_or(Failed)?,
+            cadence,
             label,
             span,
         })
@@ -277,7 +288,7 @@ impl Walker<'_> {
         Ok(days)
     }
 
-    fn dated(&mut self, p: P<'_>) -> R<When> {
+    pub(super) fn dated(&mut self, p: P<'_>) -> R<When> {
         let mut dates = Vec::new();
         let mut time = None;
         for c in p.into_inner() {
@@ -310,68 +321,9 @@ impl Walker<'_> {
                     };
                     dates.push(Spanned::new(spec, span));
                 }
-                Rule::yearly_range => {
-                    let mds: Vec<MonthDayAst> = c
-                        .into_inner()
-                        .filter(|x| x.as_rule() == Rule::month_day)
-                        .map(|x| self.month_day(x))
-                        .collect::<R<_>>()?;
-                    let spec = match mds.as_slice() {
-                        [from] => DateSpec::Yearly {
-                            from: *from,
-                            to: None,
-                        },
-                        [from, to] => DateSpec::Yearly {
-                            from: *from,
-                            to: Some(*to),
-                        },
-                        _ => {
-                            return Err(self.error(
-                                span,
-                                "internal",
-                                "internal error: bad yearly range".into(),
-                                "here",
-                            ));
-                        }
-                    };
-                    dates.push(Spanned::new(spec, span));
-                }
-                Rule::nth_weekday => {
-                    let mut ordinal = None;
-                    let mut wd = None;
-                    let mut month_no = None;
-                    for x in c.into_inner() {
-                        match x.as_rule() {
-                            Rule::ordinal => {
-                                ordinal = Some(match x.as_str() {
-                                    "last" => Ordinal::Last,
-                                    s => Ordinal::Nth(s.as_bytes().first().map_or(1, |b| b - b'0')),
-                                })
-                            }
-                            Rule::day => wd = weekday(x.as_str()),
-                            Rule::month => month_no = month(x.as_str()),
-                            _ => return Err(self.unexpected(&x)),
-                        }
-                    }
-                    match (ordinal, wd, month_no) {
-                        (Some(ordinal), Some(weekday), Some(month)) => dates.push(Spanned::new(
-                            DateSpec::NthWeekday {
-                                ordinal,
-                                weekday,
-                                month,
-                            },
-                            span,
-                        )),
-                        _ => {
-                            return Err(self.error(
-                                span,
-                                "internal",
-                                "internal error: bad weekday of month".into(),
-                                "here",
-                            ));
-                        }
-                    }
-                }
+                Rule::yearly_range => dates.push(Spanned::new(self.yearly_range(c)?, span)),
+                Rule::month_range => dates.push(Spanned::new(self.month_range(c)?, span)),
+                Rule::monthly => dates.push(Spanned::new(self.monthly(c)?, span)),
                 Rule::time_range => time = Some(self.time_range(c)?),
                 _ => return Err(self.unexpected(&c)),
             }
@@ -379,7 +331,7 @@ impl Walker<'_> {
         Ok(When::Dated { dates, time })
     }
 
-    fn number(&mut self, p: &P<'_>) -> R<u32> {
+    pub(super) fn number(&mut self, p: &P<'_>) -> R<u32> {
         let span = self.span(p);
         p.as_str().parse().map_err(|_| {
             self.error(
@@ -391,7 +343,7 @@ impl Walker<'_> {
         })
     }
 
-    fn date(&mut self, p: &P<'_>) -> R<DateAst> {
+    pub(super) fn date(&mut self, p: &P<'_>) -> R<DateAst> {
         let span = self.span(p);
         let mut it = p.as_str().split('-');
         let (Some(y), Some(m), Some(d)) = (it.next(), it.next(), it.next()) else {
@@ -413,7 +365,7 @@ impl Walker<'_> {
         }
     }
 
-    fn month_day(&mut self, p: P<'_>) -> R<MonthDayAst> {
+    pub(super) fn month_day(&mut self, p: P<'_>) -> R<MonthDayAst> {
         let span = self.span(&p);
         let mut month_no = None;
         let mut day = None;

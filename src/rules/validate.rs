@@ -33,6 +33,7 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
         sources: &sources,
         errors: Vec::new(),
         seen: HashMap::new(),
+        calendars: std::collections::BTreeMap::new(),
         line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
     };
     let mut set = v.build(&files);
@@ -55,6 +56,8 @@ pub(super) struct Validator<'s> {
     /// spent more time comparing strings than the rest of validation. Only
     /// `window_help` reads it in order, and it sorts what it takes.
     seen: HashMap<(&'static str, String, String), (usize, Span)>,
+    /// Named calendars, compiled before any window uses them.
+    pub(super) calendars: std::collections::BTreeMap<String, Arc<Calendar>>,
     /// Byte offsets where each source's lines start, so finding the line of
     /// a definition does not rescan the file (a big file has thousands).
     line_starts: Vec<Vec<usize>>,
@@ -108,7 +111,7 @@ impl Validator<'_> {
             .unwrap_or("")
     }
 
-    fn origin(&self, file: usize, span: Span) -> Origin {
+    pub(super) fn origin(&self, file: usize, span: Span) -> Origin {
         let text = self.written(file, span);
         let first = text.lines().next().unwrap_or("").trim();
         Origin {
@@ -206,6 +209,18 @@ impl Validator<'_> {
 
     fn build(&mut self, files: &[ast::File]) -> RuleSet {
         let mut set = RuleSet::default();
+        // Pass 0: named calendars, which any window may use.
+        for (file, f) in files.iter().enumerate() {
+            for item in &f.items {
+                if let ast::Item::Calendar(c) = item
+                    && self.define("calendar", "", file, &c.name)
+                    && let Some(cal) = self.calendar(file, c)
+                {
+                    self.calendars.insert(cal.name.clone(), Arc::new(cal));
+                }
+            }
+        }
+        set.calendars = self.calendars.clone();
         // Pass 1: windows and products' windows, so exceptions and tests
         // can refer to windows defined anywhere.
         let mut file_scopes = Vec::new();
@@ -299,6 +314,7 @@ impl Validator<'_> {
                         }
                     }
                     ast::Item::Timezone(_)
+                    | ast::Item::Calendar(_)
                     | ast::Item::Window(_)
                     | ast::Item::Test(_)
                     | ast::Item::Policy(_) => {}
@@ -329,11 +345,20 @@ impl Validator<'_> {
                 None => (scope.tz, scope.tz_source),
             };
         let before = self.errors.len();
-        let clauses: Vec<Clause> = def
-            .clauses
-            .iter()
-            .filter_map(|c| self.clause(scope.file, c))
-            .collect();
+        let mut clauses: Vec<Clause> = Vec::with_capacity(def.clauses.len());
+        for c in &def.clauses {
+            match &c.when {
+                When::Calendar(name) => {
+                    clauses.extend(
+                        self.calendar_clauses(scope.file, c, name)
+                            .unwrap_or_default(),
+                    );
+                }
+                When::Always | When::Weekly { .. } | When::Dated { .. } => {
+                    clauses.extend(self.clause(scope.file, c));
+                }
+            }
+        }
         if self.errors.len() > before {
             return None;
         }
@@ -357,7 +382,7 @@ impl Validator<'_> {
         })
     }
 
-    fn clause(&mut self, file: usize, c: &ast::Clause) -> Option<Clause> {
+    pub(super) fn clause(&mut self, file: usize, c: &ast::Clause) -> Option<Clause> {
         let (days, time) = match &c.when {
             When::Always => (Some(DayMatch::Always), None),
             When::Weekly { days, time } => {
@@ -373,6 +398,12 @@ impl Validator<'_> {
                 let ms: Option<Vec<DateMatch>> = ms.into_iter().collect();
                 (ms.map(DayMatch::Dates), time.as_ref())
             }
+            // Expanded by `window` before it gets here.
+            When::Calendar(_) => (None, None),
+        };
+        let cadence = match &c.cadence {
+            Some(k) => Some(self.cadence(file, k)?),
+            None => None,
         };
         let time = match time {
             Some(t) => Some(self.time_range(file, t)?),
@@ -382,7 +413,9 @@ impl Validator<'_> {
             open: c.verb == Verb::Open,
             days: days?,
             time,
+            cadence,
             label: c.label.as_ref().map(|l| l.node.clone()),
+            calendar: None,
             origin: self.origin(file, c.span),
         })
     }
@@ -455,7 +488,7 @@ impl Validator<'_> {
         Some(Minutes { start, end })
     }
 
-    fn date(&mut self, file: usize, d: ast::DateAst) -> Option<NaiveDate> {
+    pub(super) fn date(&mut self, file: usize, d: ast::DateAst) -> Option<NaiveDate> {
         if let Some(x) = d.to_date() {
             return Some(x);
         }
@@ -485,7 +518,7 @@ impl Validator<'_> {
         None
     }
 
-    fn month_day(&mut self, file: usize, md: ast::MonthDayAst) -> Option<(u32, u32)> {
+    pub(super) fn month_day(&mut self, file: usize, md: ast::MonthDayAst) -> Option<(u32, u32)> {
         // A leap year, so that `feb 29` is allowed.
         let max = days_in_month(2024, md.month);
         if md.day == 0 || md.day > max {
@@ -505,7 +538,11 @@ impl Validator<'_> {
         Some((md.month, md.day))
     }
 
-    fn date_spec(&mut self, file: usize, d: &Spanned<ast::DateSpec>) -> Option<DateMatch> {
+    pub(super) fn date_spec(
+        &mut self,
+        file: usize,
+        d: &Spanned<ast::DateSpec>,
+    ) -> Option<DateMatch> {
         match &d.node {
             ast::DateSpec::Range { from, to } => {
                 let a = self.date(file, *from);
@@ -547,6 +584,9 @@ impl Validator<'_> {
                 weekday: *weekday,
                 month: *month,
             }),
+            ast::DateSpec::Anchored { .. }
+            | ast::DateSpec::Months { .. }
+            | ast::DateSpec::Monthly { .. } => self.calendar_date_spec(file, d),
         }
     }
 

@@ -1,0 +1,216 @@
+//! Validation of named calendars and of the date forms that came with
+//! them (offsets, Easter, whole months, days of every month, cadences).
+
+use std::sync::Arc;
+
+use super::ast::{self, Spanned, Verb, When};
+use super::calendar::{self, Cadence, MonthPoint, YearlyBase, YearlyDay};
+use super::model::{Calendar, Clause, DateMatch};
+use super::suggest::{closest, known_list};
+use super::validate::Validator;
+
+/// The largest day offset: a year either way.
+const MAX_OFFSET: i32 = 366;
+
+impl Validator<'_> {
+    pub(super) fn calendar(&mut self, file: usize, def: &ast::CalendarDef) -> Option<Calendar> {
+        let before = self.errors.len();
+        let mut entries = Vec::with_capacity(def.entries.len());
+        for e in &def.entries {
+            // An entry is a `closed` clause of dates; `open calendar` flips it.
+            let clause = ast::Clause {
+                verb: Verb::Closed,
+                when: When::Dated {
+                    dates: e.dates.clone(),
+                    time: e.time,
+                },
+                cadence: e.cadence,
+                label: e.label.clone(),
+                span: e.span,
+            };
+            if let Some(mut c) = self.clause(file, &clause) {
+                c.calendar = Some(def.name.node.clone());
+                entries.push(c);
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Calendar {
+            name: def.name.node.clone(),
+            description: def
+                .description
+                .as_ref()
+                .map(|d| d.node.clone())
+                .unwrap_or_default(),
+            entries,
+            origin: self.origin(file, def.span),
+        })
+    }
+
+    /// `open calendar NAME` / `closed calendar NAME`: one clause per entry,
+    /// each keeping its own line and label (the clause's label where the
+    /// entry has none).
+    pub(super) fn calendar_clauses(
+        &mut self,
+        file: usize,
+        c: &ast::Clause,
+        name: &Spanned<String>,
+    ) -> Option<Vec<Clause>> {
+        let Some(cal) = self.calendars.get(&name.node).map(Arc::clone) else {
+            let known: Vec<&str> = self.calendars.keys().map(String::as_str).collect();
+            let help = match closest(&name.node, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if known.is_empty() => {
+                    "define it at the top level: `calendar NAME { dec 25 \"Christmas\" }`"
+                        .to_owned()
+                }
+                None => format!("calendars defined: {}", known_list(&known)),
+            };
+            let d = self.push(
+                file,
+                name.span,
+                "unknown-calendar",
+                format!("unknown calendar `{}`", name.node),
+                "no calendar of this name",
+            );
+            d.help = Some(help);
+            return None;
+        };
+        let cadence = match &c.cadence {
+            Some(k) => Some(self.cadence(file, k)?),
+            None => None,
+        };
+        let label = c.label.as_ref().map(|l| l.node.clone());
+        Some(
+            cal.entries
+                .iter()
+                .map(|e| Clause {
+                    open: c.verb == Verb::Open,
+                    cadence: e.cadence.or(cadence),
+                    label: e.label.clone().or_else(|| label.clone()),
+                    ..e.clone()
+                })
+                .collect(),
+        )
+    }
+
+    pub(super) fn cadence(&mut self, file: usize, k: &ast::CadenceAst) -> Option<Cadence> {
+        let from = self.date(file, k.from);
+        if !(2..=52).contains(&k.weeks.node) {
+            let d = self.push(
+                file,
+                k.weeks.span,
+                "bad-cadence",
+                format!("`every {} weeks` is not a cadence", k.weeks.node),
+                "from 2 to 52",
+            );
+            d.help = Some("write a number of weeks from 2 to 52, like `every 2 weeks`".to_owned());
+            return None;
+        }
+        Some(Cadence {
+            weeks: k.weeks.node,
+            monday: calendar::monday_of(from?),
+        })
+    }
+
+    fn yearly_day(&mut self, file: usize, d: &ast::YearlyDayAst) -> Option<YearlyDay> {
+        let base = match d.base {
+            ast::YearlyBase::MonthDay(md) => {
+                let (m, day) = self.month_day(file, md)?;
+                YearlyBase::MonthDay(m, day)
+            }
+            ast::YearlyBase::NthWeekday {
+                ordinal,
+                weekday,
+                month,
+            } => YearlyBase::NthWeekday {
+                nth: nth(ordinal),
+                weekday,
+                month,
+            },
+            ast::YearlyBase::Easter => YearlyBase::Easter,
+            ast::YearlyBase::OrthodoxEaster => YearlyBase::OrthodoxEaster,
+        };
+        if d.offset.abs() > MAX_OFFSET {
+            let d = self.push(
+                file,
+                d.span,
+                "bad-offset",
+                format!("a day offset of {} days is more than a year", d.offset),
+                "too far",
+            );
+            d.help = Some(format!("offsets go up to {MAX_OFFSET} days either way"));
+            return None;
+        }
+        Some(YearlyDay {
+            base,
+            offset: d.offset,
+        })
+    }
+
+    fn month_point(&mut self, file: usize, p: &ast::MonthPointAst) -> Option<MonthPoint> {
+        Some(match *p {
+            ast::MonthPointAst::Day(n) => {
+                if !(1..=31).contains(&n.node) {
+                    let d = self.push(
+                        file,
+                        n.span,
+                        "impossible-date",
+                        format!("no month has a day {}", n.node),
+                        "no such day",
+                    );
+                    d.help = Some("write a day from 1 to 31, or `last day every month`".to_owned());
+                    return None;
+                }
+                MonthPoint::Day(n.node)
+            }
+            ast::MonthPointAst::LastDay => MonthPoint::LastDay,
+            ast::MonthPointAst::Nth(o, wd) => MonthPoint::Nth(nth(o), wd),
+            ast::MonthPointAst::Weekday(o) => MonthPoint::Workday(nth(o)),
+        })
+    }
+
+    /// The date forms of [`ast::DateSpec`] that `date_spec` hands over.
+    pub(super) fn calendar_date_spec(
+        &mut self,
+        file: usize,
+        d: &Spanned<ast::DateSpec>,
+    ) -> Option<DateMatch> {
+        match &d.node {
+            ast::DateSpec::Anchored { from, to } => {
+                let a = self.yearly_day(file, from);
+                let b = match to {
+                    Some(t) => self.yearly_day(file, t),
+                    None => a,
+                };
+                Some(DateMatch::Anchored { from: a?, to: b? })
+            }
+            ast::DateSpec::Months { from, to } => {
+                let to = to.unwrap_or(*from);
+                Some(DateMatch::Yearly {
+                    from: (*from, 1),
+                    to: (to, 31),
+                })
+            }
+            ast::DateSpec::Monthly { from, to } => {
+                let a = self.month_point(file, from);
+                let b = match to {
+                    Some(t) => self.month_point(file, t),
+                    None => a,
+                };
+                Some(DateMatch::Monthly { from: a?, to: b? })
+            }
+            ast::DateSpec::Range { .. }
+            | ast::DateSpec::Yearly { .. }
+            | ast::DateSpec::NthWeekday { .. } => self.date_spec(file, d),
+        }
+    }
+}
+
+fn nth(o: ast::Ordinal) -> i8 {
+    match o {
+        ast::Ordinal::Nth(n) => i8::try_from(n).unwrap_or(1),
+        ast::Ordinal::Last => -1,
+    }
+}
