@@ -136,8 +136,7 @@ impl Pruner {
                 "DELETE FROM events WHERE at < ?1 \
                  AND seq <> (SELECT coalesce(max(seq), 0) FROM state) \
                  AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.event_seq = events.seq) \
-                 AND NOT EXISTS (SELECT 1 FROM outbox o \
-                                 WHERE o.status = 'pending' AND o.event_seq = events.seq) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_seq = events.seq) \
                  AND seq IN",
             ),
         };
@@ -174,6 +173,18 @@ impl Pruner {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err(&path, "start a prune"))?;
+        if self.phase == Phase::Events {
+            // A message still pending when the outbox phase ran may have
+            // been sent since: drop the sent ones of this batch's events in
+            // the same transaction, so no outbox row is left naming a
+            // deleted event (the events delete keeps any event a remaining
+            // row names).
+            let sent = format!(
+                "DELETE FROM outbox WHERE status = 'sent' AND created_at < ?1 AND event_seq IN ({marks})"
+            );
+            tx.execute(&sent, params_from_iter(values.clone()))
+                .map_err(sql_err(&path, "prune old rows"))?;
+        }
         let n = tx
             .execute(&sql, params_from_iter(values))
             .map_err(sql_err(&path, "prune old rows"))?;
