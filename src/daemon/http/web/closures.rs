@@ -1,10 +1,10 @@
 //! Labelled closures of a window over a period, and the 4-week picture of
 //! a window that the product page shows.
 //!
-//! [`closures`] is the one place that decides what a closure is called.
-//! Today it reads the window's `closed` clauses that carry a label (the
-//! label `explain` shows for the deciding clause); when the rules learn
-//! `closures(from, to)` on a compiled window, only this function changes.
+//! [`closures`] is the one place that decides what a closure is called:
+//! the rules' own `Window::closures` (where a labelled `closed` clause,
+//! calendar entries included, decided the gate), put in whole local days
+//! where it runs midnight to midnight.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -27,83 +27,43 @@ pub struct Closure {
 /// days (consecutive days with the same label make one closure); one with
 /// a time closes that range on each of its days.
 pub fn closures(window: &Window, from: NaiveDate, to: NaiveDate) -> Vec<Closure> {
+    let (Some(start), Some(end)) = (
+        start_of_local_day(window.tz, from),
+        start_of_local_day(window.tz, to),
+    ) else {
+        return Vec::new();
+    };
+    let midnight = |t: DateTime<Utc>| {
+        let local = t.with_timezone(&window.tz).date_naive();
+        (start_of_local_day(window.tz, local) == Some(t)).then_some(local)
+    };
     let mut out: Vec<Closure> = Vec::new();
-    let mut day = from;
-    while day < to {
-        let Some(next) = day.succ_opt() else { break };
-        for c in window.clauses.iter().filter(|c| !c.open) {
-            let Some(label) = &c.label else { continue };
-            if !c.days.matches(day) {
-                continue;
+    for c in window.closures(start, end) {
+        // Whole local days when the closure runs midnight to midnight.
+        let days = match (midnight(c.start), midnight(c.end)) {
+            (Some(first), Some(after)) if after > first => after.pred_opt().map(|l| (first, l)),
+            _ => None,
+        };
+        match out.last_mut() {
+            // Consecutive whole days with the same label make one closure.
+            Some(last)
+                if last.label == c.label
+                    && last.end == c.start
+                    && last.days.is_some()
+                    && days.is_some() =>
+            {
+                last.end = c.end;
+                last.days = last.days.zip(days).map(|((f, _), (_, l))| (f, l));
             }
-            match c.time {
-                None => {
-                    let (Some(start), Some(end)) = (
-                        start_of_local_day(window.tz, day),
-                        start_of_local_day(window.tz, next),
-                    ) else {
-                        continue;
-                    };
-                    if let Some(last) = out.iter_mut().rev().find(|x| {
-                        x.label == *label && x.days.is_some_and(|(_, l)| l.succ_opt() == Some(day))
-                    }) {
-                        last.end = end;
-                        last.days = last.days.map(|(f, _)| (f, day));
-                    } else {
-                        out.push(Closure {
-                            label: label.clone(),
-                            start,
-                            end,
-                            days: Some((day, day)),
-                        });
-                    }
-                }
-                Some(t) => {
-                    let end_day = if t.end <= t.start { next } else { day };
-                    let (Some(start), Some(end)) = (
-                        local_instant(window.tz, day, t.start),
-                        local_instant(window.tz, end_day, t.end),
-                    ) else {
-                        continue;
-                    };
-                    out.push(Closure {
-                        label: label.clone(),
-                        start,
-                        end,
-                        days: None,
-                    });
-                }
-            }
+            _ => out.push(Closure {
+                label: c.label,
+                start: c.start,
+                end: c.end,
+                days,
+            }),
         }
-        day = next;
     }
-    out.sort_by_key(|c| c.start);
     out
-}
-
-/// Local `minutes` after midnight on `day` (1440 is the next midnight); the
-/// earlier instant when ambiguous, the offset change when skipped.
-fn local_instant(tz: Tz, day: NaiveDate, minutes: u16) -> Option<DateTime<Utc>> {
-    if minutes >= 1440 {
-        return start_of_local_day(tz, day.succ_opt()?);
-    }
-    let t = NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
-    match tz.from_local_datetime(&day.and_time(t)) {
-        chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => {
-            Some(x.with_timezone(&Utc))
-        }
-        chrono::LocalResult::None => {
-            // Skipped: the first instant after the gap.
-            let guess = day.and_time(t).and_utc();
-            (1..=180).find_map(|m| {
-                let l = day.and_time(t) + TimeDelta::minutes(m);
-                tz.from_local_datetime(&l)
-                    .earliest()
-                    .map(|x| x.with_timezone(&Utc))
-                    .filter(|x| *x > guess - TimeDelta::hours(30))
-            })
-        }
-    }
 }
 
 /// One hour of one day in the picture.
