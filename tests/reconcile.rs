@@ -241,6 +241,25 @@ fn merges_while_stopped_are_in_the_next_rc_exactly_once() {
         ids(&d.status()["products"]["web"]["current"]["changes"]),
         ["#2", "fedcba987654"]
     );
+
+    // The RC leaves flight (CI reports it released); a delivery of #2
+    // arriving even later must not put it back in the pool: the engine no
+    // longer holds it, the event log does.
+    d.events_ok(&support::ci_line("web", 1, "released"), 1);
+    wait_until("RC #1 to leave flight", || {
+        d.status()["products"]["web"]["current"].is_null()
+    });
+    let latest = try_github(
+        d.addr,
+        &env.setup.github_secret,
+        "pull_request",
+        "late-delivery-2-after-release",
+        &pr_merged_body("acme/web", 2, "benk", "Dark mode"),
+    )
+    .unwrap();
+    assert!(latest.is_success(), "{} {}", latest.status, latest.body);
+    assert!(latest.body.contains("\"applied\":0"), "{}", latest.body);
+    assert!(pool(&d, "web").is_empty(), "{:?}", pool(&d, "web"));
     d.stop();
 }
 

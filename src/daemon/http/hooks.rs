@@ -204,6 +204,13 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
 
 async fn submit(s: &AppState, key: &str, events: Vec<Event>) -> Response {
     let n = events.len();
+    let events = match unseen(s, events).await {
+        Ok(events) => events,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+    };
+    if events.is_empty() && n > 0 {
+        return axum::Json(serde_json::json!({ "applied": 0, "duplicates": n })).into_response();
+    }
     let items = events
         .into_iter()
         .enumerate()
@@ -224,6 +231,28 @@ async fn submit(s: &AppState, key: &str, events: Vec<Event>) -> Response {
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
+}
+
+/// The events of a delivery without the merged changes the event log
+/// already has for their product (from an earlier delivery, or from forge
+/// reconciliation): a change counts once even when its webhook arrives
+/// after its RC was released and the engine no longer holds it.
+async fn unseen(s: &AppState, events: Vec<Event>) -> Result<Vec<Event>, String> {
+    let reader = s.shared.reader.lock().await;
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        if let Event::Merged {
+            product, change, ..
+        } = &e
+            && reader
+                .merged_change_seen(product, std::slice::from_ref(change))
+                .map_err(|e| e.to_string())?
+        {
+            continue;
+        }
+        out.push(e);
+    }
+    Ok(out)
 }
 
 /// `POST /hooks/github`
