@@ -204,13 +204,6 @@ fn github_events(s: &AppState, kind: &str, body: &[u8]) -> Result<Vec<Event>, St
 
 async fn submit(s: &AppState, key: &str, events: Vec<Event>) -> Response {
     let n = events.len();
-    let events = match unseen(s, events).await {
-        Ok(events) => events,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
-    };
-    if events.is_empty() && n > 0 {
-        return axum::Json(serde_json::json!({ "applied": 0, "duplicates": n })).into_response();
-    }
     let items = events
         .into_iter()
         .enumerate()
@@ -219,6 +212,13 @@ async fn submit(s: &AppState, key: &str, events: Vec<Event>) -> Response {
     if items.is_empty() {
         return axum::Json(serde_json::json!({ "applied": 0, "duplicates": 0, "note": "nothing to do for this delivery" }))
             .into_response();
+    }
+    let items = match unseen(s, items).await {
+        Ok(items) => items,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
+    };
+    if items.is_empty() {
+        return axum::Json(serde_json::json!({ "applied": 0, "duplicates": n })).into_response();
     }
     match s.shared.submit(items).await {
         Ok(results) => {
@@ -233,24 +233,27 @@ async fn submit(s: &AppState, key: &str, events: Vec<Event>) -> Response {
     }
 }
 
-/// The events of a delivery without the merged changes the event log
-/// already has for their product (from an earlier delivery, or from forge
-/// reconciliation): a change counts once even when its webhook arrives
-/// after its RC was released and the engine no longer holds it.
-async fn unseen(s: &AppState, events: Vec<Event>) -> Result<Vec<Event>, String> {
+/// The keyed events of a delivery without the merged changes the event log
+/// already has for their product under another key (from an earlier
+/// delivery, or from forge reconciliation): a change counts once even when
+/// its webhook arrives after its RC left flight and the engine no longer
+/// holds it. A redelivery (same key) still goes to the writer, which
+/// ignores it and counts it as a duplicate.
+async fn unseen(s: &AppState, items: Vec<(String, Event)>) -> Result<Vec<(String, Event)>, String> {
     let reader = s.shared.reader.lock().await;
-    let mut out = Vec::with_capacity(events.len());
-    for e in events {
+    let mut out = Vec::with_capacity(items.len());
+    for (key, e) in items {
         if let Event::Merged {
             product, change, ..
         } = &e
             && reader
                 .merged_change_seen(product, std::slice::from_ref(change))
                 .map_err(|e| e.to_string())?
+            && !reader.event_exists(&key).map_err(|e| e.to_string())?
         {
             continue;
         }
-        out.push(e);
+        out.push((key, e));
     }
     Ok(out)
 }
