@@ -329,7 +329,7 @@ fn kill_9_at_random_moments_with_discord_sends_every_message_exactly_once() {
     );
     assert!(cuts > 0, "no RC was ever cut");
     assert!(
-        web > CYCLES as usize,
+        web > CYCLES as usize / 2,
         "too few messages to mean much: {web}"
     );
     drop(rt);

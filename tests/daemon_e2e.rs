@@ -270,6 +270,14 @@ fn a_missed_daily_cut_happens_once_after_restart() {
     let mut d = env.start("2026-03-13T13:00:00Z");
     let cut = d.expect_stdout("[web] shipgate: RC #1 for web is cut (daily)");
     assert!(cut.contains("#7 Tidy the header (@ana)"), "{cut}");
+    // The writer publishes the state once the catch-up has fired every due
+    // timer, and the outbox may post the cut a moment before that.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.status()["products"]["web"]["current"]["id"].is_null()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(d.status()["products"]["web"]["current"]["id"], 1);
     // Restarting again does not cut it twice.
     let first = d.stop();
