@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Checklist;
+use super::api::Api;
 use crate::chat::discord::slash::command_name;
 use crate::config::{Adapter, Config};
 
@@ -19,26 +20,6 @@ const NEEDED: [(u64, &str); 3] = [
     (SEND_MESSAGES, "Send Messages"),
     (READ_MESSAGE_HISTORY, "Read Message History"),
 ];
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn get(&self, path: &str) -> Result<(u16, Value), String> {
-        let resp = self
-            .http
-            .get(format!("{}/api/v10{path}", self.base))
-            .header("Authorization", format!("Bot {}", self.token))
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.base))?;
-        let status = resp.status().as_u16();
-        Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
-    }
-}
 
 fn bits(v: &Value) -> u64 {
     v.as_str()
@@ -120,7 +101,7 @@ pub async fn check(config: &Config, list: &mut Checklist) {
         .unwrap_or("https://discord.com")
         .trim_end_matches('/')
         .to_owned();
-    let api = Api { http, base, token };
+    let api = Api::new(http, format!("{base}/api/v10"), format!("Bot {token}"));
     let me = match api.get("/users/@me").await {
         Ok((200, me)) => me,
         Ok((401, _)) => {

@@ -5,28 +5,8 @@
 use serde_json::Value;
 
 use super::Checklist;
+use super::api::Api;
 use crate::config::{Adapter, Config, MatrixConfig};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn get(&self, path: &str) -> Result<(u16, Value), String> {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-}
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
@@ -95,17 +75,7 @@ pub async fn check(config: &Config, list: &mut Checklist) {
             return;
         }
     }
-    check_session(
-        config,
-        m,
-        Api {
-            http,
-            base,
-            token: String::new(),
-        },
-        list,
-    )
-    .await;
+    check_session(config, m, Api::new(http, base, String::new()), list).await;
 }
 
 /// The stored session (`session.json` in the store), if any: user, device,
@@ -156,7 +126,7 @@ async fn check_session(config: &Config, m: &MatrixConfig, mut api: Api, list: &m
             return;
         }
     };
-    api.token = token;
+    api.set_authorization(format!("Bearer {token}"));
     let (status, who) = match api.get("/_matrix/client/v3/account/whoami").await {
         Ok(r) => r,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! joined, no database written (its directory is probed with a file that
 //! is removed at once).
 
+mod api;
 mod discord;
 mod local;
 mod matrix;

@@ -175,6 +175,16 @@ fn zone(q: &HashMap<String, String>) -> Result<Option<Tz>, Box<Response>> {
     }
 }
 
+/// What every page does first: check the credentials, then read `?tz=`.
+fn admit(
+    s: &AppState,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<Option<Tz>, Box<Response>> {
+    authorized(s, headers)?;
+    zone(q)
+}
+
 /// Renders with a consistent snapshot of the state and rules.
 fn with_input<T>(s: &AppState, tz: Option<Tz>, f: impl FnOnce(&view::Input<'_>) -> T) -> T {
     let state = s.shared.state.load_full();
@@ -196,10 +206,7 @@ async fn dashboard(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorized(&s, &headers) {
-        return *r;
-    }
-    let tz = match zone(&q) {
+    let tz = match admit(&s, &headers, &q) {
         Ok(t) => t,
         Err(r) => return *r,
     };
@@ -212,10 +219,7 @@ async fn product(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorized(&s, &headers) {
-        return *r;
-    }
-    let tz = match zone(&q) {
+    let tz = match admit(&s, &headers, &q) {
         Ok(t) => t,
         Err(r) => return *r,
     };
@@ -233,10 +237,7 @@ async fn audit(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorized(&s, &headers) {
-        return *r;
-    }
-    let tz = match zone(&q) {
+    let tz = match admit(&s, &headers, &q) {
         Ok(t) => t,
         Err(r) => return *r,
     };
