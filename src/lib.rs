@@ -15,6 +15,7 @@ pub const VERSION: &str = concat!(
 );
 
 pub mod chat;
+pub mod command;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -26,7 +26,7 @@ pub fn team_from_config(config: &Config) -> Team {
             .collect(),
         // As people type it before a command (`"!sg "`), for the hints in
         // shipgate's answers.
-        prefix: crate::chat::command::invocation(&config.prefix),
+        prefix: crate::command::invocation(&config.prefix),
         chat_ids: config
             .people
             .iter()

@@ -32,7 +32,7 @@ use ron::extensions::Extensions;
 pub use error::{ConfigError, Position, Problem, SourceText};
 pub use forge::{DEFAULT_RECONCILE_INTERVAL_SECS, Forge, ForgeAccess, ReconcileConfig};
 pub use model::{
-    Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
+    Action, Actions, Adapter, AdapterIds, ChatConfig, ConsoleConfig,
     DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
     DEFAULT_DEVICE_NAME, DEFAULT_HOLD_MAX_SECS, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE,
     DiscordConfig, GithubAppConfig, HttpConfig, MatrixConfig, Person, Product, SlackConfig,

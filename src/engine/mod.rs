@@ -67,7 +67,7 @@ impl Team {
         if let Some(name) = self.person_name(typed) {
             return Ok(name);
         }
-        let Some(id) = crate::chat::mention::chat_id(typed) else {
+        let Some(id) = crate::command::mention::chat_id(typed) else {
             let names: Vec<&str> = self.people.keys().map(String::as_str).collect();
             let hint = crate::rules::suggest::closest(typed, names.iter().copied())
                 .map(|s| format!(" Did you mean `{s}`?"))
@@ -148,7 +148,17 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             from,
             text,
             message_id,
-        } => chat::message(&mut step, product, from, text, message_id.as_deref()),
+            said,
+        } => chat::message(
+            &mut step,
+            chat::Message {
+                product,
+                from,
+                text,
+                said,
+                reply_to: message_id.as_deref(),
+            },
+        ),
         Event::MissedChat {
             product,
             from,
@@ -156,13 +166,17 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             message_id,
             sent_at,
             max_age_secs,
+            said,
         } => chat::missed(
             &mut step,
             chat::Missed {
-                product,
-                from,
-                text,
-                reply_to: message_id.as_deref(),
+                message: chat::Message {
+                    product,
+                    from,
+                    text,
+                    said,
+                    reply_to: message_id.as_deref(),
+                },
                 sent_at: *sent_at,
                 max_age_secs: *max_age_secs,
             },
