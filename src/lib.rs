@@ -15,8 +15,8 @@ pub const VERSION: &str = concat!(
 );
 
 pub mod chat;
-pub mod command;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -221,12 +221,10 @@ fn refuse(
     let manager_only = |what: &str| -> Option<String> {
         match current {
             None => Some("there is no RC in flight.".to_owned()),
-            Some(rc) if rc.manager != from && !policy.allow.contains_key(&action) => {
-                Some(format!(
-                    "only the release manager of RC #{} ({}) can {what}.",
-                    rc.id, rc.manager
-                ))
-            }
+            Some(rc) if rc.manager != from && !policy.allow.contains_key(&action) => Some(format!(
+                "only the release manager of RC #{} ({}) can {what}.",
+                rc.id, rc.manager
+            )),
             Some(_) => None,
         }
     };

@@ -55,10 +55,30 @@ pub struct Team {
     pub chat_ids: BTreeMap<String, String>,
 }
 
+/// Whether two names are the same name: names are unique ignoring case.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// The one of `names` that equals `wanted` ignoring case: names are unique
+/// ignoring case (the config check), so at most one matches. Every entry
+/// point (HTTP, webhooks, console, chat adapters, simulate, the handoff
+/// target) turns a typed name into the config's spelling through here.
+pub fn find_name<'a, S: AsRef<str> + 'a>(
+    names: impl IntoIterator<Item = &'a S>,
+    wanted: &str,
+) -> Option<&'a str> {
+    let wanted = wanted.trim();
+    names
+        .into_iter()
+        .map(AsRef::as_ref)
+        .find(|n| same_name(n, wanted))
+}
+
 impl Team {
     /// The config's spelling of a person's name typed in any case.
     pub fn person_name(&self, name: &str) -> Option<&str> {
-        crate::team::find_name(self.people.keys(), name)
+        find_name(self.people.keys(), name)
     }
 
     /// The person `typed` names: their name in any case, their Matrix id
@@ -86,7 +106,7 @@ impl Team {
 
     /// The config's spelling of a product's name typed in any case.
     pub fn product_name(&self, name: &str) -> Option<&str> {
-        crate::team::find_name(self.products.keys(), name)
+        find_name(self.products.keys(), name)
     }
 
     /// The rules product a product uses for overrides.

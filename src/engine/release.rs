@@ -482,7 +482,11 @@ fn release_if_allowed(
     reply_to: Option<&str>,
 ) {
     let policy = step.ctx.policy(product);
-    let roles = policy.allow.get(&crate::command::Action::Release).cloned().unwrap_or_default();
+    let roles = policy
+        .allow
+        .get(&crate::command::Action::Release)
+        .cloned()
+        .unwrap_or_default();
     let has = step.ctx.team.people.get(who).is_some_and(|m| {
         roles.is_empty() || roles.iter().any(|r| r == "anyone" || m.roles.contains(r))
     });

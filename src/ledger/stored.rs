@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(event, today);
         // Today's shape reads back as itself, whatever the prefix is now.
         let json = serde_json::to_string(&today).unwrap();
-        assert!(json.contains(r#""said":{"command":{"rc_request""#), "{json}");
+        assert!(
+            json.contains(r#""said":{"command":{"rc_request""#),
+            "{json}"
+        );
         assert_eq!(stored_event(&json, "!other ").unwrap(), today);
         // Not JSON of an event: an error, not a guess.
         assert!(stored_event(r#"{"chat":{"product":"web"}}"#, &prefix).is_err());
@@ -171,8 +174,11 @@ mod tests {
         }
         assert_eq!(state, want);
         // The replay did something: an RC, a bad command answered.
-        assert!(decided.iter().flatten().any(|e| matches!(e,
-            engine::Effect::Post(p) if p.text.contains("verfy"))), "{decided:?}");
+        assert!(
+            decided.iter().flatten().any(|e| matches!(e,
+            engine::Effect::Post(p) if p.text.contains("verfy"))),
+            "{decided:?}"
+        );
         assert!(state.products["web"].current.is_some(), "{state:?}");
     }
 }

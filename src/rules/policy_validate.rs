@@ -332,10 +332,9 @@ impl Validator<'_> {
                         continue;
                     };
                     if self.once(file, span, key, seen) {
-                        policy.allow.insert(
-                            a,
-                            roles.iter().map(|r| r.node.clone()).collect(),
-                        );
+                        policy
+                            .allow
+                            .insert(a, roles.iter().map(|r| r.node.clone()).collect());
                     }
                 }
             }
