@@ -252,7 +252,10 @@ fn an_unknown_name_gets_a_clear_answer() {
     let t = texts(&script);
     find(&t, "RC #1 for web is cut");
     find(&t, "I don't know `Zed`");
-    find(&t, "you are not in the team config, so I can't let you `release`");
+    find(
+        &t,
+        "you are not in the team config, so I can't let you `release`",
+    );
     find(&t, "there is no product `SHOP`; the products are");
 }
 

@@ -1,6 +1,6 @@
 //! Permission actions: what a command needs permission for. One table
-//! ([`actions!`] below) names every action once with its word; the chat
-//! grammar's [`Command::action`](super::Command::action), the rules'
+//! (the `actions!` invocation below) names every action once with its
+//! word; the chat grammar's [`Command::action`](super::Command::action), the rules'
 //! `allow ACTION to ROLE` (its words, the policy's map and the readable
 //! name of a syntax error), the engine's refusals and `help` all read it.
 
