@@ -58,6 +58,7 @@ fn chat(product: &str, from: &str, text: &str) -> Event {
         from: from.to_owned(),
         text: text.to_owned(),
         message_id: None,
+        said: shipgate::command::read(text, shipgate::command::DEFAULT_PREFIX),
     }
 }
 

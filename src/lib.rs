@@ -16,6 +16,7 @@ pub const VERSION: &str = concat!(
 
 pub mod chat;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -3,6 +3,9 @@
 use crate::config::{Adapter, Config};
 use crate::engine::{Member, Team};
 
+/// How typed names find the config's spelling (the engine's rule).
+pub use crate::engine::find_name;
+
 /// People (time zone, roles) and products (rules overrides) from the config.
 pub fn team_from_config(config: &Config) -> Team {
     Team {
@@ -26,7 +29,7 @@ pub fn team_from_config(config: &Config) -> Team {
             .collect(),
         // As people type it before a command (`"!sg "`), for the hints in
         // shipgate's answers.
-        prefix: crate::chat::command::invocation(&config.prefix),
+        prefix: crate::command::invocation(&config.prefix),
         chat_ids: config
             .people
             .iter()
@@ -47,21 +50,6 @@ pub fn author_name(config: &Config, identity: &str) -> String {
         .person_by_git(identity)
         .or_else(|| config.person(identity))
         .map_or_else(|| identity.to_owned(), |p| p.name.clone())
-}
-
-/// The one of `names` that equals `wanted` ignoring case: names are unique
-/// ignoring case (the config check), so at most one matches. Every entry
-/// point (HTTP, webhooks, console, chat adapters, simulate, the handoff
-/// target) turns a typed name into the config's spelling through here.
-pub fn find_name<'a, S: AsRef<str> + 'a>(
-    names: impl IntoIterator<Item = &'a S>,
-    wanted: &str,
-) -> Option<&'a str> {
-    let wanted = wanted.trim();
-    names
-        .into_iter()
-        .map(AsRef::as_ref)
-        .find(|n| crate::config::same(n, wanted))
 }
 
 /// The config's spelling of a product name typed in any case, or an error

@@ -236,6 +236,29 @@ fn names_in_any_case_are_the_configs() {
     );
 }
 
+/// A name nobody has gets a clear answer, not a silent drop: a handoff to
+/// an unknown person, a command from an unknown sender, `status` of an
+/// unknown product.
+#[test]
+fn an_unknown_name_gets_a_clear_answer() {
+    let script = [
+        r##"{"at": "2026-03-10T10:00:00-04:00", "merged": {"product": "web", "change": "#1", "author": "ana", "title": "One"}}"##.to_owned(),
+        chat(TUE_1005, "ana", "!sg rc request one"),
+        chat(TUE_1010, "ana", "!sg handoff #1 to Zed"),
+        chat(TUE_1010, "Zed", "!sg release"),
+        chat(TUE_1010, "ana", "!sg status SHOP"),
+    ]
+    .join("\n");
+    let t = texts(&script);
+    find(&t, "RC #1 for web is cut");
+    find(&t, "I don't know `Zed`");
+    find(
+        &t,
+        "you are not in the team config, so I can't let you `release`",
+    );
+    find(&t, "there is no product `SHOP`; the products are");
+}
+
 #[test]
 fn an_unknown_product_in_a_script_is_an_error() {
     let config = config();

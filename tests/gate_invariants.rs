@@ -47,6 +47,9 @@ use shipgate::engine::CiStatus;
 use shipgate::engine::{self, Context, Effect, Event, Member, RcState, State, Team, next_due};
 use shipgate::rules::{RuleSet, Source, compile};
 
+/// The team's command prefix.
+const PREFIX: &str = "!sg ";
+
 const PRODUCTS: [&str; 2] = ["web", "payments"];
 
 /// Rules templates: gates on and off, exceptions opening different
@@ -152,7 +155,7 @@ fn team(size: usize) -> Team {
             })
             .collect(),
         products: PRODUCTS.iter().map(|p| ((*p).to_owned(), None)).collect(),
-        prefix: "!sg ".to_owned(),
+        prefix: PREFIX.to_owned(),
         chat_ids: Default::default(),
     }
 }
@@ -569,6 +572,7 @@ fn run(template: usize, size: usize, start: DateTime<Utc>, steps: &[Step], seed:
                 from: name_of(*from),
                 text: chat_text(command),
                 message_id: None,
+                said: shipgate::command::read(&chat_text(command), PREFIX),
             }],
             Step::ByManager { product, command } => state
                 .products
@@ -579,6 +583,7 @@ fn run(template: usize, size: usize, start: DateTime<Utc>, steps: &[Step], seed:
                     from: rc.manager.clone(),
                     text: chat_text(command),
                     message_id: None,
+                    said: shipgate::command::read(&chat_text(command), PREFIX),
                 })
                 .into_iter()
                 .collect(),
@@ -595,6 +600,7 @@ fn run(template: usize, size: usize, start: DateTime<Utc>, steps: &[Step], seed:
                     from,
                     text: text.to_owned(),
                     message_id: None,
+                    said: shipgate::command::read(text, PREFIX),
                 };
                 let mut events: Vec<Event> = PEOPLE
                     .iter()
@@ -612,6 +618,7 @@ fn run(template: usize, size: usize, start: DateTime<Utc>, steps: &[Step], seed:
                     from: p.0.to_owned(),
                     text: "!sg verify all".to_owned(),
                     message_id: None,
+                    said: shipgate::command::read("!sg verify all", PREFIX),
                 })
                 .collect(),
             Step::Ci {

@@ -33,7 +33,7 @@ use chrono_tz::America::New_York;
 use chrono_tz::Europe::Berlin;
 use chrono_tz::Tz;
 
-use shipgate::chat::command::{CommandKind, help};
+use shipgate::command::{CommandKind, help};
 use shipgate::engine::{Context, Effect, Event, Member, State, Team};
 use shipgate::ledger::{Applied, Ledger};
 use shipgate::rules::RuleSet;
@@ -282,7 +282,7 @@ fn team(prefix: &str) -> Team {
         .into(),
         products: [(PRODUCT.to_owned(), None)].into(),
         // As the daemon builds it from the config: `!ship` becomes `!ship `.
-        prefix: shipgate::chat::command::invocation(prefix),
+        prefix: shipgate::command::invocation(prefix),
         chat_ids: Default::default(),
     }
 }
@@ -369,6 +369,7 @@ impl World {
             from: from.to_owned(),
             text: text.to_owned(),
             message_id: None,
+            said: shipgate::command::read(text, &self.team.prefix),
         };
         self.at(local(at), what, &event)
     }

@@ -32,11 +32,10 @@ use ron::extensions::Extensions;
 pub use error::{ConfigError, Position, Problem, SourceText};
 pub use forge::{DEFAULT_RECONCILE_INTERVAL_SECS, Forge, ForgeAccess, ReconcileConfig};
 pub use model::{
-    Action, Actions, Adapter, Channels, ChatConfig, ChatIds, ConsoleConfig,
-    DEFAULT_ACTION_TIMEOUT_SECS, DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE,
-    DEFAULT_DEVICE_NAME, DEFAULT_HOLD_MAX_SECS, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE,
-    DiscordConfig, GithubAppConfig, HttpConfig, MatrixConfig, Person, Product, SlackConfig,
-    SlackMode, WebAuth,
+    Action, Actions, Adapter, AdapterIds, ChatConfig, ConsoleConfig, DEFAULT_ACTION_TIMEOUT_SECS,
+    DEFAULT_BODY_LIMIT, DEFAULT_BRANCH, DEFAULT_DATABASE, DEFAULT_DEVICE_NAME,
+    DEFAULT_HOLD_MAX_SECS, DEFAULT_LISTEN, DEFAULT_PREFIX, DEFAULT_ROLE, DiscordConfig,
+    GithubAppConfig, HttpConfig, MatrixConfig, Person, Product, SlackConfig, SlackMode, WebAuth,
 };
 pub use secret::{Secret, SecretString};
 
@@ -250,5 +249,5 @@ impl Config {
 
 /// Equal ignoring case (Unicode lowercase), as names and identities compare.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    crate::engine::same_name(a, b)
 }

@@ -54,7 +54,8 @@ impl fmt::Display for Adapter {
 pub struct Product {
     pub name: String,
     #[serde(default)]
-    pub channels: Channels,
+    /// Its channel on each chat adapter.
+    pub channels: AdapterIds,
     /// The `product` block in the rules whose overrides apply. `None`: the
     /// block with the same name as the product, if the rules define one.
     #[serde(default)]
@@ -117,25 +118,29 @@ impl Product {
     }
 }
 
-/// One channel (Discord) or room (Matrix) per adapter.
+/// One id per chat adapter: a product's `channels` (where it talks) and a
+/// person's `chat` (who they are) have the same shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Channels {
-    /// The console channel name; `None` means the product's own name.
+pub struct AdapterIds {
+    /// The console channel (a product's) or name (a person's); `None`
+    /// means the product's or person's own name.
     #[serde(default)]
     pub console: Option<String>,
-    /// A Discord channel id (digits).
+    /// A Discord channel id or user id (digits).
     #[serde(default)]
     pub discord: Option<String>,
-    /// A Matrix room id (`!abc:example.org`) or alias (`#releases:example.org`).
+    /// A Matrix room id (`!abc:example.org`) or alias
+    /// (`#releases:example.org`), or a user id (`@ana:example.org`).
     #[serde(default)]
     pub matrix: Option<String>,
-    /// A Slack channel id (`C0123ABCD`; private channels `G...`).
+    /// A Slack channel id (`C0123ABCD`; private channels `G...`), or a
+    /// member id (`U0123ABCD`, or `W...` in Enterprise Grid).
     #[serde(default)]
     pub slack: Option<String>,
 }
 
-impl Channels {
+impl AdapterIds {
     pub fn get(&self, adapter: Adapter) -> Option<&str> {
         match adapter {
             Adapter::Console => self.console.as_deref(),
@@ -197,7 +202,7 @@ impl Action {
 pub struct Person {
     pub name: String,
     pub timezone: chrono_tz::Tz,
-    pub chat: ChatIds,
+    pub chat: AdapterIds,
     /// Git identities: commit emails and forge logins, matched
     /// case-insensitively.
     pub git: Vec<String>,
@@ -211,35 +216,6 @@ impl Person {
         match adapter {
             Adapter::Console => Some(self.chat.console.as_deref().unwrap_or(&self.name)),
             Adapter::Discord | Adapter::Matrix | Adapter::Slack => self.chat.get(adapter),
-        }
-    }
-}
-
-/// A person's identity on each chat platform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChatIds {
-    /// The console name; `None` means the person's own name.
-    #[serde(default)]
-    pub console: Option<String>,
-    /// A Discord user id (digits).
-    #[serde(default)]
-    pub discord: Option<String>,
-    /// A Matrix user id (`@ana:example.org`).
-    #[serde(default)]
-    pub matrix: Option<String>,
-    /// A Slack member id (`U0123ABCD`, or `W...` in Enterprise Grid).
-    #[serde(default)]
-    pub slack: Option<String>,
-}
-
-impl ChatIds {
-    pub fn get(&self, adapter: Adapter) -> Option<&str> {
-        match adapter {
-            Adapter::Console => self.console.as_deref(),
-            Adapter::Discord => self.discord.as_deref(),
-            Adapter::Matrix => self.matrix.as_deref(),
-            Adapter::Slack => self.slack.as_deref(),
         }
     }
 }
@@ -438,7 +414,7 @@ pub(super) struct RawPerson {
     pub name: String,
     pub timezone: String,
     #[serde(default)]
-    pub chat: ChatIds,
+    pub chat: AdapterIds,
     #[serde(default)]
     pub git: Vec<String>,
     #[serde(default = "default_roles")]
@@ -447,7 +423,7 @@ pub(super) struct RawPerson {
 
 pub const DEFAULT_DATABASE: &str = "shipgate.db";
 /// The command prefix when the config sets none: the command language's.
-pub use crate::chat::command::DEFAULT_PREFIX;
+pub use crate::command::DEFAULT_PREFIX;
 pub const DEFAULT_BRANCH: &str = "main";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

@@ -79,7 +79,7 @@ fn defaults_fill_everything_left_out() {
     assert!(c.discord.is_none() && c.matrix.is_none());
     let web = &c.products[0];
     assert_eq!(web.default_branch, "main");
-    assert_eq!(web.channels, Channels::default());
+    assert_eq!(web.channels, AdapterIds::default());
     assert_eq!(web.rules_product, None);
     assert_eq!(web.rules_name(), "web");
     assert!(web.repos.is_empty());
@@ -87,7 +87,7 @@ fn defaults_fill_everything_left_out() {
     let ana = &c.people[0];
     assert_eq!(ana.roles, ["engineer"]);
     assert_eq!(ana.timezone, chrono_tz::UTC);
-    assert_eq!(ana.chat, ChatIds::default());
+    assert_eq!(ana.chat, AdapterIds::default());
     assert!(ana.git.is_empty());
 }
 

@@ -1,4 +1,5 @@
-//! Chat messages: parse, check who may do it, dispatch; and the read-only
+//! Chat messages, read at the edge into a [`Said`]: answer a command that
+//! could not be read, check who may do it, dispatch; and the read-only
 //! answers (`status`, `windows`, `explain`, `help`).
 
 use super::lifecycle::{not_viable, released, request, supersede};
@@ -6,14 +7,32 @@ use super::release::{approve, release, request_exception};
 use super::text::{at, change_lines, count, exception_id, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
 use super::{Effect, Step};
-use crate::chat::command::{Action, Command, help, parse};
+use crate::command::{Action, Command, Said, help};
 use crate::rules::explain::explain;
 
-pub fn message(step: &mut Step<'_>, product: &str, from: &str, text: &str, reply_to: Option<&str>) {
-    let command = match parse(text, &step.ctx.team.prefix) {
-        Ok(None) => return,
-        Ok(Some(c)) => c,
-        Err(e) => {
+/// A chat message as the engine receives it.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    pub product: &'a str,
+    pub from: &'a str,
+    /// As typed, for the audit of a command that could not be read.
+    pub text: &'a str,
+    pub said: &'a Said,
+    pub reply_to: Option<&'a str>,
+}
+
+pub fn message(step: &mut Step<'_>, m: Message<'_>) {
+    let Message {
+        product,
+        from,
+        text,
+        said,
+        reply_to,
+    } = m;
+    let command = match said {
+        Said::Nothing => return,
+        Said::Command(c) => c.clone(),
+        Said::Invalid(e) => {
             step.reply(
                 product,
                 reply_to,
@@ -59,10 +78,7 @@ pub fn message(step: &mut Step<'_>, product: &str, from: &str, text: &str, reply
 
 /// A chat message read on catch-up, for [`missed`].
 pub struct Missed<'a> {
-    pub product: &'a str,
-    pub from: &'a str,
-    pub text: &'a str,
-    pub reply_to: Option<&'a str>,
+    pub message: Message<'a>,
     pub sent_at: chrono::DateTime<chrono::Utc>,
     pub max_age_secs: u64,
 }
@@ -95,21 +111,22 @@ fn time_sensitive(command: &Command) -> bool {
 /// time-sensitive command older than the limit is answered, not run;
 /// anything else runs as [`message`] would, and its answer says it was
 /// caught up.
-pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
+pub fn missed(step: &mut Step<'_>, missed: Missed<'_>) {
+    let m = missed.message;
     let when = match step.ctx.team.people.get(m.from) {
-        Some(member) => m
+        Some(member) => missed
             .sent_at
             .with_timezone(&member.tz)
             .format("%H:%M %Z")
             .to_string(),
-        None => m.sent_at.format("%H:%M UTC").to_string(),
+        None => missed.sent_at.format("%H:%M UTC").to_string(),
     };
-    let age = step.now() - m.sent_at;
+    let age = step.now() - missed.sent_at;
     let too_old =
-        age > chrono::TimeDelta::seconds(i64::try_from(m.max_age_secs).unwrap_or(i64::MAX));
+        age > chrono::TimeDelta::seconds(i64::try_from(missed.max_age_secs).unwrap_or(i64::MAX));
     if too_old
-        && let Ok(Some(command)) = parse(m.text, &step.ctx.team.prefix)
-        && time_sensitive(&command)
+        && let Said::Command(command) = m.said
+        && time_sensitive(command)
         && step.ctx.team.products.contains_key(m.product)
     {
         step.reply(
@@ -128,14 +145,15 @@ pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
             format!(
                 "{} sent at {}",
                 command.name(),
-                crate::timefmt::utc(m.sent_at)
+                crate::timefmt::utc(missed.sent_at)
             ),
             None,
         );
         return;
     }
     let first = step.effects.len();
-    message(step, m.product, m.from, m.text, m.reply_to);
+    let reply_to = m.reply_to;
+    message(step, m);
     let note = format!("(caught up: sent at {when} while shipgate was offline) ");
     let posts: Vec<usize> = (first..step.effects.len())
         .filter(|i| matches!(step.effects.get(*i), Some(Effect::Post(_))))
@@ -144,7 +162,7 @@ pub fn missed(step: &mut Step<'_>, m: Missed<'_>) {
         .iter()
         .copied()
         .filter(|i| {
-            matches!(step.effects.get(*i), Some(Effect::Post(p)) if m.reply_to.is_some() && p.reply_to.as_deref() == m.reply_to)
+            matches!(step.effects.get(*i), Some(Effect::Post(p)) if reply_to.is_some() && p.reply_to.as_deref() == reply_to)
         })
         .collect();
     let marked = if answers.is_empty() {
@@ -178,7 +196,7 @@ fn refuse(
         };
     };
     let policy = step.ctx.policy(product);
-    if let Some(roles) = policy.allow.get(action.as_str())
+    if let Some(roles) = policy.allow.get(&action)
         && !roles
             .iter()
             .any(|r| r == "anyone" || member.roles.contains(r))
@@ -203,12 +221,10 @@ fn refuse(
     let manager_only = |what: &str| -> Option<String> {
         match current {
             None => Some("there is no RC in flight.".to_owned()),
-            Some(rc) if rc.manager != from && !policy.allow.contains_key(action.as_str()) => {
-                Some(format!(
-                    "only the release manager of RC #{} ({}) can {what}.",
-                    rc.id, rc.manager
-                ))
-            }
+            Some(rc) if rc.manager != from && !policy.allow.contains_key(&action) => Some(format!(
+                "only the release manager of RC #{} ({}) can {what}.",
+                rc.id, rc.manager
+            )),
             Some(_) => None,
         }
     };
@@ -564,6 +580,7 @@ mod missed_tests {
             product: "web".to_owned(),
             from: "ana".to_owned(),
             text: text.to_owned(),
+            said: crate::command::read(text, &team.prefix),
             message_id: Some("$m1".to_owned()),
             sent_at: chrono::Utc
                 .with_ymd_and_hms(2026, 3, 10, sent.0, sent.1, 0)

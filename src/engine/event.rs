@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::state::{Breach, CiStatus, RcState, Trigger};
+use crate::command::Said;
 
 /// An input to the engine. Adapters, webhooks and the scheduler all produce
 /// these; platform types never reach the engine.
@@ -18,7 +19,9 @@ pub enum Event {
         author: String,
         title: String,
     },
-    /// A chat message, as typed (prefix included).
+    /// A chat message: the text as typed (prefix included) and what it
+    /// says, read at the edge (`ledger::to_event`), so the engine never
+    /// parses text.
     Chat {
         product: String,
         from: String,
@@ -26,6 +29,9 @@ pub enum Event {
         /// The platform's message id, so replies can thread to it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message_id: Option<String>,
+        /// Events stored before it existed are read by
+        /// `ledger::stored_event`.
+        said: Said,
     },
     /// A chat message sent while shipgate was not listening (stopped,
     /// starting, or cut off), read when it caught up. Run like [`Event::Chat`],
@@ -41,6 +47,8 @@ pub enum Event {
         sent_at: chrono::DateTime<chrono::Utc>,
         /// `chat.catch_up_max_age` when it was read.
         max_age_secs: u64,
+        /// What it says, as for [`Event::Chat`].
+        said: Said,
     },
     /// A CI report about an RC.
     Ci {

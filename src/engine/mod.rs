@@ -55,10 +55,30 @@ pub struct Team {
     pub chat_ids: BTreeMap<String, String>,
 }
 
+/// Whether two names are the same name: names are unique ignoring case.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// The one of `names` that equals `wanted` ignoring case: names are unique
+/// ignoring case (the config check), so at most one matches. Every entry
+/// point (HTTP, webhooks, console, chat adapters, simulate, the handoff
+/// target) turns a typed name into the config's spelling through here.
+pub fn find_name<'a, S: AsRef<str> + 'a>(
+    names: impl IntoIterator<Item = &'a S>,
+    wanted: &str,
+) -> Option<&'a str> {
+    let wanted = wanted.trim();
+    names
+        .into_iter()
+        .map(AsRef::as_ref)
+        .find(|n| same_name(n, wanted))
+}
+
 impl Team {
     /// The config's spelling of a person's name typed in any case.
     pub fn person_name(&self, name: &str) -> Option<&str> {
-        crate::team::find_name(self.people.keys(), name)
+        find_name(self.people.keys(), name)
     }
 
     /// The person `typed` names: their name in any case, their Matrix id
@@ -67,7 +87,7 @@ impl Team {
         if let Some(name) = self.person_name(typed) {
             return Ok(name);
         }
-        let Some(id) = crate::chat::mention::chat_id(typed) else {
+        let Some(id) = crate::command::mention::chat_id(typed) else {
             let names: Vec<&str> = self.people.keys().map(String::as_str).collect();
             let hint = crate::rules::suggest::closest(typed, names.iter().copied())
                 .map(|s| format!(" Did you mean `{s}`?"))
@@ -86,7 +106,7 @@ impl Team {
 
     /// The config's spelling of a product's name typed in any case.
     pub fn product_name(&self, name: &str) -> Option<&str> {
-        crate::team::find_name(self.products.keys(), name)
+        find_name(self.products.keys(), name)
     }
 
     /// The rules product a product uses for overrides.
@@ -148,7 +168,17 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             from,
             text,
             message_id,
-        } => chat::message(&mut step, product, from, text, message_id.as_deref()),
+            said,
+        } => chat::message(
+            &mut step,
+            chat::Message {
+                product,
+                from,
+                text,
+                said,
+                reply_to: message_id.as_deref(),
+            },
+        ),
         Event::MissedChat {
             product,
             from,
@@ -156,13 +186,17 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
             message_id,
             sent_at,
             max_age_secs,
+            said,
         } => chat::missed(
             &mut step,
             chat::Missed {
-                product,
-                from,
-                text,
-                reply_to: message_id.as_deref(),
+                message: chat::Message {
+                    product,
+                    from,
+                    text,
+                    said,
+                    reply_to: message_id.as_deref(),
+                },
                 sent_at: *sent_at,
                 max_age_secs: *max_age_secs,
             },

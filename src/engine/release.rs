@@ -434,7 +434,7 @@ fn approvers(step: &Step<'_>, product: &str, by: &str) -> Vec<String> {
     let policy = step.ctx.policy(product);
     let roles = policy
         .allow
-        .get("approve")
+        .get(&crate::command::Action::Approve)
         .filter(|roles| !roles.iter().any(|r| r == "anyone"));
     step.ctx
         .team
@@ -482,7 +482,11 @@ fn release_if_allowed(
     reply_to: Option<&str>,
 ) {
     let policy = step.ctx.policy(product);
-    let roles = policy.allow.get("release").cloned().unwrap_or_default();
+    let roles = policy
+        .allow
+        .get(&crate::command::Action::Release)
+        .cloned()
+        .unwrap_or_default();
     let has = step.ctx.team.people.get(who).is_some_and(|m| {
         roles.is_empty() || roles.iter().any(|r| r == "anyone" || m.roles.contains(r))
     });

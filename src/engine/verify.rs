@@ -7,7 +7,7 @@ use super::Step;
 use super::lifecycle::rc_update;
 use super::state::RcState;
 use super::text::{and_list, at, count, exception_id, from_now, local};
-use crate::chat::command::ChangeSelection;
+use crate::command::ChangeSelection;
 
 pub fn verify(
     step: &mut Step<'_>,

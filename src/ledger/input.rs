@@ -2,8 +2,10 @@
 //! event. HTTP (`/api/events`, webhooks), the console, the chat adapters
 //! and `simulate` all build an [`Input`] and call [`to_event`], which
 //! turns product and person names typed in any case into the config's
-//! spelling (names are unique ignoring case). An unknown product is an
-//! error here, never an event the engine would drop.
+//! spelling (names are unique ignoring case), and reads a chat message's
+//! text into a typed command ([`Said`]) once, so the engine never parses.
+//! An unknown product is an error here, never an event the engine would
+//! drop.
 //!
 //! The JSON shapes ([`Merged`], [`Chat`], [`Ci`]) are the lines of
 //! `/api/events` and of a `simulate` script.
@@ -11,6 +13,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::command::Said;
 use crate::config::Config;
 use crate::engine::{CiStatus, Event};
 
@@ -86,7 +89,9 @@ pub enum Input {
 /// product must be known (else the error lists the products); a merge's
 /// author is mapped from a git identity or name to the person (else kept
 /// as given); a chat author is a person's name in any case (else kept as
-/// given, and the engine answers "I don't know ...").
+/// given, and the engine answers "I don't know ..."); a chat message's
+/// text is read into a typed [`Said`] (a command, a command that could not
+/// be read, or nothing for shipgate) with the config's prefix.
 pub fn to_event(config: &Config, input: Input) -> Result<Event, String> {
     let product = |p: &str| crate::team::product_name(config, p).map(str::to_owned);
     Ok(match input {
@@ -104,12 +109,14 @@ pub fn to_event(config: &Config, input: Input) -> Result<Event, String> {
         Input::Chat(c) => {
             let product = product(&c.product)?;
             let from = crate::team::chat_author(config, &c.from);
+            let said = read_chat(config, &c.text);
             match c.sent_at {
                 None => Event::Chat {
                     product,
                     from,
                     text: c.text,
                     message_id: c.message_id,
+                    said,
                 },
                 Some(sent_at) => Event::MissedChat {
                     product,
@@ -118,11 +125,18 @@ pub fn to_event(config: &Config, input: Input) -> Result<Event, String> {
                     message_id: c.message_id,
                     sent_at,
                     max_age_secs: config.chat.catch_up_max_age,
+                    said,
                 },
             }
         }
         Input::Clock => Event::Tick,
     })
+}
+
+/// What a chat message says, read with the config's prefix: the one place
+/// chat text becomes a command.
+pub fn read_chat(config: &Config, text: &str) -> Said {
+    crate::command::read(text, &crate::command::invocation(&config.prefix))
 }
 
 /// A JSON error on an input line as `line 3, column 47: EOF while parsing

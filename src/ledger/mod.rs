@@ -4,7 +4,9 @@
 //! each event is decided by the pure engine and committed with its state,
 //! outbox and audit in one SQLite transaction; timers that fall due are
 //! fired by one catch-up function ([`Ledger::catch_up`]) that the daemon's
-//! writer, `shipgate simulate` and the tests all call. An event whose
+//! writer, `shipgate simulate` and the tests all call. Stored events are
+//! read back through [`stored_event`], which also reads the shapes older
+//! versions stored. An event whose
 //! idempotency key was seen before changes nothing. Nothing outside the
 //! ledger writes events to the [`Store`].
 //!
@@ -17,6 +19,7 @@
 //! in the daemon and in `simulate`.
 
 pub mod input;
+pub mod stored;
 
 use chrono::{DateTime, Utc};
 
@@ -25,6 +28,7 @@ use crate::rules::RuleSet;
 use crate::store::{AuditRow, Commit, CommitOutcome, NewMessage, Store, StoreError};
 
 pub use input::{Input, to_event};
+pub use stored::stored_event;
 
 /// The seed of the decision stored as event `n`, from a base seed
 /// (splitmix64), so each decision has its own recorded seed.

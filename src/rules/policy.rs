@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 
+use crate::command::Action;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyPolicy {
     /// Minutes after local midnight, in `Policy::timezone`.
@@ -47,9 +49,9 @@ pub struct Policy {
     pub urgent_notice: TimeDelta,
     pub remind: RemindPolicy,
     pub exception_lasts: TimeDelta,
-    /// Roles allowed to take each action (by its name in the rules, e.g.
-    /// `release`); an action not listed is open to everyone.
-    pub allow: BTreeMap<String, Vec<String>>,
+    /// Roles allowed to take each action (`allow release to lead`); an
+    /// action not listed is open to everyone.
+    pub allow: BTreeMap<Action, Vec<String>>,
     /// The window releases to production follow (`gate release WINDOW`);
     /// `None` when written `gate release off`.
     pub release_gate: Option<String>,

@@ -9,6 +9,7 @@ use super::ast::{self, GateKind, PolicyDef, PolicyItem, Span, Spanned};
 use super::model::RuleSet;
 use super::policy::{DailyPolicy, Policy};
 use super::validate::{Validator, day_mask};
+use crate::command::Action;
 
 /// The longest duration a policy setting may have.
 const MAX_DAYS: i64 = 60;
@@ -308,24 +309,32 @@ impl Validator<'_> {
                     }
                 }
                 PolicyItem::Allow { action, roles } => {
-                    let key: &'static str = match action.node.as_str() {
-                        "request" => "allow request",
-                        "object" => "allow object",
-                        "decide" => "allow decide",
-                        "not-viable" => "allow not-viable",
-                        "released" => "allow released",
-                        "release" => "allow release",
-                        "verify" => "allow verify",
-                        "handoff" => "allow handoff",
-                        "away" => "allow away",
-                        "exception" => "allow exception",
-                        _ => "allow approve",
+                    // The grammar admits only the table's words; a word it
+                    // does not know is an error, never another action.
+                    let Some((a, key)) = Action::from_allow_word(&action.node)
+                        .and_then(|a| Some((a, a.allow_setting()?)))
+                    else {
+                        let e = self.push(
+                            file,
+                            action.span,
+                            "unknown-action",
+                            format!("there is no action `{}`", action.node),
+                            "unknown action",
+                        );
+                        e.help = Some(format!(
+                            "the actions are {}",
+                            Action::ALLOW_WORDS
+                                .iter()
+                                .map(|w| format!("`{w}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        continue;
                     };
                     if self.once(file, span, key, seen) {
-                        policy.allow.insert(
-                            action.node.clone(),
-                            roles.iter().map(|r| r.node.clone()).collect(),
-                        );
+                        policy
+                            .allow
+                            .insert(a, roles.iter().map(|r| r.node.clone()).collect());
                     }
                 }
             }

@@ -205,19 +205,7 @@ fn keywords(rule: Rule) -> &'static [&'static str] {
         Rule::kw_escalate => &["escalate"],
         Rule::kw_prefer => &["prefer"],
         Rule::kw_notice => &["notice"],
-        Rule::action_name => &[
-            "request",
-            "object",
-            "decide",
-            "not-viable",
-            "released",
-            "release",
-            "verify",
-            "handoff",
-            "away",
-            "exception",
-            "approve",
-        ],
+        Rule::action_name => crate::command::Action::ALLOW_WORDS,
         _ => &[],
     }
 }

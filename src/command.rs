@@ -1,5 +1,8 @@
 //! The chat command language: `!sg rc request urgent REASON`, `!sg verify
-//! #12`, ... parsed in this one module into one [`Command`] enum.
+//! #12`, ... parsed in this one module into one [`Command`] enum. It is part
+//! of the pure core (with `rules` and `engine`): it imports nothing from the
+//! shell. The shell reads a message once, at the edge ([`read`], called by
+//! `ledger::to_event`), and the engine receives the typed [`Said`].
 //!
 //! - [`parse`] reads a chat message (prefix included) into a [`Command`], or
 //!   a one-line [`ParseError`] that names the problem and, where there is
@@ -10,7 +13,9 @@
 //! - [`Command`]'s `Display` writes the canonical text (without prefix);
 //!   parsing it again gives the same command.
 
+mod action;
 mod help;
+pub mod mention;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -19,7 +24,9 @@ mod words;
 use std::fmt;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
+pub use action::Action;
 pub use help::help;
 pub use parse::parse;
 pub use words::invocation;
@@ -27,8 +34,34 @@ pub use words::invocation;
 /// The prefix that addresses shipgate in a chat channel.
 pub const DEFAULT_PREFIX: &str = "!sg ";
 
+/// What a chat message says to shipgate, read once at the edge: what the
+/// engine receives and the event log stores, so a stored message is
+/// decided the same way whatever the prefix is later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Said {
+    /// Not addressed to shipgate (it does not start with the prefix).
+    Nothing,
+    /// A command.
+    Command(Command),
+    /// Addressed to shipgate but not a command: the engine answers the
+    /// error.
+    Invalid(ParseError),
+}
+
+/// Reads a chat message (prefix included) into what it says: [`parse`]
+/// as one value.
+pub fn read(text: &str, prefix: &str) -> Said {
+    match parse(text, prefix) {
+        Ok(None) => Said::Nothing,
+        Ok(Some(command)) => Said::Command(command),
+        Err(e) => Said::Invalid(e),
+    }
+}
+
 /// One chat command, as typed by a person.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// `rc request [urgent] REASON`
     RcRequest { urgent: bool, reason: String },
@@ -75,56 +108,14 @@ pub enum Command {
 }
 
 /// Which changes a `verify` names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChangeSelection {
     /// `verify all`: every change of the sender's in the RC.
     All,
     /// Change ids exactly as written (`#123`, `abc123f`, `web-42`), in
     /// order, without duplicates; never empty when parsed.
     Some(Vec<String>),
-}
-
-/// What a command needs permission for; the engine maps these to roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Request,
-    Object,
-    Decide,
-    NotViable,
-    Released,
-    Verify,
-    Handoff,
-    Away,
-    Release,
-    Exception,
-    Approve,
-    Read,
-}
-
-impl Action {
-    /// A lowercase word for messages ("needs the `request` permission").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Request => "request",
-            Action::Object => "object",
-            Action::Decide => "decide",
-            Action::NotViable => "not-viable",
-            Action::Released => "released",
-            Action::Verify => "verify",
-            Action::Handoff => "handoff",
-            Action::Away => "away",
-            Action::Release => "release",
-            Action::Exception => "exception",
-            Action::Approve => "approve",
-            Action::Read => "read",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 macro_rules! command_kinds {
@@ -181,28 +172,33 @@ impl CommandKind {
     pub fn aliases(self) -> &'static [&'static str] {
         self.spec().aliases
     }
+
+    /// What this kind of command needs permission for.
+    pub fn action(self) -> Action {
+        match self {
+            CommandKind::RcRequest => Action::Request,
+            CommandKind::RcObject => Action::Object,
+            CommandKind::RcProceed | CommandKind::RcWithdraw => Action::Decide,
+            CommandKind::RcNotViable => Action::NotViable,
+            CommandKind::RcReleased => Action::Released,
+            CommandKind::Verify => Action::Verify,
+            CommandKind::Handoff => Action::Handoff,
+            CommandKind::Away | CommandKind::Back => Action::Away,
+            CommandKind::Release => Action::Release,
+            CommandKind::ReleaseException => Action::Exception,
+            CommandKind::Approve => Action::Approve,
+            CommandKind::Status
+            | CommandKind::Windows
+            | CommandKind::Explain
+            | CommandKind::Help => Action::Read,
+        }
+    }
 }
 
 impl Command {
     /// What this command needs permission for.
     pub fn action(&self) -> Action {
-        match self {
-            Command::RcRequest { .. } => Action::Request,
-            Command::RcObject { .. } => Action::Object,
-            Command::RcProceed | Command::RcWithdraw => Action::Decide,
-            Command::RcNotViable { .. } => Action::NotViable,
-            Command::RcReleased => Action::Released,
-            Command::Verify { .. } => Action::Verify,
-            Command::Handoff { .. } => Action::Handoff,
-            Command::Away { .. } | Command::Back => Action::Away,
-            Command::Release => Action::Release,
-            Command::ReleaseException { .. } => Action::Exception,
-            Command::Approve { .. } => Action::Approve,
-            Command::Status { .. }
-            | Command::Windows
-            | Command::Explain { .. }
-            | Command::Help { .. } => Action::Read,
-        }
+        self.kind().action()
     }
 
     /// The canonical command name, e.g. `"rc request"`.
@@ -292,7 +288,7 @@ impl fmt::Display for Command {
 
 /// A command that could not be read: one line for the chat, never a Rust
 /// type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseError {
     /// What is wrong, in plain words (lowercase, user text in backticks).
     pub message: String,

@@ -14,7 +14,7 @@ use super::{ChangeSelection, Command, CommandKind, ParseError};
 /// following lines. A Matrix pill (a link to a user on matrix.to) reads as
 /// the user's id.
 pub fn parse(text: &str, prefix: &str) -> Result<Option<Command>, ParseError> {
-    let text = crate::chat::mention::unlink_pills(text);
+    let text = crate::command::mention::unlink_pills(text);
     let Some(body) = strip_prefix(&text, prefix) else {
         return Ok(None);
     };
