@@ -5,7 +5,7 @@ use super::lifecycle::{not_viable, released, request, supersede};
 use super::release::{approve, release, request_exception};
 use super::text::{at, change_lines, count, exception_id, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
-use super::{Effect, Step};
+use super::{Card, Effect, Step};
 use crate::chat::command::{Action, Command, help, parse};
 use crate::rules::explain::explain;
 
@@ -39,6 +39,37 @@ pub fn message(step: &mut Step<'_>, product: &str, from: &str, text: &str, reply
         return;
     }
     let action = command.action();
+    // A command that may change something says, on its first answer,
+    // whether it did (a click on a button is answered privately when not).
+    let first = step.effects.len();
+    let before = match (action, reply_to) {
+        (Action::Read, _) | (_, None) => None,
+        (_, Some(to)) => Some((to, step.state.clone())),
+    };
+    run(step, product, from, command, action, reply_to);
+    if let Some((to, before)) = before {
+        let done = step.state != before;
+        let answer = step.effects[first..].iter_mut().find_map(|e| match e {
+            Effect::Post(p) if p.card.is_none() => Some(p),
+            _ => None,
+        });
+        if let Some(p) = answer {
+            p.card = Some(Card::Answer {
+                to: to.to_owned(),
+                done,
+            });
+        }
+    }
+}
+
+fn run(
+    step: &mut Step<'_>,
+    product: &str,
+    from: &str,
+    command: Command,
+    action: Action,
+    reply_to: Option<&str>,
+) {
     if let Some(refusal) = refuse(step, product, from, &command, action) {
         step.reply(
             product,
