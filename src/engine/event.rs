@@ -138,8 +138,10 @@ pub struct Post {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
     /// What the message is, for platforms that show more than text
-    /// (Slack's Block Kit and buttons); the text says it all anyway.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (Slack's Block Kit and buttons); the text says it all anyway. It
+    /// goes to the outbox with the message, not into an effect's JSON
+    /// (`simulate` prints the text).
+    #[serde(skip)]
     pub card: Option<Card>,
 }
 
