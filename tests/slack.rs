@@ -153,8 +153,19 @@ async fn commands_get_threaded_answers_with_mentions() {
     w.fake.disconnect();
     wait_until("a second connection", || w.fake.connections() >= 2).await;
     let (after, _) = w.fake.say(WEB, BEN, "!sg status");
-    let (_, answer) = w.fake.wait_for("no RC in flight", i + 1).await;
+    let (i, answer) = w.fake.wait_for("no RC in flight", i + 1).await;
     assert_eq!(answer.thread_ts.as_deref(), Some(after.as_str()));
+
+    // A 429 on a call that is not an outbox post (a slash command's
+    // message): waited out, made again, counted apart.
+    w.fake.rate_limit_next(1);
+    w.fake.slash(WEB, BEN, "/sg", "windows");
+    w.fake.wait_for("/sg windows", i).await;
+    assert_eq!(w.fake.rate_limited(), 2);
+    assert_eq!(
+        sg.metric("shipgate_chat_api_rate_limited_total").await,
+        1.0
+    );
     sg.stop();
 }
 
@@ -558,4 +569,25 @@ async fn clicks_over_http_are_signed() {
     assert_eq!(w.fake.count("ready to release"), 1);
     drop(w.dir);
     sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_scope_stops_the_start_naming_it() {
+    for (method, scope) in [
+        ("conversations.info", "channels:read"),
+        ("conversations.history", "channels:history"),
+    ] {
+        let w = world().await;
+        w.fake.missing_scope(method, scope);
+        let err = Shipgate::try_start(
+            &w.config,
+            "2026-03-09T14:00:00Z",
+            API_TOKEN,
+            Duration::from_secs(30),
+        )
+        .err()
+        .expect("the start fails");
+        assert!(err.contains(&format!("add the `{scope}` bot scope")), "{err}");
+        assert!(err.contains("C0WEB"), "{err}");
+    }
 }

@@ -141,7 +141,7 @@ impl SlackAdapter {
             .build()
             .map_err(|e| format!("slack: cannot create the HTTP client: {e}"))?;
         let base = s.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
-        let api = Arc::new(Api::new(http.clone(), base, bot_token));
+        let api = Arc::new(Api::new(http.clone(), base, bot_token).counting(health.clone()));
         let me = api
             .call_waiting("auth.test", Body::Form(&[]), 5)
             .await
@@ -246,7 +246,7 @@ impl SlackAdapter {
                 let app_token = config
                     .resolve(app_token)
                     .map_err(|e| format!("slack: app_token: {e}"))?;
-                let app_api = Api::new(http, base, app_token);
+                let app_api = Api::new(http, base, app_token).counting(health.clone());
                 socket::start(
                     app_api,
                     dispatcher,

@@ -77,6 +77,8 @@ struct Inner {
     members: Mutex<HashMap<String, bool>>,
     acks: Mutex<Vec<String>>,
     ephemerals: Mutex<Vec<Ephemeral>>,
+    /// Method -> the scope it answers `missing_scope` for.
+    missing: Mutex<HashMap<String, String>>,
     /// `chat.update` calls: (channel, ts).
     updates: Mutex<Vec<(String, String)>>,
     requests: Mutex<Vec<String>>,
@@ -376,6 +378,16 @@ impl FakeSlack {
             .insert(channel.to_owned(), member);
     }
 
+    /// `method` answers `missing_scope`, `needed: scope` (as Slack does
+    /// when the app was installed without it).
+    pub fn missing_scope(&self, method: &str, scope: &str) {
+        self.inner
+            .missing
+            .lock()
+            .unwrap()
+            .insert(method.to_owned(), scope.to_owned());
+    }
+
     /// The next `chat.postMessage` gets a `429` with `Retry-After: secs`.
     pub fn rate_limit_next(&self, secs: u64) {
         *self.inner.rate_limit_next.lock().unwrap() = Some(secs);
@@ -454,6 +466,10 @@ async fn method(
     }
     if token != BOT_TOKEN {
         return fail("invalid_auth");
+    }
+    if let Some(scope) = inner.missing.lock().unwrap().get(&method) {
+        return axum::Json(json!({"ok": false, "error": "missing_scope", "needed": scope}))
+            .into_response();
     }
     match method.as_str() {
         "auth.test" => ok(
