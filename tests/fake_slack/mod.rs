@@ -77,6 +77,8 @@ struct Inner {
     members: Mutex<HashMap<String, bool>>,
     acks: Mutex<Vec<String>>,
     ephemerals: Mutex<Vec<Ephemeral>>,
+    /// Woken on every `chat.postMessage`.
+    posted: tokio::sync::Notify,
     /// Method -> the scope it answers `missing_scope` for.
     missing: Mutex<HashMap<String, String>>,
     /// `chat.update` calls: (channel, ts).
@@ -283,6 +285,42 @@ impl FakeSlack {
     /// returns the envelope id.
     pub fn interact(&self, payload: &Value) -> String {
         self.envelope("interactive", payload.clone())
+    }
+
+    /// Waits (up to `timeout`) for the bot's post in the thread of `ts`;
+    /// the instant it was recorded.
+    pub async fn post_in_thread(&self, ts: &str, timeout: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.inner.posted.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self
+                .inner
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|m| m.bot && m.thread_ts.as_deref() == Some(ts))
+            {
+                return Some(Instant::now());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    /// A person's message over Socket Mode, without storing it in history
+    /// (for long benchmark runs); returns its ts.
+    pub fn say_live(&self, channel: &str, user: &str, text: &str) -> String {
+        let ts = self.ts();
+        self.envelope(
+            "events_api",
+            json!({"type": "event_callback", "event": {
+                "type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+            }}),
+        );
+        ts
     }
 
     /// Every `chat.postEphemeral`, in order.
@@ -585,6 +623,7 @@ async fn method(
                 bot: true,
                 blocks: a.get("blocks").cloned(),
             });
+            inner.posted.notify_waiters();
             if inner.hang_next_post.swap(false, Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }
