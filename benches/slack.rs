@@ -158,5 +158,8 @@ async fn main() {
         s50 - b50,
         s95 - b95
     );
-    println!("shipgate RSS with {CHANNELS} channels: {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "shipgate RSS with {CHANNELS} channels: {:.1} MiB",
+        rss as f64 / 1024.0
+    );
 }

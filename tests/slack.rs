@@ -162,10 +162,7 @@ async fn commands_get_threaded_answers_with_mentions() {
     w.fake.slash(WEB, BEN, "/sg", "windows");
     w.fake.wait_for("/sg windows", i).await;
     assert_eq!(w.fake.rate_limited(), 2);
-    assert_eq!(
-        sg.metric("shipgate_chat_api_rate_limited_total").await,
-        1.0
-    );
+    assert_eq!(sg.metric("shipgate_chat_api_rate_limited_total").await, 1.0);
     sg.stop();
 }
 
@@ -587,7 +584,10 @@ async fn a_missing_scope_stops_the_start_naming_it() {
         )
         .err()
         .expect("the start fails");
-        assert!(err.contains(&format!("add the `{scope}` bot scope")), "{err}");
+        assert!(
+            err.contains(&format!("add the `{scope}` bot scope")),
+            "{err}"
+        );
         assert!(err.contains("C0WEB"), "{err}");
     }
 }

@@ -218,25 +218,23 @@ impl SlackAdapter {
                 });
             }
         }
-        let clicks: Clicks = Arc::new(Mutex::new(HashMap::new()));
-        let adapter = Self {
-            clicks: clicks.clone(),
-            api: api.clone(),
-            posted: Mutex::new(HashMap::new()),
-            unverified: Mutex::new(pending_at_start),
-            bot_user: bot_user.clone(),
-            bot_id: bot_id.clone(),
-        };
         let dispatcher = Arc::new(Dispatcher::new(
             config,
             api.clone(),
             inbound,
             health.clone(),
+            bot_user.clone(),
+            bot_id.clone(),
+            cursors,
+        ));
+        let adapter = Self {
+            clicks: dispatcher.clicks(),
+            api: api.clone(),
+            posted: Mutex::new(HashMap::new()),
+            unverified: Mutex::new(pending_at_start),
             bot_user,
             bot_id,
-            cursors,
-            clicks,
-        ));
+        };
         let task = match s.mode {
             SlackMode::Socket => {
                 let app_token = s
@@ -396,9 +394,12 @@ impl SlackAdapter {
         let Some(click) = self.clicks.lock().ok().and_then(|mut m| m.remove(to)) else {
             return;
         };
-        let Some(blocks) =
-            blocks::after_click(&click.blocks, &click.block_id, &click.action_id, &click.user)
-        else {
+        let Some(blocks) = blocks::after_click(
+            &click.blocks,
+            &click.block_id,
+            &click.action_id,
+            &click.user,
+        ) else {
             return;
         };
         let body = json!({

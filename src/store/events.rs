@@ -382,7 +382,7 @@ mod tests {
             event_json: format!(r#"{{"key":"{key}"}}"#),
             state_json: format!(r#"{{"after":"{key}"}}"#),
             outbox: vec![NewMessage {
- card_json: None,
+                card_json: None,
                 product: "payments".to_owned(),
                 text: format!("hello from {key}"),
                 mentions: vec!["@ana".to_owned()],

@@ -287,7 +287,7 @@ mod tests {
             outbox: messages
                 .iter()
                 .map(|(product, text)| NewMessage {
- card_json: None,
+                    card_json: None,
                     product: (*product).to_owned(),
                     text: (*text).to_owned(),
                     mentions: vec!["@bo".to_owned()],

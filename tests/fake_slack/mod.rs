@@ -230,7 +230,14 @@ impl FakeSlack {
 
     /// The payload Slack sends when `user` clicks the button `action_id`
     /// (whose value contains `value`) on the bot's message `ts`.
-    pub fn click(&self, channel: &str, user: &str, ts: &str, action_id: &str, value: &str) -> Value {
+    pub fn click(
+        &self,
+        channel: &str,
+        user: &str,
+        ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
         let msg = self
             .inner
             .messages
@@ -663,7 +670,10 @@ async fn method(
                 channel: ch,
                 user,
                 text: s("text"),
-                thread_ts: a.get("thread_ts").and_then(Value::as_str).map(str::to_owned),
+                thread_ts: a
+                    .get("thread_ts")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             });
             let n = inner.next_ts.fetch_add(1, Ordering::SeqCst);
             ok(json!({"message_ts": format!("1700000000.{n:06}")}))

@@ -72,7 +72,9 @@ impl ApiError {
 pub fn tier(method: &str) -> Option<u32> {
     match method {
         "apps.connections.open" => Some(1),
-        "conversations.history" | "conversations.replies" | "conversations.info"
+        "conversations.history"
+        | "conversations.replies"
+        | "conversations.info"
         | "chat.update" => Some(50),
         "auth.test" | "chat.postEphemeral" => Some(100),
         _ => None,
@@ -247,7 +249,10 @@ mod tests {
             assert_eq!(api.take("conversations.history", t0), None);
         }
         let wait = api.take("conversations.history", t0).unwrap_or_default();
-        assert!(wait > Duration::from_millis(1100) && wait < Duration::from_millis(1300), "{wait:?}");
+        assert!(
+            wait > Duration::from_millis(1100) && wait < Duration::from_millis(1300),
+            "{wait:?}"
+        );
         // A minute later the burst is back.
         let later = t0 + Duration::from_secs(120);
         assert_eq!(api.take("conversations.history", later), None);

@@ -258,7 +258,11 @@ mod tests {
             ("other", "x", None),
         ];
         for (action, value, want) in cases {
-            assert_eq!(command_of(action, value).as_deref(), want, "{action} {value}");
+            assert_eq!(
+                command_of(action, value).as_deref(),
+                want,
+                "{action} {value}"
+            );
         }
     }
 

@@ -54,7 +54,6 @@ impl Dispatcher {
         bot_user: String,
         bot_id: Option<String>,
         cursors: BTreeMap<String, String>,
-        clicks: Clicks,
     ) -> Self {
         let name = config
             .slack
@@ -72,7 +71,7 @@ impl Dispatcher {
             slash: format!("/{name}"),
             cursors: Mutex::new(cursors.into_iter().collect()),
             catching_up: tokio::sync::Mutex::new(()),
-            clicks,
+            clicks: Clicks::default(),
         }
     }
 
@@ -250,6 +249,12 @@ impl Dispatcher {
         }
     }
 
+    /// The clicks handed over and not answered yet, shared with the
+    /// adapter that sends the answers.
+    pub fn clicks(&self) -> Clicks {
+        self.clicks.clone()
+    }
+
     /// A click on one of shipgate's buttons (`block_actions`), by Socket
     /// Mode or `/hooks/slack`: handed over as the command it stands for,
     /// typed by the person who clicked, in the clicked message's thread.
@@ -283,7 +288,10 @@ impl Dispatcher {
         };
         let a = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("");
         let Some(command) = blocks::command_of(a("action_id"), a("value")) else {
-            tracing::debug!(action = a("action_id"), "slack: a button that is not shipgate's");
+            tracing::debug!(
+                action = a("action_id"),
+                "slack: a button that is not shipgate's"
+            );
             return;
         };
         let action_ts = a("action_ts");
