@@ -4,7 +4,12 @@
 //! app-level token; [`socket`]) or by the Events API over HTTP
 //! (`POST /hooks/slack`, signed; [`signature`]). Answers go out with
 //! `chat.postMessage` in the command's thread, as `mrkdwn` with `<@U..>`
-//! mentions, split under Slack's limit.
+//! mentions, split under Slack's limit. Messages with an engine
+//! [`Card`] (an RC announcement, an exception request, a ready RC) also
+//! carry Block Kit blocks with one-click buttons ([`blocks`]); a click is
+//! handed over as the command it stands for ([`events`]), its answer is
+//! said privately (`chat.postEphemeral`) when it changed nothing, and the
+//! clicked message is updated (`chat.update`) when it did.
 //!
 //! Slack's API has no idempotency key for `chat.postMessage`, so a post is
 //! made at most once per outbox message and part like this: every part
