@@ -649,3 +649,72 @@ mod missed_tests {
         assert!(posts((9, 0), "good morning").is_empty());
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod answer_tests {
+    use chrono::TimeZone;
+
+    use crate::engine::{Card, Context, Effect, Event, Member, State, Team, handle};
+    use crate::rules::{self, Source};
+
+    /// The card on the first post answering `text`.
+    fn card(text: &str, message_id: Option<&str>) -> Option<Card> {
+        let set = rules::compile(vec![Source::new(
+            rules::DEFAULT_RULES_NAME,
+            rules::DEFAULT_RULES,
+        )])
+        .unwrap();
+        let team = Team {
+            people: [(
+                "ana".to_owned(),
+                Member {
+                    tz: chrono_tz::Europe::Berlin,
+                    roles: vec!["engineer".to_owned()],
+                },
+            )]
+            .into(),
+            products: [("web".to_owned(), None)].into(),
+            prefix: "!sg ".to_owned(),
+            chat_ids: Default::default(),
+        };
+        let ctx = Context {
+            rules: &set,
+            team: &team,
+            now: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+                .unwrap(),
+            seed: 1,
+        };
+        let event = Event::Chat {
+            product: "web".to_owned(),
+            from: "ana".to_owned(),
+            text: text.to_owned(),
+            message_id: message_id.map(str::to_owned),
+        };
+        handle(&State::default(), &ctx, &event)
+            .effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Post(p) => Some(p.card),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    #[test]
+    fn the_first_answer_says_whether_the_command_did_anything() {
+        let answer = |done| {
+            Some(Card::Answer {
+                to: "m1".to_owned(),
+                done,
+            })
+        };
+        assert_eq!(card("!sg release", Some("m1")), answer(false));
+        assert_eq!(card("!sg verify #1", Some("m1")), answer(false));
+        assert_eq!(card("!sg away until 2026-03-20", Some("m1")), answer(true));
+        // Reading commands and messages without an id carry none.
+        assert_eq!(card("!sg status", Some("m1")), None);
+        assert_eq!(card("!sg release", None), None);
+    }
+}
