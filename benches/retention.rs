@@ -125,6 +125,7 @@ fn commit(i: u64) -> Commit {
         event_json: event_json(i),
         state_json: format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(2000)),
         outbox: vec![NewMessage {
+            card_json: None,
             product: "payments".to_owned(),
             text: format!("Change #{i} by @ana joins the next release candidate."),
             mentions: vec!["@ana:example.org".to_owned()],

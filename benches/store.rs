@@ -57,6 +57,7 @@ fn commit(i: u64, state: &str) -> Commit {
         event_json: event_json(i),
         state_json: state.to_owned(),
         outbox: vec![NewMessage {
+            card_json: None,
             product: "payments".to_owned(),
             text: format!("Change #{i} by @ana joins the next release candidate."),
             mentions: vec!["@ana:example.org".to_owned()],

@@ -153,8 +153,16 @@ async fn commands_get_threaded_answers_with_mentions() {
     w.fake.disconnect();
     wait_until("a second connection", || w.fake.connections() >= 2).await;
     let (after, _) = w.fake.say(WEB, BEN, "!sg status");
-    let (_, answer) = w.fake.wait_for("no RC in flight", i + 1).await;
+    let (i, answer) = w.fake.wait_for("no RC in flight", i + 1).await;
     assert_eq!(answer.thread_ts.as_deref(), Some(after.as_str()));
+
+    // A 429 on a call that is not an outbox post (a slash command's
+    // message): waited out, made again, counted apart.
+    w.fake.rate_limit_next(1);
+    w.fake.slash(WEB, BEN, "/sg", "windows");
+    w.fake.wait_for("/sg windows", i).await;
+    assert_eq!(w.fake.rate_limited(), 2);
+    assert_eq!(sg.metric("shipgate_chat_api_rate_limited_total").await, 1.0);
     sg.stop();
 }
 
@@ -378,4 +386,208 @@ async fn a_channel_the_bot_is_not_in_stops_the_start_naming_it() {
         "{err}"
     );
     assert!(err.contains("/invite @shipgate"), "{err}");
+}
+
+/// A message's buttons, as `"action"="value"`.
+fn buttons(m: &fake_slack::Msg) -> Vec<String> {
+    let blocks = m.blocks.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for b in blocks.as_array().cloned().unwrap_or_default() {
+        if let Some(a) = b.get("accessory") {
+            out.push(format!("{}={}", a["action_id"], a["value"]));
+        }
+        for e in b
+            .get("elements")
+            .and_then(|e| e.as_array())
+            .cloned()
+            .unwrap_or_default()
+        {
+            if e["type"] == "button" {
+                out.push(format!("{}={}", e["action_id"], e["value"]));
+            }
+        }
+    }
+    out
+}
+
+async fn wait_ephemeral(w: &World, needle: &str, after: usize) -> (usize, fake_slack::Ephemeral) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let all = w.fake.ephemerals();
+        if let Some((i, e)) = all
+            .iter()
+            .enumerate()
+            .skip(after)
+            .find(|(_, e)| e.text.contains(needle))
+        {
+            return (i, e.clone());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ephemeral with {needle:?}: {all:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_rc_by_buttons() {
+    let w = world().await;
+    // Friday 10:00 in New York: production is closed.
+    let sg = start(&w.config, "2026-03-13T14:00:00Z");
+    sg.events(concat!(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+        "\n",
+        r##"{"merged": {"product": "web", "change": "#2", "author": "ben", "title": "Fix footer"}}"##,
+    ))
+    .await;
+    w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    // Block Kit: a section per change with its verifier, a button each;
+    // the plain text stays as the fallback.
+    assert_eq!(
+        buttons(&cut),
+        ["\"sg_verify\"=\"#1\"", "\"sg_verify\"=\"#2\""],
+        "{cut:#?}"
+    );
+    let shown = cut.blocks.clone().unwrap().to_string();
+    assert!(shown.contains(&format!("verifier: <@{BEN}>")), "{shown}");
+    assert!(shown.contains("Fix footer"), "{shown}");
+    assert!(cut.text.contains("Changes to verify"), "{cut:?}");
+
+    // Ben may not verify ana's change: told privately why; nothing
+    // changes, nothing is posted, the message is not updated.
+    let wrong = w.fake.click(WEB, BEN, &cut.ts, "sg_verify", "#1");
+    w.fake.interact(&wrong);
+    let (e, refused) = wait_ephemeral(&w, "is ana's to verify", 0).await;
+    assert_eq!(refused.user, BEN);
+    assert_eq!(refused.thread_ts.as_deref(), Some(cut.ts.as_str()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.posts().len(), i + 1, "{:#?}", w.fake.posts());
+    assert!(w.fake.updates().is_empty());
+
+    // Ana's click, delivered twice by Slack: run once, answered in the
+    // announcement's thread, and her button replaced on the message.
+    let click = w.fake.click(WEB, ANA, &cut.ts, "sg_verify", "#1");
+    let env = w.fake.interact(&click);
+    w.fake.interact(&click);
+    let (i, verified) = w.fake.wait_for("verified #1", i).await;
+    assert_eq!(verified.thread_ts.as_deref(), Some(cut.ts.as_str()));
+    assert!(w.fake.acks().contains(&env), "the envelope is acknowledged");
+    wait_until("the announcement updated", || !w.fake.updates().is_empty()).await;
+    let now = w.fake.message(WEB, &cut.ts);
+    assert_eq!(buttons(&now), ["\"sg_verify\"=\"#2\""], "{now:#?}");
+    assert!(
+        now.blocks
+            .unwrap()
+            .to_string()
+            .contains(&format!("verified by <@{ANA}>"))
+    );
+
+    // Ben's click makes the RC ready: the manager's "Release" button.
+    let click = w.fake.click(WEB, BEN, &cut.ts, "sg_verify", "#2");
+    w.fake.interact(&click);
+    let (i, ready) = w.fake.wait_for("ready to release", i).await;
+    assert_eq!(buttons(&ready), ["\"sg_release\"=\"1\""], "{ready:#?}");
+
+    // Outside the window the manager's click is refused, privately.
+    let release = w.fake.click(WEB, ANA, &ready.ts, "sg_release", "1");
+    w.fake.interact(&release);
+    let (_, closed) = wait_ephemeral(&w, "not released", e + 1).await;
+    assert_eq!(closed.user, ANA);
+    assert!(
+        closed.text.contains("opens Mon 2026-03-16 08:00 EDT"),
+        "{closed:?}"
+    );
+    assert_eq!(w.fake.count("not released"), 0, "not said in the channel");
+
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
+        .await;
+    let (i, _) = w.fake.wait_for("RC #1 is deployed", i).await;
+    // Monday 09:00: inside the window, the same button releases.
+    sg.clock("2026-03-16T13:00:00Z").await;
+    let release = w.fake.click(WEB, ANA, &ready.ts, "sg_release", "1");
+    w.fake.interact(&release);
+    let (i, _) = w.fake.wait_for("is releasing RC #1", i).await;
+    wait_until("the Release button gone", || {
+        buttons(&w.fake.message(WEB, &ready.ts)).is_empty()
+    })
+    .await;
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
+        .await;
+    w.fake.wait_for("released to production", i).await;
+    for needle in [
+        "RC #1 for web is cut",
+        "verified #1",
+        "verified #2",
+        "is releasing RC #1",
+        "released to production",
+    ] {
+        assert_eq!(w.fake.count(needle), 1, "{needle}");
+    }
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicks_over_http_are_signed() {
+    let w = world_with("Http").await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    sg.events(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let json = "application/json";
+    let e = format!(
+        r#"{{"type":"event_callback","event":{{"type":"message","channel":"{WEB}","user":"{ANA}","text":"!sg rc request now","ts":"1700000100.000001"}}}}"#
+    );
+    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    assert_eq!(status, 200);
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    let click = w.fake.click(WEB, ANA, &cut.ts, "sg_verify", "#1");
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &click.to_string())
+        .finish();
+    let kind = "application/x-www-form-urlencoded";
+    // Forged: 401, nothing runs.
+    let (status, _) = post_hook(&sg, &form, kind, &signed(&form, now, "forged")).await;
+    assert_eq!(status, 401);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.count("verified #1"), 0);
+    // Signed, and again (Slack retries): run once.
+    for _ in 0..2 {
+        let (status, _) = post_hook(&sg, &form, kind, &signed(&form, now, SIGNING_SECRET)).await;
+        assert_eq!(status, 200);
+    }
+    let (_, verified) = w.fake.wait_for("verified #1", i).await;
+    assert_eq!(verified.thread_ts.as_deref(), Some(cut.ts.as_str()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.fake.count("verified #1"), 1);
+    assert_eq!(w.fake.count("ready to release"), 1);
+    drop(w.dir);
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_scope_stops_the_start_naming_it() {
+    for (method, scope) in [
+        ("conversations.info", "channels:read"),
+        ("conversations.history", "channels:history"),
+    ] {
+        let w = world().await;
+        w.fake.missing_scope(method, scope);
+        let err = Shipgate::try_start(
+            &w.config,
+            "2026-03-09T14:00:00Z",
+            API_TOKEN,
+            Duration::from_secs(30),
+        )
+        .err()
+        .expect("the start fails");
+        assert!(
+            err.contains(&format!("add the `{scope}` bot scope")),
+            "{err}"
+        );
+        assert!(err.contains("C0WEB"), "{err}");
+    }
 }

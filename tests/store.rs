@@ -31,6 +31,7 @@ fn commit(key: &str, i: u64) -> Commit {
         ),
         state_json: format!(r#"{{"seq_hint":{i},"pad":"{}"}}"#, "s".repeat(2000)),
         outbox: vec![NewMessage {
+            card_json: None,
             product: "payments".to_owned(),
             text: format!("change #{i} joins the next RC"),
             mentions: vec!["@ana:example.org".to_owned()],

@@ -17,6 +17,9 @@ pub struct Outgoing {
     pub mentions: BTreeMap<String, Option<String>>,
     /// The platform id of the message this replies to.
     pub reply_to: Option<String>,
+    /// The structure behind the text (Slack shows it as Block Kit with
+    /// buttons; the others post the text).
+    pub card: Option<crate::engine::Card>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,9 @@ pub struct Health {
     pub recovered: Notify,
     /// Logins the chat server refused with `429` (rate limited).
     login_rate_limited: AtomicU64,
+    /// Other calls (not posts, which the outbox counts) the chat server
+    /// refused with `429`, waited out and made again.
+    api_rate_limited: AtomicU64,
 }
 
 impl Health {
@@ -45,6 +48,16 @@ impl Health {
     /// Logins refused as rate limited so far.
     pub fn login_rate_limits(&self) -> u64 {
         self.login_rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// Counts a call (not a post) refused as rate limited and waited out.
+    pub fn api_rate_limited(&self) {
+        self.api_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Calls refused as rate limited and waited out so far.
+    pub fn api_rate_limits(&self) -> u64 {
+        self.api_rate_limited.load(Ordering::Relaxed)
     }
 
     /// Every current problem, in key order.

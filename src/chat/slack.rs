@@ -4,7 +4,12 @@
 //! app-level token; [`socket`]) or by the Events API over HTTP
 //! (`POST /hooks/slack`, signed; [`signature`]). Answers go out with
 //! `chat.postMessage` in the command's thread, as `mrkdwn` with `<@U..>`
-//! mentions, split under Slack's limit.
+//! mentions, split under Slack's limit. Messages with an engine
+//! [`Card`] (an RC announcement, an exception request, a ready RC) also
+//! carry Block Kit blocks with one-click buttons ([`blocks`]); a click is
+//! handed over as the command it stands for ([`events`]), its answer is
+//! said privately (`chat.postEphemeral`) when it changed nothing, and the
+//! clicked message is updated (`chat.update`) when it did.
 //!
 //! Slack's API has no idempotency key for `chat.postMessage`, so a post is
 //! made at most once per outbox message and part like this: every part
@@ -25,6 +30,7 @@
 //! of our own (see docs/chat.md for why not `slack-morphism`).
 
 pub mod api;
+pub mod blocks;
 pub mod events;
 pub mod signature;
 pub mod socket;
@@ -44,6 +50,7 @@ use super::adapter::{ChatAdapter, Outgoing, SendError};
 use super::health::Health;
 use super::inbound::ChatInput;
 use crate::config::{Adapter, Config, SlackMode};
+use crate::engine::Card;
 
 /// Slack's Web API.
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
@@ -78,8 +85,33 @@ pub enum HookRequest {
     Interaction(Value),
 }
 
+/// A click on one of shipgate's buttons, kept until its answer is sent,
+/// so the clicked message can then be updated (`chat.update`).
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub channel: String,
+    /// The clicked message.
+    pub ts: String,
+    pub text: String,
+    pub blocks: Vec<Value>,
+    pub block_id: String,
+    pub action_id: String,
+    /// Who clicked (Slack user id).
+    pub user: String,
+}
+
+/// Clicks by the message id they were handed over with.
+pub type Clicks = Arc<Mutex<HashMap<String, Click>>>;
+
+/// The Slack user who clicked, for the message id of a click
+/// (`CHANNEL:ACTION_TS:THREAD:USER`); `None` for a typed command.
+pub fn clicker(message_id: &str) -> Option<&str> {
+    message_id.split(':').nth(3).filter(|u| !u.is_empty())
+}
+
 /// The Slack side of shipgate.
 pub struct SlackAdapter {
+    clicks: Clicks,
     api: Arc<Api>,
     /// (outbox id, part) -> ts of parts already in the channel.
     posted: Mutex<HashMap<(i64, usize), String>>,
@@ -114,7 +146,7 @@ impl SlackAdapter {
             .build()
             .map_err(|e| format!("slack: cannot create the HTTP client: {e}"))?;
         let base = s.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
-        let api = Arc::new(Api::new(http.clone(), base, bot_token));
+        let api = Arc::new(Api::new(http.clone(), base, bot_token).counting(health.clone()));
         let me = api
             .call_waiting("auth.test", Body::Form(&[]), 5)
             .await
@@ -191,22 +223,23 @@ impl SlackAdapter {
                 });
             }
         }
-        let adapter = Self {
-            api: api.clone(),
-            posted: Mutex::new(HashMap::new()),
-            unverified: Mutex::new(pending_at_start),
-            bot_user: bot_user.clone(),
-            bot_id: bot_id.clone(),
-        };
         let dispatcher = Arc::new(Dispatcher::new(
             config,
             api.clone(),
             inbound,
             health.clone(),
-            bot_user,
-            bot_id,
+            bot_user.clone(),
+            bot_id.clone(),
             cursors,
         ));
+        let adapter = Self {
+            clicks: dispatcher.clicks(),
+            api: api.clone(),
+            posted: Mutex::new(HashMap::new()),
+            unverified: Mutex::new(pending_at_start),
+            bot_user,
+            bot_id,
+        };
         let task = match s.mode {
             SlackMode::Socket => {
                 let app_token = s
@@ -216,7 +249,7 @@ impl SlackAdapter {
                 let app_token = config
                     .resolve(app_token)
                     .map_err(|e| format!("slack: app_token: {e}"))?;
-                let app_api = Api::new(http, base, app_token);
+                let app_api = Api::new(http, base, app_token).counting(health.clone());
                 socket::start(
                     app_api,
                     dispatcher,
@@ -324,6 +357,72 @@ impl SlackAdapter {
     }
 }
 
+impl SlackAdapter {
+    /// Says `content` to `user` only (`chat.postEphemeral`), in `thread`.
+    /// Ephemeral messages are not kept by Slack, so one repeated after a
+    /// crash is seen twice by that one person, never by the channel.
+    async fn ephemeral(
+        &self,
+        message: &Outgoing,
+        content: &str,
+        user: &str,
+        thread: Option<&str>,
+    ) -> Result<String, SendError> {
+        let mut first = None;
+        for part in text::split(content) {
+            let mut body = json!({
+                "channel": message.channel,
+                "user": user,
+                "text": part,
+            });
+            if let Some(t) = thread {
+                body["thread_ts"] = json!(t);
+            }
+            let answer = self
+                .api
+                .call("chat.postEphemeral", Body::Json(&body))
+                .await
+                .map_err(send_error)?;
+            let ts = answer
+                .get("message_ts")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            first.get_or_insert_with(|| format!("{}:{ts}", message.channel));
+        }
+        Ok(first.unwrap_or_else(|| message.channel.clone()))
+    }
+
+    /// Updates the message a click (handed over as `to`) was on: its
+    /// button gone, who did it in its place. A click this run did not
+    /// see (made before a restart) leaves the message as it is.
+    async fn update_clicked(&self, to: &str) {
+        let Some(click) = self.clicks.lock().ok().and_then(|mut m| m.remove(to)) else {
+            return;
+        };
+        let Some(blocks) = blocks::after_click(
+            &click.blocks,
+            &click.block_id,
+            &click.action_id,
+            &click.user,
+        ) else {
+            return;
+        };
+        let body = json!({
+            "channel": click.channel,
+            "ts": click.ts,
+            "text": click.text,
+            "blocks": blocks,
+        });
+        if let Err(e) = self
+            .api
+            .call_waiting("chat.update", Body::Json(&body), 3)
+            .await
+        {
+            tracing::warn!(error = %e, channel = %click.channel, ts = %click.ts, "slack: cannot update the clicked message");
+        }
+    }
+}
+
 /// The thread a reply goes to: the `ts` of the thread's root in a message
 /// id written `CHANNEL:TS` or `CHANNEL:TS:THREAD_TS`.
 pub fn thread_of(reply_to: &str) -> Option<&str> {
@@ -349,8 +448,30 @@ impl ChatAdapter for SlackAdapter {
 
     async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
         let content = text::render(&message.text, &message.mentions);
-        let parts = text::split(&content);
         let thread = message.reply_to.as_deref().and_then(thread_of);
+        // The answer to a click: said privately when the click did
+        // nothing (refused, or nothing to do); else posted, and the
+        // clicked message updated.
+        let click = match &message.card {
+            Some(Card::Answer { to, done }) => clicker(to).map(|user| (to.clone(), user, *done)),
+            _ => None,
+        };
+        if let Some((_, user, false)) = &click {
+            return self
+                .ephemeral(message, &content, user, thread)
+                .await
+                .map(Some);
+        }
+        let blocks = message
+            .card
+            .as_ref()
+            .and_then(|c| blocks::blocks(c, &content, &message.mentions));
+        let mut parts = text::split(&content);
+        if blocks.is_some() {
+            // One message: the blocks show it all, the text is the
+            // notification's fallback.
+            parts.truncate(1);
+        }
         let unverified = self
             .unverified
             .lock()
@@ -382,6 +503,9 @@ impl ChatAdapter for SlackAdapter {
             if let Some(t) = thread {
                 body["thread_ts"] = json!(t);
             }
+            if let Some(b) = &blocks {
+                body["blocks"] = json!(b);
+            }
             let answer = self
                 .api
                 .call("chat.postMessage", Body::Json(&body))
@@ -392,6 +516,9 @@ impl ChatAdapter for SlackAdapter {
             })?;
             self.remember(message.id, i, ts);
             first.get_or_insert_with(|| format!("{}:{ts}", message.channel));
+        }
+        if let Some((to, _, true)) = &click {
+            self.update_clicked(to).await;
         }
         Ok(first)
     }

@@ -311,6 +311,7 @@ async fn announce(shared: &Shared, config: &Config, key: String, text: String) {
         .products
         .iter()
         .map(|p| NewMessage {
+            card_json: None,
             product: p.name.clone(),
             text: text.clone(),
             mentions: Vec::new(),

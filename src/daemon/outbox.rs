@@ -124,6 +124,12 @@ fn outgoing(config: &Config, adapter: Adapter, channel: String, m: &OutboxMessag
         text: m.text.clone(),
         mentions,
         reply_to: m.reply_to.clone(),
+        // Written by this build's ledger; a card that does not read (an
+        // older or newer shape) leaves the plain text.
+        card: m
+            .card_json
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok()),
     }
 }
 

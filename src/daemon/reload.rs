@@ -175,6 +175,7 @@ impl Reloader {
             .products
             .iter()
             .map(|p| NewMessage {
+                card_json: None,
                 product: p.name.clone(),
                 text: text.clone(),
                 mentions: Vec::new(),

@@ -147,6 +147,11 @@ impl Shared {
         self.chat_health.get().map_or(0, |h| h.login_rate_limits())
     }
 
+    /// Chat API calls (not posts) refused with `429` and waited out.
+    pub fn chat_api_rate_limits(&self) -> u64 {
+        self.chat_health.get().map_or(0, |h| h.api_rate_limits())
+    }
+
     /// Records why the daemon must stop (the first reason wins); the
     /// caller then cancels the shutdown token.
     pub fn fail(&self, why: String) {

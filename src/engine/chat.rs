@@ -6,7 +6,7 @@ use super::lifecycle::{not_viable, released, request, supersede};
 use super::release::{approve, release, request_exception};
 use super::text::{at, change_lines, count, exception_id, from_now, local, trigger};
 use super::verify::{away, back, handoff, verify};
-use super::{Effect, Step};
+use super::{Card, Effect, Step};
 use crate::command::{Action, Command, Said, help};
 use crate::rules::explain::explain;
 
@@ -58,6 +58,37 @@ pub fn message(step: &mut Step<'_>, m: Message<'_>) {
         return;
     }
     let action = command.action();
+    // A command that may change something says, on its first answer,
+    // whether it did (a click on a button is answered privately when not).
+    let first = step.effects.len();
+    let before = match (action, reply_to) {
+        (Action::Read, _) | (_, None) => None,
+        (_, Some(to)) => Some((to, step.state.clone())),
+    };
+    run(step, product, from, command, action, reply_to);
+    if let Some((to, before)) = before {
+        let done = step.state != before;
+        let answer = step.effects[first..].iter_mut().find_map(|e| match e {
+            Effect::Post(p) if p.card.is_none() => Some(p),
+            _ => None,
+        });
+        if let Some(p) = answer {
+            p.card = Some(Card::Answer {
+                to: to.to_owned(),
+                done,
+            });
+        }
+    }
+}
+
+fn run(
+    step: &mut Step<'_>,
+    product: &str,
+    from: &str,
+    command: Command,
+    action: Action,
+    reply_to: Option<&str>,
+) {
     if let Some(refusal) = refuse(step, product, from, &command, action) {
         step.reply(
             product,
@@ -633,5 +664,75 @@ mod missed_tests {
         assert_eq!(out[0].1.as_deref(), Some("$m1"));
         // Not a command: nothing.
         assert!(posts((9, 0), "good morning").is_empty());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod answer_tests {
+    use chrono::TimeZone;
+
+    use crate::engine::{Card, Context, Effect, Event, Member, State, Team, handle};
+    use crate::rules::{self, Source};
+
+    /// The card on the first post answering `text`.
+    fn card(text: &str, message_id: Option<&str>) -> Option<Card> {
+        let set = rules::compile(vec![Source::new(
+            rules::DEFAULT_RULES_NAME,
+            rules::DEFAULT_RULES,
+        )])
+        .unwrap();
+        let team = Team {
+            people: [(
+                "ana".to_owned(),
+                Member {
+                    tz: chrono_tz::Europe::Berlin,
+                    roles: vec!["engineer".to_owned()],
+                },
+            )]
+            .into(),
+            products: [("web".to_owned(), None)].into(),
+            prefix: "!sg ".to_owned(),
+            chat_ids: Default::default(),
+        };
+        let ctx = Context {
+            rules: &set,
+            team: &team,
+            now: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+                .unwrap(),
+            seed: 1,
+        };
+        let event = Event::Chat {
+            product: "web".to_owned(),
+            from: "ana".to_owned(),
+            text: text.to_owned(),
+            said: crate::command::read(text, "!sg "),
+            message_id: message_id.map(str::to_owned),
+        };
+        handle(&State::default(), &ctx, &event)
+            .effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Post(p) => Some(p.card),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    #[test]
+    fn the_first_answer_says_whether_the_command_did_anything() {
+        let answer = |done| {
+            Some(Card::Answer {
+                to: "m1".to_owned(),
+                done,
+            })
+        };
+        assert_eq!(card("!sg release", Some("m1")), answer(false));
+        assert_eq!(card("!sg verify #1", Some("m1")), answer(false));
+        assert_eq!(card("!sg away until 2026-03-20", Some("m1")), answer(true));
+        // Reading commands and messages without an id carry none.
+        assert_eq!(card("!sg status", Some("m1")), None);
+        assert_eq!(card("!sg release", None), None);
     }
 }

@@ -145,6 +145,39 @@ pub struct Post {
     pub mentions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// What the message is, for platforms that show more than text
+    /// (Slack's Block Kit and buttons); the text says it all anyway. It
+    /// goes to the outbox with the message, not into an effect's JSON
+    /// (`simulate` prints the text).
+    #[serde(skip)]
+    pub card: Option<Card>,
+}
+
+/// The structure behind a message, for chat platforms that can show it
+/// (Slack: sections and one-click buttons). Each button is a command a
+/// person could type; a click runs it exactly as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Card {
+    /// An RC was cut: its changes, each with who verifies it
+    /// (`verify CHANGE`).
+    Announce { rc: u64, changes: Vec<CardChange> },
+    /// An exception request that `approvers` may approve (`approve E{id}`).
+    Exception { id: u64, approvers: Vec<String> },
+    /// Every change in RC `rc` is verified; its `manager` may `release`.
+    Ready { rc: u64, manager: String },
+    /// The first answer to a command that may change something (`to` is
+    /// the command's message id): `done` is false when it changed nothing
+    /// (refused, or nothing to do).
+    Answer { to: String, done: bool },
+}
+
+/// A change in an [`Card::Announce`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardChange {
+    pub id: String,
+    pub title: String,
+    pub verifier: String,
 }
 
 /// An RC changed state.

@@ -147,6 +147,18 @@ pub fn cut(
     );
     text.push_str(&away_authors(step, product, &rc));
     step.post(product, text, mentions);
+    step.card(super::Card::Announce {
+        rc: id,
+        changes: rc
+            .changes
+            .iter()
+            .map(|c| super::CardChange {
+                id: c.change.id.clone(),
+                title: c.change.title.clone(),
+                verifier: c.verifier.clone(),
+            })
+            .collect(),
+    });
     step.audit(
         Some(manager),
         "cut",

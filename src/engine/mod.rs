@@ -26,8 +26,8 @@ use chrono_tz::Tz;
 
 pub use crate::rules::policy::Policy;
 pub use event::{
-    ActionKind, ActionRun, Audit, DeploymentAnswer, DeploymentRequest, Effect, Event, Post,
-    RcUpdate, ReleaseDecision, Reminder,
+    ActionKind, ActionRun, Audit, Card, CardChange, DeploymentAnswer, DeploymentRequest, Effect,
+    Event, Post, RcUpdate, ReleaseDecision, Reminder,
 };
 pub use manager::{ManagerChoice, pick_daily_manager};
 pub use state::{Breach, CiStatus, RcState, State, Trigger};
@@ -257,7 +257,15 @@ impl Step<'_> {
             text,
             mentions,
             reply_to: None,
+            card: None,
         }));
+    }
+
+    /// Gives the message just posted its [`Card`].
+    pub fn card(&mut self, card: Card) {
+        if let Some(Effect::Post(p)) = self.effects.last_mut() {
+            p.card = Some(card);
+        }
     }
 
     pub fn reply(
@@ -273,6 +281,7 @@ impl Step<'_> {
             text,
             mentions,
             reply_to: reply_to.map(str::to_owned),
+            card: None,
         }));
     }
 

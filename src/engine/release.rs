@@ -424,8 +424,9 @@ pub fn request_exception(
                 "other people"
             }
         ),
-        approvers,
+        approvers.clone(),
     );
+    step.card(super::Card::Exception { id, approvers });
 }
 
 /// Who may approve `by`'s exception request: the people with a role the

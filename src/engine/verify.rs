@@ -172,6 +172,10 @@ fn ready(step: &mut Step<'_>, product: &str) {
         rc.id
     );
     step.post(product, text, vec![rc.manager.clone()]);
+    step.card(super::Card::Ready {
+        rc: rc.id,
+        manager: rc.manager.clone(),
+    });
 }
 
 pub fn handoff(

@@ -191,6 +191,7 @@ impl Ledger {
                     text: p.text.clone(),
                     mentions: p.mentions.clone(),
                     reply_to: p.reply_to.clone(),
+                    card_json: p.card.as_ref().and_then(|c| serde_json::to_string(c).ok()),
                 }),
                 Effect::Rc(_)
                 | Effect::Release(_)

@@ -34,6 +34,8 @@ pub struct NewMessage {
     pub text: String,
     pub mentions: Vec<String>,
     pub reply_to: Option<String>,
+    /// The engine's `Card` for it, as JSON (platforms with buttons).
+    pub card_json: Option<String>,
 }
 
 /// One audit line: who did what, under which rules version, with which seed.
@@ -300,8 +302,8 @@ fn write_commit(conn: &Connection, path: &Path, c: &Commit) -> Result<CommitOutc
     if !c.outbox.is_empty() {
         let mut insert = conn
             .prepare_cached(
-                "INSERT INTO outbox (event_seq, product, text, mentions_json, reply_to, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO outbox (event_seq, product, text, mentions_json, reply_to, created_at, \
+                 card_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(sql_err(path, "queue a message"))?;
         for m in &c.outbox {
@@ -310,7 +312,15 @@ fn write_commit(conn: &Connection, path: &Path, c: &Commit) -> Result<CommitOutc
                 what: format!("could not encode the mentions of a message: {e}"),
             })?;
             insert
-                .execute(params![seq, m.product, m.text, mentions, m.reply_to, at])
+                .execute(params![
+                    seq,
+                    m.product,
+                    m.text,
+                    mentions,
+                    m.reply_to,
+                    at,
+                    m.card_json
+                ])
                 .map_err(sql_err(path, "queue a message"))?;
         }
     }
@@ -372,6 +382,7 @@ mod tests {
             event_json: format!(r#"{{"key":"{key}"}}"#),
             state_json: format!(r#"{{"after":"{key}"}}"#),
             outbox: vec![NewMessage {
+                card_json: None,
                 product: "payments".to_owned(),
                 text: format!("hello from {key}"),
                 mentions: vec!["@ana".to_owned()],

@@ -96,6 +96,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (adapter, key)
     );
     "#,
+    // 3: the structure behind a message (an engine `Card`, JSON), for
+    // platforms that show buttons.
+    r#"
+    ALTER TABLE outbox ADD COLUMN card_json TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -37,6 +37,8 @@ pub struct OutboxMessage {
     pub sent: bool,
     /// The platform's id for the posted message, once sent.
     pub remote_id: Option<String>,
+    /// The engine's `Card` for it, as JSON.
+    pub card_json: Option<String>,
 }
 
 type RawMessage = (
@@ -52,10 +54,11 @@ type RawMessage = (
     Option<String>,
     String,
     Option<String>,
+    Option<String>,
 );
 
 pub(super) const COLUMNS: &str = "o.id, o.event_seq, o.product, o.text, o.mentions_json, o.reply_to, \
-     o.attempts, o.created_at, o.retry_at, o.last_error, o.status, o.remote_id";
+     o.attempts, o.created_at, o.retry_at, o.last_error, o.status, o.remote_id, o.card_json";
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
     Ok((
@@ -71,6 +74,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
         r.get(9)?,
         r.get(10)?,
         r.get(11)?,
+        r.get(12)?,
     ))
 }
 
@@ -234,6 +238,7 @@ impl Store {
             err,
             status,
             remote,
+            card_json,
         ) = r;
         let mentions: Vec<String> = serde_json::from_str(&mentions).map_err(|e| {
             self.corrupt(format!(
@@ -257,6 +262,7 @@ impl Store {
             last_error: err,
             sent: status == "sent",
             remote_id: remote,
+            card_json,
         })
     }
 }
@@ -281,6 +287,7 @@ mod tests {
             outbox: messages
                 .iter()
                 .map(|(product, text)| NewMessage {
+                    card_json: None,
                     product: (*product).to_owned(),
                     text: (*text).to_owned(),
                     mentions: vec!["@bo".to_owned()],

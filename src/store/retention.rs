@@ -245,6 +245,7 @@ mod tests {
             state_json: format!("{{\"after\":\"{key}\"}}"),
             outbox: if message {
                 vec![NewMessage {
+                    card_json: None,
                     product: "web".to_owned(),
                     text: format!("about {key}"),
                     mentions: Vec::new(),

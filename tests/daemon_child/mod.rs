@@ -167,6 +167,15 @@ impl Shipgate {
     }
 
     /// SIGKILL: a crash.
+    /// The daemon's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -9,7 +9,15 @@
 //!   (recorded with `thread_ts` and metadata; one-shot `429` with
 //!   `Retry-After` on demand; "record, then never answer" on demand, for a
 //!   crash between Slack posting and shipgate hearing so),
-//!   `apps.connections.open` (app token only; a WebSocket URL).
+//!   `apps.connections.open` (app token only; a WebSocket URL),
+//!   `chat.postMessage` keeps Block Kit `blocks`; `chat.update` replaces
+//!   a message's text and blocks (recorded); `chat.postEphemeral`
+//!   (recorded apart: only the one person sees it).
+//! - Interactions: [`FakeSlack::click`] builds the `block_actions`
+//!   payload Slack sends when a person clicks a button of a posted
+//!   message (the message and its blocks included, a fresh `action_ts`),
+//!   delivered as an `interactive` envelope ([`FakeSlack::interact`]) or
+//!   posted by the test to `/hooks/slack` as `payload=...`.
 //! - Socket Mode (WebSocket): `hello`, envelopes sent on demand
 //!   (`events_api`, `slash_commands`) and their acks recorded,
 //!   `disconnect` on demand (the client must open a new connection).
@@ -51,6 +59,16 @@ pub struct Msg {
     pub thread_ts: Option<String>,
     pub metadata: Option<Value>,
     pub bot: bool,
+    pub blocks: Option<Value>,
+}
+
+/// A `chat.postEphemeral`: seen by `user` only.
+#[derive(Debug, Clone)]
+pub struct Ephemeral {
+    pub channel: String,
+    pub user: String,
+    pub text: String,
+    pub thread_ts: Option<String>,
 }
 
 #[derive(Default)]
@@ -58,6 +76,13 @@ struct Inner {
     messages: Mutex<Vec<Msg>>,
     members: Mutex<HashMap<String, bool>>,
     acks: Mutex<Vec<String>>,
+    ephemerals: Mutex<Vec<Ephemeral>>,
+    /// Woken on every `chat.postMessage`.
+    posted: tokio::sync::Notify,
+    /// Method -> the scope it answers `missing_scope` for.
+    missing: Mutex<HashMap<String, String>>,
+    /// `chat.update` calls: (channel, ts).
+    updates: Mutex<Vec<(String, String)>>,
     requests: Mutex<Vec<String>>,
     next_ts: AtomicU64,
     rate_limit_next: Mutex<Option<u64>>,
@@ -198,8 +223,133 @@ impl FakeSlack {
             thread_ts: None,
             metadata: None,
             bot: false,
+            blocks: None,
         });
         ts
+    }
+
+    /// The payload Slack sends when `user` clicks the button `action_id`
+    /// (whose value contains `value`) on the bot's message `ts`.
+    pub fn click(
+        &self,
+        channel: &str,
+        user: &str,
+        ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
+        let msg = self
+            .inner
+            .messages
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.channel == channel && m.ts == ts)
+            .cloned()
+            .expect("the clicked message");
+        let blocks = msg.blocks.clone().expect("a message with blocks");
+        let mut action = None;
+        for b in blocks.as_array().unwrap() {
+            let buttons: Vec<&Value> = match b.get("accessory") {
+                Some(a) => vec![a],
+                None => b
+                    .get("elements")
+                    .and_then(Value::as_array)
+                    .map(|e| e.iter().collect())
+                    .unwrap_or_default(),
+            };
+            for button in buttons {
+                if button["action_id"] == action_id
+                    && button["value"].as_str().unwrap_or("").contains(value)
+                {
+                    action = Some(json!({
+                        "type": "button",
+                        "action_id": action_id,
+                        "block_id": b["block_id"],
+                        "value": button["value"],
+                        "text": button["text"],
+                        "action_ts": self.ts(),
+                    }));
+                }
+            }
+        }
+        let action = action.expect("a button to click");
+        json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": user},
+            "api_app_id": "A0FAKE",
+            "team": {"id": "T0FAKE"},
+            "channel": {"id": channel},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+            "trigger_id": format!("trigger-{}", self.ts()),
+            "response_url": "http://127.0.0.1:9/unused",
+            "message": {"type": "message", "ts": ts, "text": msg.text, "user": BOT_USER, "blocks": blocks},
+            "actions": [action],
+        })
+    }
+
+    /// Delivers an interaction payload over Socket Mode (`interactive`);
+    /// returns the envelope id.
+    pub fn interact(&self, payload: &Value) -> String {
+        self.envelope("interactive", payload.clone())
+    }
+
+    /// Waits (up to `timeout`) for the bot's post in the thread of `ts`;
+    /// the instant it was recorded.
+    pub async fn post_in_thread(&self, ts: &str, timeout: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.inner.posted.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self
+                .inner
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|m| m.bot && m.thread_ts.as_deref() == Some(ts))
+            {
+                return Some(Instant::now());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    /// A person's message over Socket Mode, without storing it in history
+    /// (for long benchmark runs); returns its ts.
+    pub fn say_live(&self, channel: &str, user: &str, text: &str) -> String {
+        let ts = self.ts();
+        self.envelope(
+            "events_api",
+            json!({"type": "event_callback", "event": {
+                "type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+            }}),
+        );
+        ts
+    }
+
+    /// Every `chat.postEphemeral`, in order.
+    pub fn ephemerals(&self) -> Vec<Ephemeral> {
+        self.inner.ephemerals.lock().unwrap().clone()
+    }
+
+    /// Every `chat.update` (channel, ts), in order.
+    pub fn updates(&self) -> Vec<(String, String)> {
+        self.inner.updates.lock().unwrap().clone()
+    }
+
+    /// A message as it is now (after any update).
+    pub fn message(&self, channel: &str, ts: &str) -> Msg {
+        self.inner
+            .messages
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.channel == channel && m.ts == ts)
+            .cloned()
+            .expect("the message")
     }
 
     fn envelope(&self, kind: &str, payload: Value) -> String {
@@ -271,6 +421,16 @@ impl FakeSlack {
             .lock()
             .unwrap()
             .insert(channel.to_owned(), member);
+    }
+
+    /// `method` answers `missing_scope`, `needed: scope` (as Slack does
+    /// when the app was installed without it).
+    pub fn missing_scope(&self, method: &str, scope: &str) {
+        self.inner
+            .missing
+            .lock()
+            .unwrap()
+            .insert(method.to_owned(), scope.to_owned());
     }
 
     /// The next `chat.postMessage` gets a `429` with `Retry-After: secs`.
@@ -351,6 +511,10 @@ async fn method(
     }
     if token != BOT_TOKEN {
         return fail("invalid_auth");
+    }
+    if let Some(scope) = inner.missing.lock().unwrap().get(&method) {
+        return axum::Json(json!({"ok": false, "error": "missing_scope", "needed": scope}))
+            .into_response();
     }
     match method.as_str() {
         "auth.test" => ok(
@@ -464,11 +628,55 @@ async fn method(
                 thread_ts: thread,
                 metadata: a.get("metadata").cloned(),
                 bot: true,
+                blocks: a.get("blocks").cloned(),
             });
+            inner.posted.notify_waiters();
             if inner.hang_next_post.swap(false, Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }
             ok(json!({"channel": ch, "ts": ts}))
+        }
+        "chat.update" => {
+            let ch = s("channel");
+            let ts = s("ts");
+            let mut messages = inner.messages.lock().unwrap();
+            let Some(m) = messages
+                .iter_mut()
+                .find(|m| m.channel == ch && m.ts == ts && m.bot)
+            else {
+                return fail("message_not_found");
+            };
+            if let Some(t) = a.get("text").and_then(Value::as_str) {
+                m.text = t.to_owned();
+            }
+            if let Some(b) = a.get("blocks") {
+                m.blocks = Some(b.clone());
+            }
+            inner.updates.lock().unwrap().push((ch.clone(), ts.clone()));
+            ok(json!({"channel": ch, "ts": ts}))
+        }
+        "chat.postEphemeral" => {
+            let ch = s("channel");
+            match inner.members.lock().unwrap().get(&ch) {
+                Some(true) => {}
+                Some(false) => return fail("not_in_channel"),
+                None => return fail("channel_not_found"),
+            }
+            let user = s("user");
+            if user.is_empty() {
+                return fail("user_not_in_channel");
+            }
+            inner.ephemerals.lock().unwrap().push(Ephemeral {
+                channel: ch,
+                user,
+                text: s("text"),
+                thread_ts: a
+                    .get("thread_ts")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
+            let n = inner.next_ts.fetch_add(1, Ordering::SeqCst);
+            ok(json!({"message_ts": format!("1700000000.{n:06}")}))
         }
         _ => fail("unknown_method"),
     }

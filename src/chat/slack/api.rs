@@ -3,14 +3,17 @@
 //! write and form bodies for those that read (as Slack accepts them). A
 //! `429` is read as its `Retry-After`; per-method waits are kept, so one
 //! method's limit (Slack's "tiers" are per method) does not hold up the
-//! others.
+//! others. Each method's tier is also kept to before Slack has to say so
+//! ([`tier`]): calls beyond the tier's rate (after a burst of as many)
+//! wait for their turn.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::chat::health::Health;
 use crate::config::SecretString;
 
 /// How one call failed.
@@ -62,6 +65,29 @@ impl ApiError {
     }
 }
 
+/// Calls per minute Slack allows a method (its "tier"), for the methods
+/// shipgate calls; `None` where Slack sets no tier (`chat.postMessage`
+/// is about one a second per channel, bursts allowed: its `429`s are
+/// waited out by the outbox).
+pub fn tier(method: &str) -> Option<u32> {
+    match method {
+        "apps.connections.open" => Some(1),
+        "conversations.history"
+        | "conversations.replies"
+        | "conversations.info"
+        | "chat.update" => Some(50),
+        "auth.test" | "chat.postEphemeral" => Some(100),
+        _ => None,
+    }
+}
+
+/// A method's calls left (a token bucket holding a minute's worth, at
+/// least 5) and when it was last filled.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
 /// The Web API with one token.
 pub struct Api {
     http: reqwest::Client,
@@ -69,6 +95,10 @@ pub struct Api {
     token: SecretString,
     /// Method -> when Slack said it may be called again.
     not_before: Mutex<HashMap<String, Instant>>,
+    /// Method -> its tier's calls left.
+    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Where waited-out `429`s are counted (`/metrics`).
+    health: Option<Arc<Health>>,
 }
 
 /// How a call's arguments travel.
@@ -84,7 +114,15 @@ impl Api {
             base: base.trim_end_matches('/').to_owned(),
             token,
             not_before: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            health: None,
         }
+    }
+
+    /// Counts the `429`s [`Api::call_waiting`] waits out in `health`.
+    pub fn counting(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// How long `method` must still wait after a `429`.
@@ -94,10 +132,31 @@ impl Api {
         map.get(method).filter(|t| **t > now).map(|t| *t - now)
     }
 
+    /// Takes one of `method`'s calls at `now`; how long to wait first when
+    /// none is left.
+    fn take(&self, method: &str, now: Instant) -> Option<Duration> {
+        let per_minute = f64::from(tier(method)?);
+        let capacity = per_minute.max(5.0);
+        let mut map = self.buckets.lock().ok()?;
+        let b = map.entry(method.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() * per_minute / 60.0;
+        b.tokens = (b.tokens + refill).min(capacity);
+        b.at = now;
+        b.tokens -= 1.0;
+        (b.tokens < 0.0).then(|| Duration::from_secs_f64(-b.tokens * 60.0 / per_minute))
+    }
+
     /// One call; `ok: true` answers come back whole.
     pub async fn call(&self, method: &str, body: Body<'_>) -> Result<Value, ApiError> {
         if let Some(wait) = self.wait_for(method) {
             return Err(ApiError::RateLimited(wait));
+        }
+        if let Some(wait) = self.take(method, Instant::now()) {
+            tracing::debug!(method, wait = ?wait, "slack: keeping to the method's tier");
+            tokio::time::sleep(wait).await;
         }
         let request = self
             .http
@@ -165,11 +224,46 @@ impl Api {
             match self.call(method, b).await {
                 Err(ApiError::RateLimited(wait)) if left > 1 => {
                     left -= 1;
+                    if let Some(h) = &self.health {
+                        h.api_rate_limited();
+                    }
                     tracing::warn!(method, wait = ?wait, "slack: rate limited (429); waiting as asked");
                     tokio::time::sleep(wait).await;
                 }
                 other => return other,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tier_allows_a_burst_then_paces() {
+        let http = reqwest::Client::new();
+        let api = Api::new(http, "http://127.0.0.1:9", SecretString::new("x"));
+        let t0 = Instant::now();
+        for _ in 0..50 {
+            assert_eq!(api.take("conversations.history", t0), None);
+        }
+        let wait = api.take("conversations.history", t0).unwrap_or_default();
+        assert!(
+            wait > Duration::from_millis(1100) && wait < Duration::from_millis(1300),
+            "{wait:?}"
+        );
+        // A minute later the burst is back.
+        let later = t0 + Duration::from_secs(120);
+        assert_eq!(api.take("conversations.history", later), None);
+        // Methods without a tier never wait; tiers are per method.
+        for _ in 0..500 {
+            assert_eq!(api.take("chat.postMessage", t0), None);
+        }
+        assert_eq!(api.take("chat.update", t0), None);
+        for _ in 0..5 {
+            assert_eq!(api.take("apps.connections.open", t0), None);
+        }
+        assert!(api.take("apps.connections.open", t0).is_some());
     }
 }

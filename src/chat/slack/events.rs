@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::HookRequest;
 use super::api::{Api, Body};
-use super::text;
+use super::{Click, Clicks, HookRequest, blocks, text};
 use crate::chat::health::Health;
 use crate::chat::inbound::{ChatInput, Inbound, catch_up_key};
 use crate::config::{Adapter, Config};
@@ -39,7 +38,12 @@ pub struct Dispatcher {
     cursors: Mutex<HashMap<String, String>>,
     /// Held while catching up, so live messages wait their turn.
     catching_up: tokio::sync::Mutex<()>,
+    /// Clicks handed over and not answered yet (for `chat.update`).
+    clicks: Clicks,
 }
+
+/// Clicks remembered for updating their message, at most.
+const MAX_CLICKS: usize = 1000;
 
 impl Dispatcher {
     pub fn new(
@@ -67,6 +71,7 @@ impl Dispatcher {
             slash: format!("/{name}"),
             cursors: Mutex::new(cursors.into_iter().collect()),
             catching_up: tokio::sync::Mutex::new(()),
+            clicks: Clicks::default(),
         }
     }
 
@@ -240,10 +245,91 @@ impl Dispatcher {
         match req {
             HookRequest::Event(v) => self.event(&v).await,
             HookRequest::Slash(f) => self.slash(&f).await,
-            HookRequest::Interaction(v) => {
-                tracing::debug!(kind = ?v.get("type"), "slack: an interaction shipgate does not handle");
-            }
+            HookRequest::Interaction(v) => self.interaction(&v).await,
         }
+    }
+
+    /// The clicks handed over and not answered yet, shared with the
+    /// adapter that sends the answers.
+    pub fn clicks(&self) -> Clicks {
+        self.clicks.clone()
+    }
+
+    /// A click on one of shipgate's buttons (`block_actions`), by Socket
+    /// Mode or `/hooks/slack`: handed over as the command it stands for,
+    /// typed by the person who clicked, in the clicked message's thread.
+    /// Its message id `CHANNEL:ACTION_TS:THREAD:USER` makes a delivery
+    /// Slack repeats the same input (run once), and marks the answer as
+    /// one to a click (said privately when the click did nothing).
+    pub async fn interaction(&self, p: &Value) {
+        let kind = p.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind != "block_actions" {
+            tracing::debug!(kind, "slack: an interaction shipgate does not handle");
+            return;
+        }
+        let s = |ptr: &str| p.pointer(ptr).and_then(Value::as_str);
+        let (Some(user), Some(channel)) = (
+            s("/user/id"),
+            s("/channel/id").or_else(|| s("/container/channel_id")),
+        ) else {
+            return;
+        };
+        let Some(message_ts) = s("/container/message_ts").or_else(|| s("/message/ts")) else {
+            return;
+        };
+        let root = s("/message/thread_ts")
+            .or_else(|| s("/container/thread_ts"))
+            .unwrap_or(message_ts);
+        let Some(product) = self.config.product_by_channel(Adapter::Slack, channel) else {
+            return;
+        };
+        let Some(action) = p.pointer("/actions/0") else {
+            return;
+        };
+        let a = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("");
+        let Some(command) = blocks::command_of(a("action_id"), a("value")) else {
+            tracing::debug!(
+                action = a("action_id"),
+                "slack: a button that is not shipgate's"
+            );
+            return;
+        };
+        let action_ts = a("action_ts");
+        let key = if action_ts.is_empty() {
+            s("/trigger_id").unwrap_or("")
+        } else {
+            action_ts
+        };
+        if key.is_empty() || key.contains(':') {
+            return;
+        }
+        let message_id = format!("{channel}:{key}:{root}:{user}");
+        if let Ok(mut clicks) = self.clicks.lock()
+            && clicks.len() < MAX_CLICKS
+        {
+            clicks.entry(message_id.clone()).or_insert_with(|| Click {
+                channel: channel.to_owned(),
+                ts: message_ts.to_owned(),
+                text: s("/message/text").unwrap_or("").to_owned(),
+                blocks: p
+                    .pointer("/message/blocks")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                block_id: a("block_id").to_owned(),
+                action_id: a("action_id").to_owned(),
+                user: user.to_owned(),
+            });
+        }
+        let message = Inbound {
+            adapter: "slack",
+            product: product.name.clone(),
+            from: self.person(user),
+            text: format!("{}{command}", self.invocation),
+            message_id,
+            missed: None,
+        };
+        self.hand_over(message).await;
     }
 
     /// Reads what was said in every product channel since its cursor and

@@ -1,6 +1,6 @@
 //! Socket Mode: `apps.connections.open` (with the app-level token) gives a
 //! WebSocket URL; Slack sends `hello`, then envelopes (`events_api`,
-//! `slash_commands`, `interactive`), each acknowledged at once with its
+//! `slash_commands`, `interactive`: button clicks), each acknowledged at once with its
 //! `envelope_id` (a slash command's acknowledgement carries its immediate
 //! answer), and `disconnect` when it wants the client on a new connection,
 //! which the adapter opens. A connection that drops is opened again with
@@ -142,6 +142,9 @@ async fn serve(
             }
             (_, Some(fields)) => {
                 tokio::spawn(async move { d.slash(&fields).await });
+            }
+            ("interactive", _) => {
+                tokio::spawn(async move { d.interaction(&payload).await });
             }
             _ => tracing::debug!(kind, "slack: an envelope shipgate does not handle"),
         }

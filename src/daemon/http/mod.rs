@@ -197,6 +197,13 @@ async fn metrics(State(s): State<AppState>) -> Response {
                  shipgate_chat_logins_total{{result=\"rate_limited\"}} {}",
             s.shared.chat_login_rate_limits()
         );
+        let _ = writeln!(
+            text,
+            "# HELP shipgate_chat_api_rate_limited_total Chat API calls other than posts refused with 429, waited out as asked and made again.\n\
+                 # TYPE shipgate_chat_api_rate_limited_total counter\n\
+                 shipgate_chat_api_rate_limited_total {}",
+            s.shared.chat_api_rate_limits()
+        );
         text
     })
         .into_response()
