@@ -154,6 +154,8 @@ pub(super) struct Reader {
     pub(super) by_room: BTreeMap<OwnedRoomId, String>,
     pub(super) people: BTreeMap<String, String>,
     pub(super) own: Option<OwnedUserId>,
+    /// Where each message handed over was typed (its thread), for answers.
+    pub(super) threads: super::send::Threads,
     pub(super) rooms: BTreeMap<OwnedRoomId, RoomCursor>,
     /// The sync token read up to; `None`: never synced with catch-up, so
     /// the first sync is history.
@@ -394,6 +396,11 @@ impl Reader {
         let MessageType::Text(text) = &ev.content.msgtype else {
             return None;
         };
+        let thread = match &ev.content.relates_to {
+            Some(Relation::Thread(t)) => Some(t.event_id.clone()),
+            _ => None,
+        };
+        self.threads.note(ev.event_id.as_str(), thread);
         let sender = ev.sender.to_string();
         let from = self.people.get(&sender).cloned().unwrap_or(sender);
         Some(Inbound {
