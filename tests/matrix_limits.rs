@@ -819,3 +819,136 @@ async fn a_rate_limited_login_is_logged_counted_and_retried() {
     assert!(counted >= 1.0, "{counted} rate-limited logins counted");
     sg.stop();
 }
+
+/// The bot's messages in `room` as the server has them (raw events).
+async fn bot_events(api: &Api, room: &OwnedRoomId) -> Vec<Value> {
+    api.messages(room)
+        .await
+        .into_iter()
+        .filter(|e| e["sender"] == BOT)
+        .collect()
+}
+
+/// Waits for the bot's message in `room` whose `m.in_reply_to` is `command`.
+async fn wait_answer(api: &Api, room: &OwnedRoomId, command: &OwnedEventId) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(e) = bot_events(api, room).await.into_iter().find(|e| {
+            e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command.as_str()
+        }) {
+            return e;
+        }
+        assert!(Instant::now() < deadline, "no answer to {command}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Lines of the daemon's log at WARN or ERROR.
+fn warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log() {
+    use matrix_sdk::ruma::events::relation::Thread;
+    use matrix_sdk::ruma::events::room::message::Relation;
+    let Some(OneRoom {
+        synapse: _synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    }) = one_room("answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log")
+        .await
+    else {
+        return;
+    };
+    let sg = start(&cfg);
+    ana_api.wait_membership(&web, BOT, "join").await;
+    sg.wait_readyz(200).await;
+    sg.events(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+    )
+    .await;
+
+    // In the room's main timeline: a plain reply.
+    let status = say(&ana, &web, "!sg status").await;
+    let answer = wait_answer(&ana_api, &web, &status).await;
+    let rel = &answer["content"]["m.relates_to"];
+    assert!(rel.get("rel_type").is_none(), "not in a thread: {answer}");
+
+    // In a thread: the answer is in the thread, replying to the command.
+    let root = say(&ana, &web, "release chat").await;
+    let in_thread = |text: &str| {
+        let mut c = RoomMessageEventContent::text_plain(text);
+        c.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root.clone())));
+        c
+    };
+    let room = ana.get_room(&web).unwrap();
+    let windows = room
+        .send(in_thread("!sg windows"))
+        .await
+        .unwrap()
+        .response
+        .event_id;
+    let answer = wait_answer(&ana_api, &web, &windows).await;
+    let rel = &answer["content"]["m.relates_to"];
+    assert_eq!(rel["rel_type"], "m.thread", "{answer}");
+    assert_eq!(rel["event_id"], root.as_str(), "{answer}");
+    assert_ne!(rel["is_falling_back"], true, "a real reply, not a fallback: {answer}");
+    assert!(
+        answer["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("production: open"),
+        "{answer}"
+    );
+
+    // A state change typed in the thread: the answer replies in the
+    // thread; the announcement is a message of its own in the room.
+    let request = room
+        .send(in_thread("!sg rc request ship the login"))
+        .await
+        .unwrap()
+        .response
+        .event_id;
+    let answer = wait_answer(&ana_api, &web, &request).await;
+    assert_eq!(answer["content"]["m.relates_to"]["rel_type"], "m.thread");
+    let body = answer["content"]["body"].as_str().unwrap();
+    assert!(body.starts_with("@ana: done — RC #1 for web is cut"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let cut = loop {
+        if let Some(e) = bot_events(&ana_api, &web).await.into_iter().find(|e| {
+            e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("RC #1 for web is cut"))
+        }) {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no announcement of the cut");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        cut["content"].get("m.relates_to").is_none(),
+        "the announcement is in the main timeline: {cut}"
+    );
+    // Its list of changes is an HTML list.
+    let html = cut["content"]["formatted_body"].as_str().unwrap();
+    assert!(html.contains("<ul><li>"), "{cut}");
+
+    // The help list keeps its columns.
+    let help = say(&ana, &web, "!sg help").await;
+    let answer = wait_answer(&ana_api, &web, &help).await;
+    let html = answer["content"]["formatted_body"].as_str().unwrap();
+    assert!(html.contains("<table><tr><td><code>!sg "), "{answer}");
+
+    // A healthy run says nothing at WARN or ERROR (no secret storage or
+    // room encryption 404s, no "own device might have been deleted").
+    let log = sg.log();
+    assert!(warnings(&log).is_empty(), "{:#?}", warnings(&log));
+    sg.stop();
+}

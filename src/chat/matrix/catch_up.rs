@@ -320,14 +320,20 @@ impl Reader {
             return Vec::new();
         };
         let mut pages = Vec::new();
+        // Whether the pages reach back to the cursor (or the room's start).
+        let mut complete = false;
         for _ in 0..MAX_PAGES {
-            let Some(token) = from.take() else { break };
+            let Some(token) = from.take() else {
+                complete = true;
+                break;
+            };
             let mut options = MessagesOptions::backward().from(token.as_str());
             options.limit = UInt::from(TIMELINE_LIMIT);
             let page = match room.messages(options).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(room = %room_id, error = %e, "matrix: cannot read older messages; some missed messages are not caught up");
+                    complete = true;
                     break;
                 }
             };
@@ -339,10 +345,11 @@ impl Reader {
             pages.extend(page.chunk);
             from = page.end;
             if reached {
+                complete = true;
                 break;
             }
         }
-        if from.is_some() {
+        if !complete {
             tracing::warn!(room = %room_id, "matrix: more missed messages than catch-up reads; the oldest are not caught up");
         }
         pages.reverse();
