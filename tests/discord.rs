@@ -203,10 +203,17 @@ async fn a_whole_rc_in_discord() {
     ))
     .await;
     let req = ana(&w, WEB, "!sg rc request ship the login");
-    let (i, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
-    // The cut is an announcement to the channel, not a reply.
+    // The request is answered by a reply of its own; the cut is an
+    // announcement to the channel after it, not a reply.
+    let (a, answer) = w.fake.wait_for(WEB, "done — RC #1 for web is cut", 0).await;
+    assert!(replies_to(&answer, &req), "{answer:?}");
+    assert!(
+        answer.content.starts_with(&format!("<@{ANA}>: done — ")),
+        "{answer:?}"
+    );
+    let (i, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", a + 1).await;
+    assert!(cut.content.starts_with("RC #1 for web is cut"), "{cut:?}");
     assert!(cut.message_reference.is_none(), "{cut:?}");
-    let _ = req;
     assert!(cut.content.contains(&format!("<@{BEN}>")), "{cut:?}");
     let mut users = allowed_users(&cut);
     users.sort();
@@ -279,8 +286,14 @@ async fn a_whole_rc_in_discord() {
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
         .await;
     w.fake.wait_for(WEB, "released to production", i).await;
+    let announced = w
+        .fake
+        .created()
+        .iter()
+        .filter(|c| c.content.starts_with("RC #1 for web is cut"))
+        .count();
+    assert_eq!(announced, 1);
     for needle in [
-        "RC #1 for web is cut",
         "verified #1",
         "RC #1 is deployed",
         "released to production",
@@ -428,12 +441,14 @@ async fn a_long_answer_is_split() {
     // The cut announcement lists all 60 changes: well over 2,000
     // characters. Its second part is rate limited: the retry sends only
     // what is left.
-    w.fake.rate_limit_after(1);
+    // (The first message is the short reply to the request.)
+    w.fake.rate_limit_after(2);
     let req = ana(&w, WEB, "!sg rc request big batch");
-    let (first_i, first) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
+    let (a, answer) = w.fake.wait_for(WEB, "done — RC #1 for web is cut", 0).await;
+    assert!(replies_to(&answer, &req), "{answer:?}");
+    let (first_i, first) = w.fake.wait_for(WEB, "RC #1 for web is cut", a + 1).await;
     let (last_i, _) = w.fake.wait_for(WEB, "#60 Change number 60", first_i).await;
     assert!(first.content.starts_with("RC #1 for web is cut"));
-    let _ = req;
     check_parts(&w.fake.created()[first_i..=last_i], None);
     // A long answer to a command: only its first part is the reply.
     let status = ben(&w, WEB, "!sg status");
