@@ -844,3 +844,36 @@ async fn a_session_that_cannot_resume_catches_up() {
     sg.wait_readyz(200).await;
     sg.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_code_that_forbids_resuming_catches_up() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let first = ana(&w, WEB, "!sg status");
+    wait_answer(&w, &first).await;
+    // 4009: the session timed out; the client must IDENTIFY anew, and
+    // what ana types meanwhile is never replayed to it.
+    w.fake.close_gateway(4009, true);
+    w.fake
+        .wait_until("the bot to reconnect", |f| f.gateway_queries().len() >= 2)
+        .await;
+    let missed = ana(&w, WEB, "!sg windows");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.fake.release();
+    let (_, answer) = wait_answer(&w, &missed).await;
+    assert!(answer.content.contains("production: open"), "{answer:?}");
+    assert_eq!(w.fake.identifies().len(), 2, "a new session");
+    assert!(w.fake.resumes().is_empty(), "{:?}", w.fake.resumes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in [&first, &missed] {
+        let n = w
+            .fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, id))
+            .count();
+        assert_eq!(n, 1, "answers to {id}");
+    }
+    sg.wait_readyz(200).await;
+    sg.stop();
+}

@@ -952,3 +952,107 @@ async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_lo
     assert!(warnings(&log).is_empty(), "{:#?}", warnings(&log));
     sg.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_30_commands_under_synapses_default_limits() {
+    const TEST: &str = "a_burst_of_30_commands_under_synapses_default_limits";
+    // No `rc_message` in homeserver.yaml: Synapse's default message limit
+    // (0.2 a second after a burst of 10) applies to the bot.
+    let Some(synapse) = start_or_skip_with(TEST, &[("rc_message", ""), FAST_PASSWORDS]) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    synapse.register_admin("root", PW);
+    // ana types 30 commands at once; only the bot is limited.
+    let root = Api::login(&synapse.url, "root").await;
+    root.post(
+        "/_synapse/admin/v1/users/%40ana%3Alocalhost/override_ratelimit",
+        json!({"messages_per_second": 0, "burst_count": 0}),
+    )
+    .await;
+    let (_, bot_override) = root
+        .get(&format!(
+            "/_synapse/admin/v1/users/{}/override_ratelimit",
+            enc(BOT)
+        ))
+        .await;
+    assert_eq!(bot_override, json!({}), "the bot has no ratelimit override");
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sg = start(&config(dir.path(), &synapse, &web));
+    ana_api.wait_membership(&web, BOT, "join").await;
+    sg.wait_readyz(200).await;
+
+    let mut commands = Vec::new();
+    for i in 0..30 {
+        let text = if i % 2 == 0 {
+            "!sg status"
+        } else {
+            "!sg windows"
+        };
+        commands.push(say(&ana, &web, text).await);
+    }
+    let started = Instant::now();
+    let last = commands.last().unwrap().as_str();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let replies = bot_replies(&ana_api, &web).await;
+        if replies.iter().any(|r| r.in_reply_to.as_deref() == Some(last)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 30 answered in 300 s",
+            replies.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took = started.elapsed();
+    // Room for a late duplicate to show up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let replies = bot_replies(&ana_api, &web).await;
+    let answered: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| r.in_reply_to.as_deref())
+        .collect();
+    let asked: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        answered, asked,
+        "every command answered exactly once, in order; the bot said:\n{replies:#?}"
+    );
+    assert_eq!(replies.len(), 30, "{replies:#?}");
+    for (r, i) in replies.iter().zip(0..) {
+        let want = if i % 2 == 0 {
+            "no RC in flight"
+        } else {
+            "production: open"
+        };
+        assert!(r.body.contains(want), "reply {i}: {r:?}");
+    }
+    let sends = bot_sends(&synapse.log());
+    let limited = sends.iter().filter(|(_, s)| *s == 429).count();
+    assert!(
+        limited > 0,
+        "no send was rate limited: Synapse's defaults did not apply; sends: {sends:?}"
+    );
+    let counted = sg
+        .metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+        .await;
+    assert!(
+        counted >= limited as f64,
+        "{counted} counted, {limited} refused: {sends:?}"
+    );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"failed\"}")
+            .await,
+        0.0
+    );
+    eprintln!(
+        "{TEST}: 30 answers in {took:?}; {limited} sends refused with 429, counted and waited out"
+    );
+    sg.stop();
+}
