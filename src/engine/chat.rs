@@ -689,7 +689,14 @@ mod missed_tests {
             .into(),
             products: [("web".to_owned(), None)].into(),
             prefix: "!sg ".to_owned(),
-            chat_ids: Default::default(),
+            chat_ids: [
+                ("@ana:example.org", "ana"),
+                ("@ben:example.org", "ben"),
+                ("111", "ana"),
+            ]
+            .into_iter()
+            .map(|(id, name)| (id.to_owned(), name.to_owned()))
+            .collect(),
         };
         let ctx = Context {
             rules: &set,
@@ -761,5 +768,63 @@ mod missed_tests {
         let out = last_posts(&[no_id]);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].1, None);
+    }
+
+    #[test]
+    fn handoff_takes_a_matrix_id_a_pill_and_a_discord_mention() {
+        let merged = |change: &str, author: &str| Event::Merged {
+            product: "web".to_owned(),
+            change: change.to_owned(),
+            author: author.to_owned(),
+            title: "Fix".to_owned(),
+        };
+        // A Matrix pill arrives as the id (the adapter reads it from the
+        // HTML).
+        let pill = crate::chat::mention::pills_in_body(
+            "!sg handoff #2 to Ana A",
+            "!sg handoff #2 to <a href=\"https://matrix.to/#/@ana:example.org\">Ana A</a>",
+        );
+        for typed in [
+            "!sg handoff #2 to @ana:example.org".to_owned(),
+            pill,
+            "!sg handoff #2 to <@111>".to_owned(),
+            "!sg handoff #2 to <@!111>".to_owned(),
+        ] {
+            let out = last_posts(&[
+                merged("#1", "ana"),
+                merged("#2", "ben"),
+                chat("ana", "!sg rc request ship it", "$req"),
+                chat("ben", &typed, "$h"),
+            ]);
+            assert!(
+                out.iter().any(|(t, r)| t.starts_with("@ana: @ben handed you #2")
+                    && r.as_deref() == Some("$h")),
+                "{typed}: {out:?}"
+            );
+        }
+        let out = last_posts(&[
+            merged("#1", "ana"),
+            merged("#2", "ben"),
+            chat("ana", "!sg rc request ship it", "$req"),
+            chat("ben", "!sg handoff #2 to <@999>", "$h"),
+        ]);
+        assert!(
+            out[0].0.contains("nobody in the team config has the Discord id `999`"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_sender_is_named_once_without_a_double_at() {
+        let out = last_posts(&[chat("@zed:example.org", "!sg rc request now", "$z")]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let text = &out[0].0;
+        assert!(
+            text.starts_with("@zed:example.org: you are not in the team config"),
+            "{text}"
+        );
+        assert!(!text.contains("@@"), "{text}");
+        assert_eq!(text.matches("zed:example.org").count(), 1, "{text}");
+        assert_eq!(out[0].1.as_deref(), Some("$z"));
     }
 }
