@@ -293,11 +293,7 @@ async fn a_whole_rc_in_discord() {
         .filter(|c| c.content.starts_with("RC #1 for web is cut"))
         .count();
     assert_eq!(announced, 1);
-    for needle in [
-        "verified #1",
-        "RC #1 is deployed",
-        "released to production",
-    ] {
+    for needle in ["verified #1", "RC #1 is deployed", "released to production"] {
         assert_eq!(w.fake.count(WEB, needle), 1, "{needle}");
     }
     assert_eq!(w.fake.deduplicated(), 0);

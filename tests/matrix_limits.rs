@@ -833,9 +833,11 @@ async fn bot_events(api: &Api, room: &OwnedRoomId) -> Vec<Value> {
 async fn wait_answer(api: &Api, room: &OwnedRoomId, command: &OwnedEventId) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(e) = bot_events(api, room).await.into_iter().find(|e| {
-            e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command.as_str()
-        }) {
+        if let Some(e) = bot_events(api, room)
+            .await
+            .into_iter()
+            .find(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command.as_str())
+        {
             return e;
         }
         assert!(Instant::now() < deadline, "no answer to {command}");
@@ -862,8 +864,7 @@ async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_lo
         dir: _dir,
         cfg,
         ..
-    }) = one_room("answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log")
-        .await
+    }) = one_room("answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log").await
     else {
         return;
     };
@@ -899,7 +900,10 @@ async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_lo
     let rel = &answer["content"]["m.relates_to"];
     assert_eq!(rel["rel_type"], "m.thread", "{answer}");
     assert_eq!(rel["event_id"], root.as_str(), "{answer}");
-    assert_ne!(rel["is_falling_back"], true, "a real reply, not a fallback: {answer}");
+    assert_ne!(
+        rel["is_falling_back"], true,
+        "a real reply, not a fallback: {answer}"
+    );
     assert!(
         answer["content"]["body"]
             .as_str()
@@ -919,7 +923,10 @@ async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_lo
     let answer = wait_answer(&ana_api, &web, &request).await;
     assert_eq!(answer["content"]["m.relates_to"]["rel_type"], "m.thread");
     let body = answer["content"]["body"].as_str().unwrap();
-    assert!(body.starts_with("@ana: done — RC #1 for web is cut"), "{answer}");
+    assert!(
+        body.starts_with("@ana: done — RC #1 for web is cut"),
+        "{answer}"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let cut = loop {
         if let Some(e) = bot_events(&ana_api, &web).await.into_iter().find(|e| {
@@ -1001,7 +1008,10 @@ async fn a_burst_of_30_commands_under_synapses_default_limits() {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let replies = bot_replies(&ana_api, &web).await;
-        if replies.iter().any(|r| r.in_reply_to.as_deref() == Some(last)) {
+        if replies
+            .iter()
+            .any(|r| r.in_reply_to.as_deref() == Some(last))
+        {
             break;
         }
         assert!(

@@ -75,9 +75,11 @@ fn answer_replies(
     let Some(reply_to) = reply_to else {
         return;
     };
-    let replied = step.effects.iter().skip(first).any(|e| {
-        matches!(e, Effect::Post(p) if p.reply_to.as_deref() == Some(reply_to))
-    });
+    let replied = step
+        .effects
+        .iter()
+        .skip(first)
+        .any(|e| matches!(e, Effect::Post(p) if p.reply_to.as_deref() == Some(reply_to)));
     if replied {
         return;
     }
@@ -701,7 +703,9 @@ mod missed_tests {
         let ctx = Context {
             rules: &set,
             team: &team,
-            now: chrono::Utc.with_ymd_and_hms(2026, 3, 10, 13, 30, 0).unwrap(),
+            now: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+                .unwrap(),
             seed: 1,
         };
         let mut state = State::default();
@@ -797,8 +801,9 @@ mod missed_tests {
                 chat("ben", &typed, "$h"),
             ]);
             assert!(
-                out.iter().any(|(t, r)| t.starts_with("@ana: @ben handed you #2")
-                    && r.as_deref() == Some("$h")),
+                out.iter()
+                    .any(|(t, r)| t.starts_with("@ana: @ben handed you #2")
+                        && r.as_deref() == Some("$h")),
                 "{typed}: {out:?}"
             );
         }
@@ -809,7 +814,9 @@ mod missed_tests {
             chat("ben", "!sg handoff #2 to <@999>", "$h"),
         ]);
         assert!(
-            out[0].0.contains("nobody in the team config has the Discord id `999`"),
+            out[0]
+                .0
+                .contains("nobody in the team config has the Discord id `999`"),
             "{out:?}"
         );
     }

@@ -255,7 +255,11 @@ async fn thread_of(room: &Room, threads: &Threads, event: &OwnedEventId) -> Opti
     let read = room
         .event(
             event,
-            Some(RequestConfig::new().retry_limit(1).timeout(Duration::from_secs(10))),
+            Some(
+                RequestConfig::new()
+                    .retry_limit(1)
+                    .timeout(Duration::from_secs(10)),
+            ),
         )
         .await;
     let root = match read {
@@ -364,7 +368,10 @@ mod tests {
                 "RC #1 is cut:<ul><li>#12 Fix login (<a href=\"https://matrix.to/#/@ana:example.org\">ana</a>)</li>\
                  <li>✓ #13 Docs (<a href=\"https://matrix.to/#/@an:example.org\">an</a>)</li></ul>Verify them.",
             ),
-            ("steps:\n  1. cut\n  2. verify", "steps:<ol><li>cut</li><li>verify</li></ol>"),
+            (
+                "steps:\n  1. cut\n  2. verify",
+                "steps:<ol><li>cut</li><li>verify</li></ol>",
+            ),
             // Aligned columns (the help list) are a table.
             (
                 "commands (`!sg help COMMAND`):\n  !sg status          what is in flight\n  !sg verify #CHANGE  mark `#1` verified",
