@@ -153,3 +153,22 @@ fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
         Err(e) => Err(Failure::invalid(format!("error: {e}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn matrix_sdk_noise_stays_quiet_unless_rust_log_names_it() {
+        let default = log_filter(None).to_string();
+        for quiet in super::QUIET {
+            assert!(default.contains(quiet), "{default}");
+        }
+        let set = log_filter(Some("debug")).to_string();
+        assert!(set.contains("matrix_sdk::http_client=off"), "{set}");
+        let named = log_filter(Some("info,matrix_sdk::http_client=debug")).to_string();
+        assert!(named.contains("matrix_sdk::http_client=debug"), "{named}");
+        assert!(!named.contains("matrix_sdk::http_client=off"), "{named}");
+        assert!(named.contains("matrix_sdk_crypto::backups=error"), "{named}");
+    }
+}
