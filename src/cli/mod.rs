@@ -169,6 +169,9 @@ mod tests {
         let named = log_filter(Some("info,matrix_sdk::http_client=debug")).to_string();
         assert!(named.contains("matrix_sdk::http_client=debug"), "{named}");
         assert!(!named.contains("matrix_sdk::http_client=off"), "{named}");
-        assert!(named.contains("matrix_sdk_crypto::backups=error"), "{named}");
+        assert!(
+            named.contains("matrix_sdk_crypto::backups=error"),
+            "{named}"
+        );
     }
 }
