@@ -203,10 +203,17 @@ async fn a_whole_rc_in_discord() {
     ))
     .await;
     let req = ana(&w, WEB, "!sg rc request ship the login");
-    let (i, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
-    // The cut is an announcement to the channel, not a reply.
+    // The request is answered by a reply of its own; the cut is an
+    // announcement to the channel after it, not a reply.
+    let (a, answer) = w.fake.wait_for(WEB, "done — RC #1 for web is cut", 0).await;
+    assert!(replies_to(&answer, &req), "{answer:?}");
+    assert!(
+        answer.content.starts_with(&format!("<@{ANA}>: done — ")),
+        "{answer:?}"
+    );
+    let (i, cut) = w.fake.wait_for(WEB, "RC #1 for web is cut", a + 1).await;
+    assert!(cut.content.starts_with("RC #1 for web is cut"), "{cut:?}");
     assert!(cut.message_reference.is_none(), "{cut:?}");
-    let _ = req;
     assert!(cut.content.contains(&format!("<@{BEN}>")), "{cut:?}");
     let mut users = allowed_users(&cut);
     users.sort();
@@ -279,12 +286,14 @@ async fn a_whole_rc_in_discord() {
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
         .await;
     w.fake.wait_for(WEB, "released to production", i).await;
-    for needle in [
-        "RC #1 for web is cut",
-        "verified #1",
-        "RC #1 is deployed",
-        "released to production",
-    ] {
+    let announced = w
+        .fake
+        .created()
+        .iter()
+        .filter(|c| c.content.starts_with("RC #1 for web is cut"))
+        .count();
+    assert_eq!(announced, 1);
+    for needle in ["verified #1", "RC #1 is deployed", "released to production"] {
         assert_eq!(w.fake.count(WEB, needle), 1, "{needle}");
     }
     assert_eq!(w.fake.deduplicated(), 0);
@@ -428,12 +437,14 @@ async fn a_long_answer_is_split() {
     // The cut announcement lists all 60 changes: well over 2,000
     // characters. Its second part is rate limited: the retry sends only
     // what is left.
-    w.fake.rate_limit_after(1);
+    // (The first message is the short reply to the request.)
+    w.fake.rate_limit_after(2);
     let req = ana(&w, WEB, "!sg rc request big batch");
-    let (first_i, first) = w.fake.wait_for(WEB, "RC #1 for web is cut", 0).await;
+    let (a, answer) = w.fake.wait_for(WEB, "done — RC #1 for web is cut", 0).await;
+    assert!(replies_to(&answer, &req), "{answer:?}");
+    let (first_i, first) = w.fake.wait_for(WEB, "RC #1 for web is cut", a + 1).await;
     let (last_i, _) = w.fake.wait_for(WEB, "#60 Change number 60", first_i).await;
     assert!(first.content.starts_with("RC #1 for web is cut"));
-    let _ = req;
     check_parts(&w.fake.created()[first_i..=last_i], None);
     // A long answer to a command: only its first part is the reply.
     let status = ben(&w, WEB, "!sg status");
@@ -826,6 +837,39 @@ async fn a_session_that_cannot_resume_catches_up() {
             .count(),
         1
     );
+    sg.wait_readyz(200).await;
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_code_that_forbids_resuming_catches_up() {
+    let w = world().await;
+    let sg = start(&w.config, "2026-03-09T14:00:00Z");
+    let first = ana(&w, WEB, "!sg status");
+    wait_answer(&w, &first).await;
+    // 4009: the session timed out; the client must IDENTIFY anew, and
+    // what ana types meanwhile is never replayed to it.
+    w.fake.close_gateway(4009, true);
+    w.fake
+        .wait_until("the bot to reconnect", |f| f.gateway_queries().len() >= 2)
+        .await;
+    let missed = ana(&w, WEB, "!sg windows");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.fake.release();
+    let (_, answer) = wait_answer(&w, &missed).await;
+    assert!(answer.content.contains("production: open"), "{answer:?}");
+    assert_eq!(w.fake.identifies().len(), 2, "a new session");
+    assert!(w.fake.resumes().is_empty(), "{:?}", w.fake.resumes());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for id in [&first, &missed] {
+        let n = w
+            .fake
+            .created()
+            .iter()
+            .filter(|c| replies_to(c, id))
+            .count();
+        assert_eq!(n, 1, "answers to {id}");
+    }
     sg.wait_readyz(200).await;
     sg.stop();
 }

@@ -297,10 +297,17 @@ async fn a_whole_rc_with_restarts() {
     ))
     .await;
     w.ana.say(&w.web, "!sg rc request ship the login").await;
+    // A short reply answers the request; the cut is announced after it.
+    let (a, answer) = w
+        .ana
+        .wait_for(&w.web, &w.bot, "done — RC #1 for web is cut", 0)
+        .await;
+    assert!(answer.reply_to, "{answer:?}");
     let (i, cut) = w
         .ana
-        .wait_for(&w.web, &w.bot, "RC #1 for web is cut", 0)
+        .wait_for(&w.web, &w.bot, "RC #1 for web is cut", a + 1)
         .await;
+    assert!(!cut.reply_to, "the announcement is not a reply: {cut:?}");
     assert!(
         cut.mentions.contains(&"@ben:localhost".to_owned()),
         "the announcement mentions ben: {cut:?}"
@@ -373,7 +380,11 @@ async fn a_whole_rc_with_restarts() {
         .wait_for(&w.web, &w.bot, "released to production", i)
         .await;
     // Nothing said twice across both restarts.
-    assert_eq!(w.ana.count(&w.web, &w.bot, "RC #1 for web is cut"), 1);
+    assert_eq!(
+        w.ana.count(&w.web, &w.bot, "RC #1 for web is cut"),
+        2,
+        "the reply and the announcement"
+    );
     assert_eq!(w.ana.count(&w.web, &w.bot, "released to production"), 1);
     assert_eq!(w.ana.count(&w.web, &w.bot, "verified #1"), 1);
     assert_eq!(w.ana.count(&w.web, &w.bot, "RC #1 is deployed"), 1);

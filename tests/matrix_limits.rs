@@ -819,3 +819,250 @@ async fn a_rate_limited_login_is_logged_counted_and_retried() {
     assert!(counted >= 1.0, "{counted} rate-limited logins counted");
     sg.stop();
 }
+
+/// The bot's messages in `room` as the server has them (raw events).
+async fn bot_events(api: &Api, room: &OwnedRoomId) -> Vec<Value> {
+    api.messages(room)
+        .await
+        .into_iter()
+        .filter(|e| e["sender"] == BOT)
+        .collect()
+}
+
+/// Waits for the bot's message in `room` whose `m.in_reply_to` is `command`.
+async fn wait_answer(api: &Api, room: &OwnedRoomId, command: &OwnedEventId) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(e) = bot_events(api, room)
+            .await
+            .into_iter()
+            .find(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command.as_str())
+        {
+            return e;
+        }
+        assert!(Instant::now() < deadline, "no answer to {command}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Lines of the daemon's log at WARN or ERROR.
+fn warnings(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log() {
+    use matrix_sdk::ruma::events::relation::Thread;
+    use matrix_sdk::ruma::events::room::message::Relation;
+    let Some(OneRoom {
+        synapse: _synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    }) = one_room("answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_log").await
+    else {
+        return;
+    };
+    let sg = start(&cfg);
+    ana_api.wait_membership(&web, BOT, "join").await;
+    sg.wait_readyz(200).await;
+    sg.events(
+        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
+    )
+    .await;
+
+    // In the room's main timeline: a plain reply.
+    let status = say(&ana, &web, "!sg status").await;
+    let answer = wait_answer(&ana_api, &web, &status).await;
+    let rel = &answer["content"]["m.relates_to"];
+    assert!(rel.get("rel_type").is_none(), "not in a thread: {answer}");
+
+    // In a thread: the answer is in the thread, replying to the command.
+    let root = say(&ana, &web, "release chat").await;
+    let in_thread = |text: &str| {
+        let mut c = RoomMessageEventContent::text_plain(text);
+        c.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root.clone())));
+        c
+    };
+    let room = ana.get_room(&web).unwrap();
+    let windows = room
+        .send(in_thread("!sg windows"))
+        .await
+        .unwrap()
+        .response
+        .event_id;
+    let answer = wait_answer(&ana_api, &web, &windows).await;
+    let rel = &answer["content"]["m.relates_to"];
+    assert_eq!(rel["rel_type"], "m.thread", "{answer}");
+    assert_eq!(rel["event_id"], root.as_str(), "{answer}");
+    assert_ne!(
+        rel["is_falling_back"], true,
+        "a real reply, not a fallback: {answer}"
+    );
+    assert!(
+        answer["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("production: open"),
+        "{answer}"
+    );
+
+    // A state change typed in the thread: the answer replies in the
+    // thread; the announcement is a message of its own in the room.
+    let request = room
+        .send(in_thread("!sg rc request ship the login"))
+        .await
+        .unwrap()
+        .response
+        .event_id;
+    let answer = wait_answer(&ana_api, &web, &request).await;
+    assert_eq!(answer["content"]["m.relates_to"]["rel_type"], "m.thread");
+    let body = answer["content"]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("@ana: done — RC #1 for web is cut"),
+        "{answer}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let cut = loop {
+        if let Some(e) = bot_events(&ana_api, &web).await.into_iter().find(|e| {
+            e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("RC #1 for web is cut"))
+        }) {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no announcement of the cut");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        cut["content"].get("m.relates_to").is_none(),
+        "the announcement is in the main timeline: {cut}"
+    );
+    // Its list of changes is an HTML list.
+    let html = cut["content"]["formatted_body"].as_str().unwrap();
+    assert!(html.contains("<ul><li>"), "{cut}");
+
+    // The help list keeps its columns.
+    let help = say(&ana, &web, "!sg help").await;
+    let answer = wait_answer(&ana_api, &web, &help).await;
+    let html = answer["content"]["formatted_body"].as_str().unwrap();
+    assert!(html.contains("<table><tr><td><code>!sg "), "{answer}");
+
+    // A healthy run says nothing at WARN or ERROR (no secret storage or
+    // room encryption 404s, no "own device might have been deleted").
+    let log = sg.log();
+    assert!(warnings(&log).is_empty(), "{:#?}", warnings(&log));
+    sg.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_30_commands_under_synapses_default_limits() {
+    const TEST: &str = "a_burst_of_30_commands_under_synapses_default_limits";
+    // No `rc_message` in homeserver.yaml: Synapse's default message limit
+    // (0.2 a second after a burst of 10) applies to the bot.
+    let Some(synapse) = start_or_skip_with(TEST, &[("rc_message", ""), FAST_PASSWORDS]) else {
+        return;
+    };
+    synapse.register("shipgate", PW);
+    synapse.register("ana", PW);
+    synapse.register_admin("root", PW);
+    // ana types 30 commands at once; only the bot is limited.
+    let root = Api::login(&synapse.url, "root").await;
+    root.post(
+        "/_synapse/admin/v1/users/%40ana%3Alocalhost/override_ratelimit",
+        json!({"messages_per_second": 0, "burst_count": 0}),
+    )
+    .await;
+    let (_, bot_override) = root
+        .get(&format!(
+            "/_synapse/admin/v1/users/{}/override_ratelimit",
+            enc(BOT)
+        ))
+        .await;
+    assert_eq!(bot_override, json!({}), "the bot has no ratelimit override");
+    let ana = login(&synapse.url, "ana").await;
+    let ana_api = Api::of(&ana);
+    let bot: OwnedUserId = BOT.try_into().unwrap();
+    let web = create_room(&ana, "web", vec![bot]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sg = start(&config(dir.path(), &synapse, &web));
+    ana_api.wait_membership(&web, BOT, "join").await;
+    sg.wait_readyz(200).await;
+
+    let mut commands = Vec::new();
+    for i in 0..30 {
+        let text = if i % 2 == 0 {
+            "!sg status"
+        } else {
+            "!sg windows"
+        };
+        commands.push(say(&ana, &web, text).await);
+    }
+    let started = Instant::now();
+    let last = commands.last().unwrap().as_str();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let replies = bot_replies(&ana_api, &web).await;
+        if replies
+            .iter()
+            .any(|r| r.in_reply_to.as_deref() == Some(last))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 30 answered in 300 s",
+            replies.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took = started.elapsed();
+    // Room for a late duplicate to show up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let replies = bot_replies(&ana_api, &web).await;
+    let answered: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| r.in_reply_to.as_deref())
+        .collect();
+    let asked: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        answered, asked,
+        "every command answered exactly once, in order; the bot said:\n{replies:#?}"
+    );
+    assert_eq!(replies.len(), 30, "{replies:#?}");
+    for (r, i) in replies.iter().zip(0..) {
+        let want = if i % 2 == 0 {
+            "no RC in flight"
+        } else {
+            "production: open"
+        };
+        assert!(r.body.contains(want), "reply {i}: {r:?}");
+    }
+    let sends = bot_sends(&synapse.log());
+    let limited = sends.iter().filter(|(_, s)| *s == 429).count();
+    assert!(
+        limited > 0,
+        "no send was rate limited: Synapse's defaults did not apply; sends: {sends:?}"
+    );
+    let counted = sg
+        .metric("shipgate_messages_sent_total{result=\"rate_limited\"}")
+        .await;
+    assert!(
+        counted >= limited as f64,
+        "{counted} counted, {limited} refused: {sends:?}"
+    );
+    assert_eq!(
+        sg.metric("shipgate_messages_sent_total{result=\"failed\"}")
+            .await,
+        0.0
+    );
+    eprintln!(
+        "{TEST}: 30 answers in {took:?}; {limited} sends refused with 429, counted and waited out"
+    );
+    sg.stop();
+}

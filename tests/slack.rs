@@ -178,7 +178,14 @@ async fn a_whole_rc_in_slack() {
     ))
     .await;
     w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
-    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    // A short reply answers the request; the cut is announced after it.
+    let (a, answer) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
+    assert!(
+        answer.text.starts_with(&format!("<@{ANA}>: done — ")),
+        "{answer:?}"
+    );
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
+    assert!(cut.text.starts_with("RC #1 for web is cut"), "{cut:?}");
     assert!(cut.text.contains(&format!("<@{BEN}>")), "{cut:?}");
     w.fake.say(WEB, ANA, "!sg verify #1");
     let (i, _) = w.fake.wait_for("verified #1", i).await;
@@ -202,12 +209,12 @@ async fn a_whole_rc_in_slack() {
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
         .await;
     w.fake.wait_for("released to production", i).await;
-    for needle in [
-        "RC #1 for web is cut",
-        "verified #1",
-        "RC #1 is deployed",
-        "released to production",
-    ] {
+    assert_eq!(
+        w.fake.count("RC #1 for web is cut"),
+        2,
+        "the reply and the cut"
+    );
+    for needle in ["verified #1", "RC #1 is deployed", "released to production"] {
         assert_eq!(w.fake.count(needle), 1, "{needle}");
     }
     sg.stop();

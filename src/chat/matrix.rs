@@ -35,6 +35,7 @@ pub struct MatrixAdapter {
     client: Client,
     /// Configured channel (room id or alias) -> room id.
     rooms: BTreeMap<String, OwnedRoomId>,
+    threads: send::Threads,
 }
 fn err<E: std::error::Error>(what: &str, e: E) -> String {
     let chain = error_chain(&e);
@@ -119,9 +120,11 @@ impl MatrixAdapter {
             .await
             .map_err(|e| err("first sync failed", e))?;
         let rooms = rooms::join_all(&client, config, m, &health).await?;
+        let threads = send::Threads::default();
         let adapter = Self {
             client: client.clone(),
             rooms: rooms.clone(),
+            threads: threads.clone(),
         };
         // Room -> the product whose commands come from it; and, for the
         // bot's own membership, room -> (channel, the products it serves).
@@ -163,6 +166,7 @@ impl MatrixAdapter {
             by_room,
             people,
             own,
+            threads,
             rooms: cursors
                 .iter()
                 .filter_map(|(k, v)| {
@@ -194,7 +198,7 @@ impl ChatAdapter for MatrixAdapter {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
-        send::send(&self.client, &self.rooms, message).await
+        send::send(&self.client, &self.rooms, &self.threads, message).await
     }
 }
 

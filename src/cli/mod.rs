@@ -82,6 +82,36 @@ impl Failure {
     }
 }
 
+/// matrix-sdk's noise in a healthy run, kept below WARN unless `RUST_LOG`
+/// names the target: shipgate keeps its Matrix keys in its own store and
+/// does not use server-side key backup or secret storage (warned about
+/// every 100 ms, and 404s on start); the HTTP client logs every failed
+/// request at ERROR, expected ones included (a plain room has no
+/// encryption state), while shipgate logs the failures that matter with
+/// their cause; a first start's key query may not list the bot's device
+/// yet ("own device might have been deleted").
+const QUIET: &[&str] = &[
+    "matrix_sdk_crypto::backups=error",
+    "matrix_sdk::http_client=off",
+    "matrix_sdk_crypto::identities::manager=error",
+];
+
+/// The log filter: `RUST_LOG` (default `info`) with [`QUIET`].
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let base = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
+    let mut filter = tracing_subscriber::EnvFilter::try_new(base)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for quiet in QUIET {
+        let target = quiet.split('=').next().unwrap_or(quiet);
+        if !base.contains(target)
+            && let Ok(d) = quiet.parse()
+        {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
     let manual_clock = match &args.manual_clock {
         None => None,
@@ -91,13 +121,7 @@ fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
                 .with_timezone(&chrono::Utc),
         ),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        // shipgate keeps its Matrix keys in its own store and does not use
-        // server-side key backup, which matrix-sdk warns about every 100 ms
-        // after a start.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,matrix_sdk_crypto::backups=error")
-        });
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -127,5 +151,27 @@ fn run_daemon(args: &args::RunArgs) -> Result<ExitCode, Failure> {
     match runtime.block_on(crate::daemon::run(opts)) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(Failure::invalid(format!("error: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn matrix_sdk_noise_stays_quiet_unless_rust_log_names_it() {
+        let default = log_filter(None).to_string();
+        for quiet in super::QUIET {
+            assert!(default.contains(quiet), "{default}");
+        }
+        let set = log_filter(Some("debug")).to_string();
+        assert!(set.contains("matrix_sdk::http_client=off"), "{set}");
+        let named = log_filter(Some("info,matrix_sdk::http_client=debug")).to_string();
+        assert!(named.contains("matrix_sdk::http_client=debug"), "{named}");
+        assert!(!named.contains("matrix_sdk::http_client=off"), "{named}");
+        assert!(
+            named.contains("matrix_sdk_crypto::backups=error"),
+            "{named}"
+        );
     }
 }

@@ -104,7 +104,61 @@ fn run(
         );
         return;
     }
+    let first = step.effects.len();
     dispatch(step, product, from, command, reply_to);
+    answer_replies(step, product, from, reply_to, first);
+}
+
+/// Every answer to a command replies to it. When the command's effects
+/// (from `first` on) hold no post replying to it, their first post in the
+/// command's room is its answer: one addressed to the sender (`@from: ...`)
+/// becomes the reply; an announcement to the room (`RC #2 is cut ...`)
+/// stays a message of its own (in Matrix, outside the command's thread)
+/// and the command gets a short reply before it, quoting its first line.
+fn answer_replies(
+    step: &mut Step<'_>,
+    product: &str,
+    from: &str,
+    reply_to: Option<&str>,
+    first: usize,
+) {
+    let Some(reply_to) = reply_to else {
+        return;
+    };
+    let replied = step
+        .effects
+        .iter()
+        .skip(first)
+        .any(|e| matches!(e, Effect::Post(p) if p.reply_to.as_deref() == Some(reply_to)));
+    if replied {
+        return;
+    }
+    let Some(i) = (first..step.effects.len()).find(|i| {
+        matches!(step.effects.get(*i), Some(Effect::Post(p)) if p.product == product && p.reply_to.is_none())
+    }) else {
+        return;
+    };
+    let addressed = format!("{}: ", at(from));
+    let Some(Effect::Post(p)) = step.effects.get_mut(i) else {
+        return;
+    };
+    if p.text.starts_with(&addressed) {
+        p.reply_to = Some(reply_to.to_owned());
+        return;
+    }
+    let line = p.text.lines().next().unwrap_or_default();
+    let line: String = if line.chars().count() > 200 {
+        line.chars().take(199).chain(['…']).collect()
+    } else {
+        line.to_owned()
+    };
+    let ack = super::Post {
+        product: product.to_owned(),
+        text: format!("{addressed}done — {line}"),
+        mentions: vec![from.to_owned()],
+        reply_to: Some(reply_to.to_owned()),
+    };
+    step.effects.insert(i, Effect::Post(ack));
 }
 
 /// A chat message read on catch-up, for [`missed`].
@@ -664,6 +718,169 @@ mod missed_tests {
         assert_eq!(out[0].1.as_deref(), Some("$m1"));
         // Not a command: nothing.
         assert!(posts((9, 0), "good morning").is_empty());
+    }
+
+    /// Posts for `events` handled in turn, from the last one only.
+    fn last_posts(events: &[Event]) -> Vec<(String, Option<String>)> {
+        let set = rules::compile(vec![Source::new(
+            rules::DEFAULT_RULES_NAME,
+            rules::DEFAULT_RULES,
+        )])
+        .unwrap();
+        let member = |roles: &[&str]| Member {
+            tz: chrono_tz::Europe::Berlin,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        let team = Team {
+            people: [
+                ("ana".to_owned(), member(&["engineer", "lead"])),
+                ("ben".to_owned(), member(&["engineer"])),
+            ]
+            .into(),
+            products: [("web".to_owned(), None)].into(),
+            prefix: "!sg ".to_owned(),
+            chat_ids: [
+                ("@ana:example.org", "ana"),
+                ("@ben:example.org", "ben"),
+                ("111", "ana"),
+            ]
+            .into_iter()
+            .map(|(id, name)| (id.to_owned(), name.to_owned()))
+            .collect(),
+        };
+        let ctx = Context {
+            rules: &set,
+            team: &team,
+            now: chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
+                .unwrap(),
+            seed: 1,
+        };
+        let mut state = State::default();
+        let mut effects = Vec::new();
+        for e in events {
+            let out = handle(&state, &ctx, e);
+            state = out.state;
+            effects = out.effects;
+        }
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Post(p) => Some((p.text, p.reply_to)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn chat(from: &str, text: &str, id: &str) -> Event {
+        Event::Chat {
+            product: "web".to_owned(),
+            from: from.to_owned(),
+            text: text.to_owned(),
+            message_id: Some(id.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_state_change_is_answered_by_a_reply_and_announced_on_its_own() {
+        let merged = |change: &str, author: &str| Event::Merged {
+            product: "web".to_owned(),
+            change: change.to_owned(),
+            author: author.to_owned(),
+            title: "Fix".to_owned(),
+        };
+        let out = last_posts(&[
+            merged("#1", "ana"),
+            merged("#2", "ben"),
+            chat("ana", "!sg rc request ship it", "$req"),
+        ]);
+        assert_eq!(out.len(), 2, "{out:?}");
+        // The answer replies to the command and quotes the announcement's
+        // first line; the announcement is not a reply.
+        assert!(
+            out[0].0.starts_with("@ana: done — RC #1 for web is cut"),
+            "{out:?}"
+        );
+        assert_eq!(out[0].1.as_deref(), Some("$req"));
+        assert!(out[1].0.starts_with("RC #1 for web is cut"), "{out:?}");
+        assert_eq!(out[1].1, None);
+        // An answer that already replies gets no second one.
+        let out = last_posts(&[chat("ana", "!sg rc request ship it", "$none")]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].1.as_deref(), Some("$none"));
+    }
+
+    #[test]
+    fn without_a_message_id_nothing_replies() {
+        // Without a message id (a simulation script) nothing replies.
+        let mut no_id = chat("ana", "!sg status", "$x");
+        if let Event::Chat { message_id, .. } = &mut no_id {
+            *message_id = None;
+        }
+        let out = last_posts(&[no_id]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].1, None);
+    }
+
+    #[test]
+    fn handoff_takes_a_matrix_id_a_pill_and_a_discord_mention() {
+        let merged = |change: &str, author: &str| Event::Merged {
+            product: "web".to_owned(),
+            change: change.to_owned(),
+            author: author.to_owned(),
+            title: "Fix".to_owned(),
+        };
+        // A Matrix pill arrives as the id (the adapter reads it from the
+        // HTML).
+        let pill = crate::chat::mention::pills_in_body(
+            "!sg handoff #2 to Ana A",
+            "!sg handoff #2 to <a href=\"https://matrix.to/#/@ana:example.org\">Ana A</a>",
+        );
+        for typed in [
+            "!sg handoff #2 to @ana:example.org".to_owned(),
+            pill,
+            "!sg handoff #2 to <@111>".to_owned(),
+            "!sg handoff #2 to <@!111>".to_owned(),
+        ] {
+            let out = last_posts(&[
+                merged("#1", "ana"),
+                merged("#2", "ben"),
+                chat("ana", "!sg rc request ship it", "$req"),
+                chat("ben", &typed, "$h"),
+            ]);
+            assert!(
+                out.iter()
+                    .any(|(t, r)| t.starts_with("@ana: @ben handed you #2")
+                        && r.as_deref() == Some("$h")),
+                "{typed}: {out:?}"
+            );
+        }
+        let out = last_posts(&[
+            merged("#1", "ana"),
+            merged("#2", "ben"),
+            chat("ana", "!sg rc request ship it", "$req"),
+            chat("ben", "!sg handoff #2 to <@999>", "$h"),
+        ]);
+        assert!(
+            out[0]
+                .0
+                .contains("nobody in the team config has the Discord id `999`"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_sender_is_named_once_without_a_double_at() {
+        let out = last_posts(&[chat("@zed:example.org", "!sg rc request now", "$z")]);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let text = &out[0].0;
+        assert!(
+            text.starts_with("@zed:example.org: you are not in the team config"),
+            "{text}"
+        );
+        assert!(!text.contains("@@"), "{text}");
+        assert_eq!(text.matches("zed:example.org").count(), 1, "{text}");
+        assert_eq!(out[0].1.as_deref(), Some("$z"));
     }
 }
 

@@ -398,12 +398,23 @@ impl FakeDiscord {
     /// reconnect (close code 4000). With `hold`, the next connection waits
     /// (socket open, no HELLO, nothing read) until [`Self::release`].
     pub fn drop_gateway(&self, hold: bool) {
+        self.close_gateway(4000, hold);
+    }
+
+    /// Closes the gateway connection with close code `code`, e.g. 4009
+    /// (session timed out), after which the session cannot be resumed:
+    /// the fake forgets it, as Discord does. `hold` as in
+    /// [`Self::drop_gateway`].
+    pub fn close_gateway(&self, code: u16, hold: bool) {
         if hold {
             self.inner.hold.send_replace(true);
         }
         let mut s = self.inner.state.lock().unwrap();
+        if matches!(code, 4006 | 4007 | 4009) {
+            s.session_id = None;
+        }
         if let Some((_, tx)) = s.live.take() {
-            let _ = tx.send(Frame::Close(4000));
+            let _ = tx.send(Frame::Close(code));
         }
     }
 

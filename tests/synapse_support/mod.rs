@@ -77,7 +77,8 @@ pub fn start_or_skip(test: &str) -> Option<Synapse> {
 
 /// Like [`start_or_skip`], with top-level keys of `homeserver.yaml` set to
 /// other YAML values (replaced if the default config has them, else
-/// added), e.g. `("rc_message", "{per_second: 1, burst_count: 2}")`.
+/// added), e.g. `("rc_message", "{per_second: 1, burst_count: 2}")`; an
+/// empty value removes the key, so Synapse's default applies.
 pub fn start_or_skip_with(test: &str, overrides: &[(&str, &str)]) -> Option<Synapse> {
     match ensure_installed() {
         Ok(py) => Some(Synapse::start(py, overrides)),
@@ -313,7 +314,10 @@ fn set_top_level(yaml: &str, key: &str, value: &str) -> String {
             out.push('\n');
         }
     }
-    out.push_str(&format!("{key}: {value}\n"));
+    // An empty value removes the key: Synapse's own default applies.
+    if !value.is_empty() {
+        out.push_str(&format!("{key}: {value}\n"));
+    }
     out
 }
 

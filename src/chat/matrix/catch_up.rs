@@ -154,6 +154,8 @@ pub(super) struct Reader {
     pub(super) by_room: BTreeMap<OwnedRoomId, String>,
     pub(super) people: BTreeMap<String, String>,
     pub(super) own: Option<OwnedUserId>,
+    /// Where each message handed over was typed (its thread), for answers.
+    pub(super) threads: super::send::Threads,
     pub(super) rooms: BTreeMap<OwnedRoomId, RoomCursor>,
     /// The sync token read up to; `None`: never synced with catch-up, so
     /// the first sync is history.
@@ -318,14 +320,20 @@ impl Reader {
             return Vec::new();
         };
         let mut pages = Vec::new();
+        // Whether the pages reach back to the cursor (or the room's start).
+        let mut complete = false;
         for _ in 0..MAX_PAGES {
-            let Some(token) = from.take() else { break };
+            let Some(token) = from.take() else {
+                complete = true;
+                break;
+            };
             let mut options = MessagesOptions::backward().from(token.as_str());
             options.limit = UInt::from(TIMELINE_LIMIT);
             let page = match room.messages(options).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(room = %room_id, error = %e, "matrix: cannot read older messages; some missed messages are not caught up");
+                    complete = true;
                     break;
                 }
             };
@@ -337,10 +345,11 @@ impl Reader {
             pages.extend(page.chunk);
             from = page.end;
             if reached {
+                complete = true;
                 break;
             }
         }
-        if from.is_some() {
+        if !complete {
             tracing::warn!(room = %room_id, "matrix: more missed messages than catch-up reads; the oldest are not caught up");
         }
         pages.reverse();
@@ -394,6 +403,11 @@ impl Reader {
         let MessageType::Text(text) = &ev.content.msgtype else {
             return None;
         };
+        let thread = match &ev.content.relates_to {
+            Some(Relation::Thread(t)) => Some(t.event_id.clone()),
+            _ => None,
+        };
+        self.threads.note(ev.event_id.as_str(), thread);
         let sender = ev.sender.to_string();
         let from = self.people.get(&sender).cloned().unwrap_or(sender);
         Some(Inbound {
