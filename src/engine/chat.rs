@@ -157,6 +157,7 @@ fn answer_replies(
         text: format!("{addressed}done — {line}"),
         mentions: vec![from.to_owned()],
         reply_to: Some(reply_to.to_owned()),
+        card: None,
     };
     step.effects.insert(i, Effect::Post(ack));
 }
@@ -777,6 +778,7 @@ mod missed_tests {
             product: "web".to_owned(),
             from: from.to_owned(),
             text: text.to_owned(),
+            said: crate::command::read(text, "!sg "),
             message_id: Some(id.to_owned()),
         }
     }
