@@ -14,8 +14,17 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+struct Sample {
+    total: f64,
+    lag: f64,
+    connect: f64,
+    answer: f64,
+}
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -46,19 +55,58 @@ fn main() {
         }
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let r = support::try_http(addr, "GET", "/api/gate/web", &[], b"").unwrap();
-            assert_eq!(r.status, 423, "{}", r.body);
-            let ms = due.elapsed().as_secs_f64() * 1000.0;
-            tx.send((i, ms)).unwrap();
+            let began = Instant::now();
+            let mut stream = TcpStream::connect(addr).unwrap();
+            let connected = Instant::now();
+            stream.set_nodelay(true).unwrap();
+            stream
+                .write_all(&support::request_bytes(
+                    addr,
+                    "GET",
+                    "/api/gate/web",
+                    &[],
+                    b"",
+                ))
+                .unwrap();
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).unwrap();
+            let done = Instant::now();
+            assert!(
+                raw.starts_with(b"HTTP/1.1 423"),
+                "{}",
+                String::from_utf8_lossy(&raw)
+            );
+            let ms = |a: Instant, b: Instant| b.duration_since(a).as_secs_f64() * 1000.0;
+            let s = Sample {
+                total: ms(due, done),
+                lag: ms(due, began),
+                connect: ms(began, connected),
+                answer: ms(connected, done),
+            };
+            tx.send((i, s)).unwrap();
         });
     }
     drop(tx);
-    let mut lat: Vec<f64> = rx
+    let samples: Vec<Sample> = rx
         .iter()
         .filter(|(i, _)| *i >= warmup)
-        .map(|(_, ms)| ms)
+        .map(|(_, s)| s)
         .collect();
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let sorted = |f: fn(&Sample) -> f64| {
+        let mut v: Vec<f64> = samples.iter().map(f).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v
+    };
+    let line = |name: &str, v: &[f64]| {
+        println!(
+            "  {name:<8} p50 {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms",
+            pct(v, 0.50),
+            pct(v, 0.95),
+            pct(v, 0.99),
+            v.last().copied().unwrap_or(0.0)
+        );
+    };
+    let lat = sorted(|s| s.total);
     println!(
         "GET /api/gate/web, {rate}/s open loop, {} requests: p50 {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms",
         lat.len(),
@@ -66,6 +114,23 @@ fn main() {
         pct(&lat, 0.95),
         pct(&lat, 0.99),
         lat.last().copied().unwrap_or(0.0)
+    );
+    // Where the time goes: the generator's own lag (its sleep overshooting
+    // and the request's thread starting), `connect`, then the request
+    // written until the whole response is read.
+    line("lag", &sorted(|s| s.lag));
+    line("connect", &sorted(|s| s.connect));
+    line("answer", &sorted(|s| s.answer));
+    // The slowest 1%: which part made them slow.
+    let mut worst: Vec<&Sample> = samples.iter().collect();
+    worst.sort_by(|a, b| b.total.partial_cmp(&a.total).unwrap());
+    let k = (samples.len() / 100).max(1);
+    let mean = |f: fn(&Sample) -> f64| worst[..k].iter().map(|s| f(s)).sum::<f64>() / k as f64;
+    println!(
+        "  slowest {k}: mean lag {:.2} + connect {:.2} + answer {:.2} ms",
+        mean(|s| s.lag),
+        mean(|s| s.connect),
+        mean(|s| s.answer)
     );
     d.stop();
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rusqlite::params;
-use shipgate::daemon::retention::{BATCH, PAUSE};
+use shipgate::daemon::retention::{BATCH, PAUSE, pause_after};
 use shipgate::store::retention::Pruner;
 use shipgate::store::{AuditRow, Commit, NewMessage, Store, maintenance};
 
@@ -231,13 +231,20 @@ fn main() {
         let mut p = ok(Pruner::open(&db2, cutoff, BATCH), "pruner");
         let t = Instant::now();
         let mut busy = Duration::ZERO;
+        let mut slowest = Duration::ZERO;
         while !p.done() {
             let s = Instant::now();
             ok(p.step(), "prune step");
-            busy += s.elapsed();
-            std::thread::sleep(PAUSE);
+            let took = s.elapsed();
+            busy += took;
+            slowest = slowest.max(took);
+            std::thread::sleep(pause_after(took));
         }
         stop2.store(true, Ordering::SeqCst);
+        println!(
+            "slowest prune batch: {:.1} ms",
+            slowest.as_secs_f64() * 1000.0
+        );
         (p.pruned(), t.elapsed(), busy)
     });
     let lat = writer(&mut store, 1_000_000_000, &stop);

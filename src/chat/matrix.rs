@@ -2,7 +2,9 @@
 //! end-to-end encrypted. The session and encryption keys live in a store
 //! under the data directory, so a restart keeps the same device.
 //!
-//! [`session`] logs in and keeps the store one account's and one device's;
+//! [`session`] logs in, keeps the store one account's and one device's,
+//! and logs in again as the same device when the homeserver refuses the
+//! access token;
 //! [`rooms`] joins the product rooms and follows the bot's membership;
 //! [`catch_up`] is the sync loop, which hands over every message once,
 //! including those sent while shipgate was offline; [`send`] posts answers.
@@ -32,7 +34,9 @@ pub use send::to_html;
 /// The Matrix side of shipgate.
 #[derive(Clone)]
 pub struct MatrixAdapter {
-    client: Client,
+    /// The client of the current login: replaced when the bot logs in
+    /// again after its access token was revoked ([`session::keep`]).
+    client: std::sync::Arc<arc_swap::ArcSwap<Client>>,
     /// Configured channel (room id or alias) -> room id.
     rooms: BTreeMap<String, OwnedRoomId>,
     threads: send::Threads,
@@ -94,102 +98,159 @@ impl MatrixAdapter {
         health: std::sync::Arc<Health>,
         cursors: BTreeMap<String, String>,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), String> {
-        let m: &MatrixConfig = config.matrix.as_ref().ok_or("matrix: not configured")?;
-        let store = config
-            .matrix_store_dir()
-            .ok_or("matrix: no store directory")?;
-        std::fs::create_dir_all(&store)
-            .map_err(|e| err(&format!("cannot create {}", store.display()), e))?;
-        let client = Client::builder()
-            .homeserver_url(&m.homeserver)
-            .sqlite_store(store.join("sdk"), None)
-            .request_config(
-                RequestConfig::new()
-                    .retry_limit(5)
-                    .timeout(Duration::from_secs(30)),
-            )
-            .build()
-            .await
-            .map_err(|e| err("cannot create the client", e))?;
-        session::log_in(&client, config, m, &store, &health).await?;
-        // First sync: from where the bot last stopped reading (what was
-        // said since is caught up by the reader), without waiting for news.
-        let token = cursors.get(catch_up::SYNC_KEY).cloned();
-        let first = client
-            .sync_once(catch_up::sync_settings(token.clone()).timeout(Duration::ZERO))
-            .await
-            .map_err(|e| err("first sync failed", e))?;
-        let rooms = rooms::join_all(&client, config, m, &health).await?;
+        let reader_stop = shutdown.child_token();
+        // Kept across logins: the thread each pending answer belongs in.
         let threads = send::Threads::default();
+        let (client, rooms, reader) = connect(
+            config,
+            Wiring {
+                inbound: inbound.clone(),
+                health: health.clone(),
+                threads: threads.clone(),
+            },
+            reader_stop.clone(),
+            cursors,
+        )
+        .await?;
+        let current = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(client));
         let adapter = Self {
-            client: client.clone(),
-            rooms: rooms.clone(),
+            client: current.clone(),
+            rooms,
             threads: threads.clone(),
         };
-        // Room -> the product whose commands come from it; and, for the
-        // bot's own membership, room -> (channel, the products it serves).
-        let mut by_room: BTreeMap<OwnedRoomId, String> = BTreeMap::new();
-        let mut channel_of: BTreeMap<OwnedRoomId, (String, String)> = BTreeMap::new();
-        for p in &config.products {
-            let Some(ch) = p.channels.get(Adapter::Matrix) else {
-                continue;
-            };
-            let Some(id) = rooms.get(ch) else {
-                continue;
-            };
-            by_room.insert(id.clone(), p.name.clone());
-            // Products sharing a room are named together.
-            let entry = channel_of
-                .entry(id.clone())
-                .or_insert_with(|| (ch.to_owned(), String::new()));
-            if !entry.1.is_empty() {
-                entry.1.push_str(", ");
-            }
-            entry.1.push_str(&p.name);
-        }
-        rooms::watch(
-            &client,
-            &health,
-            channel_of,
-            rooms.values().cloned().collect(),
-        );
-        let people: BTreeMap<String, String> = config
-            .people
-            .iter()
-            .filter_map(|p| Some((p.chat.get(Adapter::Matrix)?.to_owned(), p.name.clone())))
-            .collect();
-        let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
-        let reader = catch_up::Reader {
-            client: client.clone(),
-            inbound,
-            health,
-            by_room,
-            people,
-            own,
+        let task = tokio::spawn(session::keep(session::Keeper {
+            config: config.clone(),
             threads,
-            rooms: cursors
-                .iter()
-                .filter_map(|(k, v)| {
-                    Some((
-                        OwnedRoomId::try_from(k.as_str()).ok()?,
-                        RoomCursor::parse(v)?,
-                    ))
-                })
-                .collect(),
-            token,
-            outage: Outage::new(
-                unreachable_key("matrix"),
-                "matrix: the homeserver".to_owned(),
-                Duration::from_secs(config.chat.unreachable_after),
-            ),
-        };
-        let task = tokio::spawn(reader.run(first, shutdown));
+            inbound,
+            shutdown,
+            health,
+            current,
+            reader: (reader_stop, reader),
+        }));
         Ok((adapter, task))
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// The client of the current login.
+    pub fn client(&self) -> Client {
+        Client::clone(&self.client.load())
     }
+}
+
+/// Builds the client on the store, logs in (or restores the session, or
+/// logs in again as the same device when the stored token was revoked),
+/// joins the configured rooms, syncs once without waiting for news, and
+/// starts the sync loop; returns the client, the rooms and the loop's
+/// task (stopped by `shutdown`).
+/// What a login's sync loop hands its messages to, and shares with sending.
+struct Wiring {
+    inbound: mpsc::Sender<ChatInput>,
+    health: std::sync::Arc<Health>,
+    threads: send::Threads,
+}
+
+async fn connect(
+    config: &Config,
+    wiring: Wiring,
+    shutdown: CancellationToken,
+    cursors: BTreeMap<String, String>,
+) -> Result<
+    (
+        Client,
+        BTreeMap<String, OwnedRoomId>,
+        tokio::task::JoinHandle<()>,
+    ),
+    String,
+> {
+    let Wiring {
+        inbound,
+        health,
+        threads,
+    } = wiring;
+    let m: &MatrixConfig = config.matrix.as_ref().ok_or("matrix: not configured")?;
+    let store = config
+        .matrix_store_dir()
+        .ok_or("matrix: no store directory")?;
+    std::fs::create_dir_all(&store)
+        .map_err(|e| err(&format!("cannot create {}", store.display()), e))?;
+    let client = Client::builder()
+        .homeserver_url(&m.homeserver)
+        .sqlite_store(store.join("sdk"), None)
+        .request_config(
+            RequestConfig::new()
+                .retry_limit(5)
+                .timeout(Duration::from_secs(30)),
+        )
+        .build()
+        .await
+        .map_err(|e| err("cannot create the client", e))?;
+    session::log_in(&client, config, m, &store, &health).await?;
+    // First sync: from where the bot last stopped reading (what was
+    // said since is caught up by the reader), without waiting for news.
+    let token = cursors.get(catch_up::SYNC_KEY).cloned();
+    let first = client
+        .sync_once(catch_up::sync_settings(token.clone()).timeout(Duration::ZERO))
+        .await
+        .map_err(|e| err("first sync failed", e))?;
+    let rooms = rooms::join_all(&client, config, m, &health).await?;
+    // Room -> the product whose commands come from it; and, for the
+    // bot's own membership, room -> (channel, the products it serves).
+    let mut by_room: BTreeMap<OwnedRoomId, String> = BTreeMap::new();
+    let mut channel_of: BTreeMap<OwnedRoomId, (String, String)> = BTreeMap::new();
+    for p in &config.products {
+        let Some(ch) = p.channels.get(Adapter::Matrix) else {
+            continue;
+        };
+        let Some(id) = rooms.get(ch) else {
+            continue;
+        };
+        by_room.insert(id.clone(), p.name.clone());
+        // Products sharing a room are named together.
+        let entry = channel_of
+            .entry(id.clone())
+            .or_insert_with(|| (ch.to_owned(), String::new()));
+        if !entry.1.is_empty() {
+            entry.1.push_str(", ");
+        }
+        entry.1.push_str(&p.name);
+    }
+    rooms::watch(
+        &client,
+        &health,
+        channel_of,
+        rooms.values().cloned().collect(),
+    );
+    let people: BTreeMap<String, String> = config
+        .people
+        .iter()
+        .filter_map(|p| Some((p.chat.get(Adapter::Matrix)?.to_owned(), p.name.clone())))
+        .collect();
+    let own: Option<OwnedUserId> = client.user_id().map(|u| u.to_owned());
+    let reader = catch_up::Reader {
+        client: client.clone(),
+        inbound,
+        health,
+        by_room,
+        people,
+        own,
+        threads,
+        rooms: cursors
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    OwnedRoomId::try_from(k.as_str()).ok()?,
+                    RoomCursor::parse(v)?,
+                ))
+            })
+            .collect(),
+        token,
+        outage: Outage::new(
+            unreachable_key("matrix"),
+            "matrix: the homeserver".to_owned(),
+            Duration::from_secs(config.chat.unreachable_after),
+        ),
+    };
+    let task = tokio::spawn(reader.run(first, shutdown));
+    Ok((client, rooms, task))
 }
 
 impl ChatAdapter for MatrixAdapter {
@@ -198,7 +259,8 @@ impl ChatAdapter for MatrixAdapter {
     }
 
     async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
-        send::send(&self.client, &self.rooms, &self.threads, message).await
+        let client = self.client();
+        send::send(&client, &self.rooms, &self.threads, message).await
     }
 }
 

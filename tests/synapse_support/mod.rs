@@ -287,6 +287,34 @@ rc_key_requests:
         self.spawn();
     }
 
+    /// Revokes one access token and nothing else (its device and the
+    /// device's keys stay): Synapse is stopped, the token's row deleted
+    /// from its database, and Synapse started again (its token cache is in
+    /// memory). Panics unless exactly one token was deleted.
+    pub fn revoke_token(&mut self, token: &str) {
+        self.stop();
+        let out = Command::new(&self.python)
+            .args([
+                "-c",
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1])\n\
+                 n = c.execute('DELETE FROM access_tokens WHERE token = ?', (sys.argv[2],)).rowcount\n\
+                 c.commit()\n\
+                 print(n)",
+            ])
+            .arg(self.dir.path().join("homeserver.db"))
+            .arg(token)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "1",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.restart();
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

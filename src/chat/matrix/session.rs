@@ -13,6 +13,7 @@ use std::time::Duration;
 use matrix_sdk::config::RequestConfig;
 use matrix_sdk::ruma::api::client::session::login;
 use matrix_sdk::ruma::api::client::uiaa::{self, MatrixUserIdentifier, UserIdentifier};
+use matrix_sdk::ruma::api::error::ErrorKind;
 
 use super::err;
 use crate::chat::health::Health;
@@ -122,6 +123,23 @@ pub(super) async fn log_in(
         // The store (session and encryption keys) belongs to one
         // account and one device; the config decides which account.
         same_account(&session, &m.user, store)?;
+        if let Some(p) = &m.password
+            && m.access_token.is_none()
+            && token_rejected(m, &session.tokens.access_token).await?
+        {
+            // Revoked or expired: a new login of the same device keeps the
+            // store's encryption keys usable.
+            let pw = config.resolve(p).map_err(|e| err("password", e))?;
+            let device = session.meta.device_id.clone();
+            let fresh = password_login(client, m, pw.expose(), Some(&device), health).await?;
+            same_device(&session, &fresh.meta.user_id, &fresh.meta.device_id, store)?;
+            session.tokens = fresh.tokens;
+            tracing::warn!(
+                device = %device,
+                "matrix: the homeserver no longer accepts the stored access token (revoked or \
+                 expired); logged in again with the password as the same device"
+            );
+        }
         if let Some(t) = &m.access_token {
             let token = config.resolve(t).map_err(|e| err("access token", e))?;
             if token.expose() != session.tokens.access_token {
@@ -141,7 +159,7 @@ pub(super) async fn log_in(
         tracing::info!("matrix: restored the stored session");
     } else if let Some(p) = &m.password {
         let pw = config.resolve(p).map_err(|e| err("password", e))?;
-        let session = password_login(client, m, pw.expose(), health).await?;
+        let session = password_login(client, m, pw.expose(), None, health).await?;
         client
             .restore_session(session)
             .await
@@ -186,6 +204,42 @@ pub(super) async fn check_identity(client: &Client, m: &MatrixConfig) -> Result<
     } else {
         Err(another_account(&who.user_id, &m.user))
     }
+}
+
+/// Whether the homeserver refuses `token` as unknown (`M_UNKNOWN_TOKEN`:
+/// revoked, logged out, or expired, soft logout or not). Other failures
+/// (unreachable, rate limited) are errors: they say nothing of the token.
+pub(super) async fn token_rejected(m: &MatrixConfig, token: &str) -> Result<bool, String> {
+    let probe = probe(m, token).await?;
+    match probe.whoami().await {
+        Ok(_) => Ok(false),
+        Err(e) if is_unknown_token(e.client_api_error_kind()) => Ok(true),
+        Err(e) => Err(err("cannot ask the homeserver who the bot is (whoami)", e)),
+    }
+}
+
+/// `M_UNKNOWN_TOKEN`, with or without `soft_logout`.
+pub(super) fn is_unknown_token(kind: Option<&ErrorKind>) -> bool {
+    matches!(kind, Some(ErrorKind::UnknownToken { .. }))
+}
+
+/// A client without a store that presents `token`.
+async fn probe(m: &MatrixConfig, token: &str) -> Result<Client, String> {
+    let probe = Client::builder()
+        .homeserver_url(&m.homeserver)
+        .build()
+        .await
+        .map_err(|e| err("cannot create the client", e))?;
+    let placeholder = token_session(
+        OwnedUserId::try_from(m.user.as_str()).map_err(|e| err("user id", e))?,
+        "PLACEHOLDER".into(),
+        token,
+    );
+    probe
+        .restore_session(placeholder)
+        .await
+        .map_err(|e| err("access token", e))?;
+    Ok(probe)
 }
 
 /// Asks the homeserver which user and device an access token is.
@@ -240,13 +294,16 @@ pub(super) fn write_private(path: &std::path::Path, text: &str) -> std::io::Resu
 /// gives up.
 const LOGIN_TRIES: u32 = 10;
 
-/// Logs in with the password as a new device named `device_name`. A `429`
+/// Logs in with the password: as `device` (a new access token for the
+/// stored device, whose keys the store holds), or as a new device named
+/// `device_name`. A `429`
 /// is logged at WARN with the wait the homeserver asked for, counted, and
 /// waited out (the HTTP client's own retries are off, so none is hidden).
 async fn password_login(
     client: &Client,
     m: &MatrixConfig,
     password: &str,
+    device: Option<&OwnedDeviceId>,
     health: &Health,
 ) -> Result<MatrixSession, String> {
     let mut attempt = 1;
@@ -257,6 +314,7 @@ async fn password_login(
                 password.to_owned(),
             )));
         request.initial_device_display_name = Some(m.device_name.clone());
+        request.device_id = device.cloned();
         let result = client
             .send(request)
             .with_request_config(
@@ -290,6 +348,139 @@ async fn password_login(
             }
         }
     }
+}
+
+/// What [`keep`] needs to log the bot in again while the daemon runs.
+pub(super) struct Keeper {
+    pub(super) config: Config,
+    pub(super) inbound: tokio::sync::mpsc::Sender<crate::chat::inbound::ChatInput>,
+    pub(super) shutdown: tokio_util::sync::CancellationToken,
+    pub(super) health: std::sync::Arc<Health>,
+    /// Shared with the adapter's sending, across logins.
+    pub(super) threads: super::send::Threads,
+    /// The client of the current login, which the adapter sends with.
+    pub(super) current: std::sync::Arc<arc_swap::ArcSwap<Client>>,
+    /// The sync loop of the current login: its stop token and task.
+    pub(super) reader: (
+        tokio_util::sync::CancellationToken,
+        tokio::task::JoinHandle<()>,
+    ),
+}
+
+/// The longest wait between two attempts to log in again.
+const RELOGIN_MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Watches the session while the daemon runs. When the homeserver refuses
+/// the access token (`M_UNKNOWN_TOKEN`: revoked by an admin, logged out,
+/// expired, soft logout or not) and a `password` is configured, stops the
+/// sync loop, builds a new client on the same store and logs in again as
+/// the same device (the stored session's `device_id`, so the encryption
+/// keys in the store stay this device's), then swaps the adapter's client
+/// and restarts the sync loop from the read positions stored in the
+/// database (a message read twice is recorded once, by its event id).
+/// matrix-sdk cannot give a running client a new access token, hence the
+/// new client. Without a password the refusal is logged with what to do.
+/// Ends at shutdown, after the sync loop.
+pub(super) async fn keep(k: Keeper) {
+    let Keeper {
+        config,
+        inbound,
+        shutdown,
+        health,
+        threads,
+        current,
+        mut reader,
+    } = k;
+    let password = config.matrix.as_ref().and_then(|m| m.password.clone());
+    loop {
+        let mut changes = current.load().subscribe_to_session_changes();
+        let soft_logout = loop {
+            tokio::select! {
+                () = shutdown.cancelled() => {
+                    let _ = reader.1.await;
+                    return;
+                }
+                c = changes.recv() => match c {
+                    Ok(matrix_sdk::SessionChange::UnknownToken(d)) => break d.soft_logout,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        let _ = reader.1.await;
+                        return;
+                    }
+                },
+            }
+        };
+        if password.is_none() {
+            tracing::error!(
+                soft_logout,
+                "matrix: the homeserver no longer accepts the bot's access token (revoked or \
+                 expired); configure `matrix.password` so that shipgate logs in again by itself, \
+                 or a new access token of the same device, and restart"
+            );
+            // The sync loop keeps trying (and `/readyz` says the homeserver
+            // is failing) until someone acts.
+            let _ = reader.1.await;
+            return;
+        }
+        tracing::warn!(
+            soft_logout,
+            "matrix: the homeserver no longer accepts the bot's access token (revoked or \
+             expired); logging in again with the password as the same device"
+        );
+        reader.0.cancel();
+        let _ = (&mut reader.1).await;
+        let mut wait = Duration::from_secs(1);
+        loop {
+            let wiring = super::Wiring {
+                inbound: inbound.clone(),
+                health: health.clone(),
+                threads: threads.clone(),
+            };
+            match relogin(&config, wiring, &shutdown).await {
+                Ok((client, next)) => {
+                    tracing::info!(
+                        device = %client.device_id().map(|d| d.to_string()).unwrap_or_default(),
+                        "matrix: logged in again; the sync loop runs on the new login"
+                    );
+                    current.store(std::sync::Arc::new(client));
+                    reader = next;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, wait_s = wait.as_secs(), "matrix: logging in again failed; trying again");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(RELOGIN_MAX_WAIT);
+                }
+            }
+        }
+    }
+}
+
+/// One attempt at a new login of the same device and a new sync loop.
+async fn relogin(
+    config: &Config,
+    wiring: super::Wiring,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<
+    (
+        Client,
+        (
+            tokio_util::sync::CancellationToken,
+            tokio::task::JoinHandle<()>,
+        ),
+    ),
+    String,
+> {
+    // Where the inbound side has recorded the bot's reading up to.
+    let cursors = crate::store::Store::open(&config.database)
+        .and_then(|s| s.chat_cursors("matrix"))
+        .map_err(|e| format!("matrix: cannot read the stored read positions: {e}"))?;
+    let stop = shutdown.child_token();
+    let (client, _rooms, task) = super::connect(config, wiring, stop.clone(), cursors).await?;
+    Ok((client, (stop, task)))
 }
 
 /// After a new login with the password (the store was empty, so the
