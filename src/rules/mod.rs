@@ -15,6 +15,7 @@ mod parse_calendar;
 pub mod policy;
 mod policy_parse;
 mod policy_validate;
+mod snippet;
 pub mod source;
 pub mod suggest;
 pub mod syntax;
