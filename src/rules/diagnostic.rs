@@ -16,7 +16,7 @@ use super::snippet;
 use super::source::line_col;
 
 /// Where a diagnostic points.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
     pub text: Arc<str>,
@@ -34,10 +34,14 @@ impl Location {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// A stable kebab-case identifier, e.g. `unknown-timezone`.
     pub code: &'static str,
+    /// A warning: the rules are valid, but something in them cannot be
+    /// what was meant. `check` prints it and still succeeds (unless
+    /// `--deny-warnings`).
+    pub warning: bool,
     pub message: String,
     pub location: Option<Location>,
     pub help: Option<String>,
@@ -47,9 +51,17 @@ impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
+            warning: false,
             message: message.into(),
             location: None,
             help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            warning: true,
+            ..Self::error(code, message)
         }
     }
 
@@ -150,6 +162,7 @@ impl Diagnostic {
         };
         serde_json::json!({
             "code": self.code,
+            "severity": if self.warning { "warning" } else { "error" },
             "message": self.message,
             "file": file,
             "line": line,
@@ -204,6 +217,14 @@ fn source_span(text: &str, span: Span) -> SourceSpan {
 }
 
 impl miette::Diagnostic for Miette<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.0.warning {
+            miette::Severity::Warning
+        } else {
+            miette::Severity::Error
+        })
+    }
+
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.0
             .help
