@@ -399,3 +399,21 @@ fn huge_numbers() {
         }
     }
 }
+
+/// A 120,000-character line once made the report renderer panic; the
+/// snippet is now cut around the problem, with the caret on the screen.
+#[test]
+fn a_120000_character_line_renders_cut_around_the_problem() {
+    let text = format!(
+        "window w {{\n    open {}xyz 08:00-16:00\n}}\n",
+        " ".repeat(120_000)
+    );
+    let ds = errors("long.rules", text.as_bytes());
+    let report = ds[0].render(false);
+    assert!(
+        report.lines().all(|l| l.chars().count() < 200),
+        "{report}"
+    );
+    assert!(report.contains("xyz"), "{report}");
+    assert!(report.contains("long.rules:2:120010"), "{report}");
+}

@@ -476,10 +476,10 @@ fn syntax_error(
         d = d.with_help(help);
     } else if let Some(help) = month_missing_help(text, at, positives) {
         d = d.with_help(help);
+    } else if found.starts_with('"') && found[1..].contains('"') {
+        d = d.with_help("a quoted label comes last on its line: complete what comes before it");
     } else if found.starts_with('"') {
-        d = d.with_help(
-            "a quoted label comes last on its line: complete what comes before it",
-        );
+        d = d.with_help("close the quoted text with `\"` on the same line");
     } else if let Some(help) = layout_help(text, at, found, positives) {
         match &open {
             Some((brace, header)) if help.starts_with("a `}` is missing") => {
@@ -502,11 +502,13 @@ fn syntax_error(
 fn open_block(text: &str, from: usize, at: usize) -> Option<(usize, String)> {
     let mut stack = Vec::new();
     let mut quoted = false;
+    let mut swallowed = false;
     let mut comment = false;
     let mut chars = text.get(from..at.min(text.len()))?.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
             '\r' | '\n' => {
+                swallowed |= quoted;
                 quoted = false;
                 comment = false;
             }
@@ -523,6 +525,11 @@ fn open_block(text: &str, from: usize, at: usize) -> Option<(usize, String)> {
             }
             _ => {}
         }
+    }
+    // Text still quoted where the parser stopped swallowed the `}`: the
+    // quote is the problem, not the block.
+    if quoted || swallowed {
+        return None;
     }
     let brace = *stack.last()?;
     let line_start = text[..brace].rfind('\n').map_or(0, |i| i + 1);
