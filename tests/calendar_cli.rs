@@ -102,17 +102,27 @@ fn warnings_pass_check_unless_denied() {
     assert!(r.stderr.contains("can never matter"), "{r:?}");
     let r = run_in(dir.path(), &["check", "--deny-warnings", "w.rules"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("2 warnings, denied by `--deny-warnings`"), "{r:?}");
+    assert!(
+        r.stderr.contains("2 warnings, denied by `--deny-warnings`"),
+        "{r:?}"
+    );
     let r = run_in(dir.path(), &["check", "--json", "w.rules"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let lines: Vec<Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{r:?}");
     assert_eq!(lines[0]["severity"], "warning");
     assert_eq!(lines[0]["code"], "repeated-day");
     assert_eq!(lines[1]["code"], "covered-clause");
     assert_eq!(lines[1]["line"], 3);
     // Clean rules: no warnings, and denying them changes nothing.
-    let dir = dir_with(&[("ok.rules", "window production {\n    open mon-thu 08:00-16:00\n}\n")]);
+    let dir = dir_with(&[(
+        "ok.rules",
+        "window production {\n    open mon-thu 08:00-16:00\n}\n",
+    )]);
     let r = run_in(dir.path(), &["check", "--deny-warnings", "ok.rules"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains("warning"), "{r:?}");
@@ -128,7 +138,14 @@ fn a_failing_test_block_does_not_stop_explain_or_calendar() {
     assert_eq!(r.code, 1, "{r:?}");
     let r = run_in(
         dir.path(),
-        &["explain", "--rules", "r.rules", "production", "--at", "2026-11-26T15:00:00Z"],
+        &[
+            "explain",
+            "--rules",
+            "r.rules",
+            "production",
+            "--at",
+            "2026-11-26T15:00:00Z",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("test `wrong` failed"), "{r:?}");
@@ -136,7 +153,16 @@ fn a_failing_test_block_does_not_stop_explain_or_calendar() {
     assert!(r.stdout.contains("is CLOSED"), "{r:?}");
     let r = run_in(
         dir.path(),
-        &["calendar", "--rules", "r.rules", "production", "--from", "2026-11-26", "--days", "1"],
+        &[
+            "calendar",
+            "--rules",
+            "r.rules",
+            "production",
+            "--from",
+            "2026-11-26",
+            "--days",
+            "1",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("test `wrong` failed"), "{r:?}");
@@ -148,7 +174,16 @@ fn calendar_lists_the_labels_of_closed_days() {
     let dir = dir_with(&[("r.rules", HOLIDAYS)]);
     let r = run_in(
         dir.path(),
-        &["calendar", "--rules", "r.rules", "production", "--from", "2026-11-25", "--days", "3"],
+        &[
+            "calendar",
+            "--rules",
+            "r.rules",
+            "production",
+            "--from",
+            "2026-11-25",
+            "--days",
+            "3",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
@@ -169,7 +204,16 @@ fn calendar_lists_the_labels_of_closed_days() {
     assert_eq!(row("2026-11-25").matches('·').count(), 16, "{r:?}");
     let r = run_in(
         dir.path(),
-        &["calendar", "--rules", "r.rules", "production", "--from", "2026-12-24", "--days", "1"],
+        &[
+            "calendar",
+            "--rules",
+            "r.rules",
+            "production",
+            "--from",
+            "2026-12-24",
+            "--days",
+            "1",
+        ],
     );
     assert!(
         r.stdout
@@ -184,7 +228,14 @@ fn calendar_json_gives_the_closed_intervals_and_their_reasons() {
     let r = run_in(
         dir.path(),
         &[
-            "calendar", "--rules", "r.rules", "production", "--from", "2026-11-25", "--days", "2",
+            "calendar",
+            "--rules",
+            "r.rules",
+            "production",
+            "--from",
+            "2026-11-25",
+            "--days",
+            "2",
             "--json",
         ],
     );
@@ -208,15 +259,32 @@ fn explain_names_the_label_and_calendar_that_decided() {
     let dir = dir_with(&[("r.rules", HOLIDAYS)]);
     let r = run_in(
         dir.path(),
-        &["explain", "--rules", "r.rules", "production", "--at", "2026-11-26T15:00:00Z"],
+        &[
+            "explain",
+            "--rules",
+            "r.rules",
+            "production",
+            "--at",
+            "2026-11-26T15:00:00Z",
+        ],
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("(r.rules:3)"), "{r:?}");
-    assert!(r.stdout.contains("reason:    Thanksgiving (calendar us-holidays)"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("reason:    Thanksgiving (calendar us-holidays)"),
+        "{r:?}"
+    );
     let r = run_in(
         dir.path(),
         &[
-            "explain", "--rules", "r.rules", "production", "--at", "2026-11-26T15:00:00Z", "--json",
+            "explain",
+            "--rules",
+            "r.rules",
+            "production",
+            "--at",
+            "2026-11-26T15:00:00Z",
+            "--json",
         ],
     );
     let v: Value = serde_json::from_str(&r.stdout).unwrap();

@@ -91,13 +91,21 @@ fn suspicious_files_render_their_warnings() {
             panic!(
                 "{} does not compile: {}",
                 path.display(),
-                ds.iter().map(|d| d.one_line()).collect::<Vec<_>>().join("\n")
+                ds.iter()
+                    .map(|d| d.one_line())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             )
         });
         assert!(!set.warnings.is_empty(), "{}: no warnings", path.display());
         for w in &set.warnings {
             assert!(w.warning, "{}: {}", path.display(), w.one_line());
-            assert!(w.position().is_some(), "{}: {}", path.display(), w.one_line());
+            assert!(
+                w.position().is_some(),
+                "{}: {}",
+                path.display(),
+                w.one_line()
+            );
         }
         let rendered: Vec<String> = set.warnings.iter().map(|d| d.render(false)).collect();
         insta::assert_snapshot!(rendered.join("\n"));
@@ -114,7 +122,10 @@ fn overlapping_but_useful_clauses_are_not_warned_about() {
     assert!(
         set.warnings.is_empty(),
         "{:?}",
-        set.warnings.iter().map(|d| d.one_line()).collect::<Vec<_>>()
+        set.warnings
+            .iter()
+            .map(|d| d.one_line())
+            .collect::<Vec<_>>()
     );
 }
 

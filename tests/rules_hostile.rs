@@ -410,10 +410,7 @@ fn a_120000_character_line_renders_cut_around_the_problem() {
     );
     let ds = errors("long.rules", text.as_bytes());
     let report = ds[0].render(false);
-    assert!(
-        report.lines().all(|l| l.chars().count() < 200),
-        "{report}"
-    );
+    assert!(report.lines().all(|l| l.chars().count() < 200), "{report}");
     assert!(report.contains("xyz"), "{report}");
     assert!(report.contains("long.rules:2:120010"), "{report}");
 }

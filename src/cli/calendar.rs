@@ -207,9 +207,17 @@ fn closure_line(window: &Window, c: &Closure) -> String {
     let when = if whole_days && last_day == a.date() {
         "closed all day".to_owned()
     } else if whole_days {
-        format!("closed all day to {} {}", last_day.format("%Y-%m-%d"), last_day.weekday())
+        format!(
+            "closed all day to {} {}",
+            last_day.format("%Y-%m-%d"),
+            last_day.weekday()
+        )
     } else {
-        format!("closed {}-{}", a.format("%H:%M"), end_text(window, c.start, c.end))
+        format!(
+            "closed {}-{}",
+            a.format("%H:%M"),
+            end_text(window, c.start, c.end)
+        )
     };
     format!(
         "{} {:<4} {when}: {}{from}",

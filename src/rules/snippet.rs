@@ -92,7 +92,9 @@ impl Cut {
     /// Where an original offset lands in the cut text: in a kept piece, or
     /// at the end of the kept piece before it.
     pub fn map(&self, offset: usize) -> usize {
-        let i = self.pieces.partition_point(|&(start, _, _)| start <= offset);
+        let i = self
+            .pieces
+            .partition_point(|&(start, _, _)| start <= offset);
         match i.checked_sub(1).and_then(|i| self.pieces.get(i)) {
             Some(&(start, end, new)) => new + offset.min(end) - start,
             None => 0,

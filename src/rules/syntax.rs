@@ -461,7 +461,10 @@ fn syntax_error(
             Span::new(at, at),
             "the file ends here",
         )
-        .with_related(Span::new(*brace, brace + 1), format!("`{header}` opens here"))
+        .with_related(
+            Span::new(*brace, brace + 1),
+            format!("`{header}` opens here"),
+        )
         .with_help(format!("add a `}}` to close `{header}`"));
     }
     let mut d = Diagnostic::error("syntax", message).in_file(
@@ -485,7 +488,10 @@ fn syntax_error(
             Some((brace, header)) if help.starts_with("a `}` is missing") => {
                 let (line, _) = line_col(text, *brace);
                 d = d
-                    .with_related(Span::new(*brace, brace + 1), format!("`{header}` opens here"))
+                    .with_related(
+                        Span::new(*brace, brace + 1),
+                        format!("`{header}` opens here"),
+                    )
                     .with_help(format!(
                         "a `}}` is missing: close `{header}` (line {line}) before this line"
                     ));
@@ -619,7 +625,13 @@ fn calendar_word_help(text: &str, at: usize, found: &str, positives: &[Rule]) ->
         Rule::yearly_day,
         Rule::nth_weekday,
     ];
-    if wants(&[Rule::weekly, Rule::day_set, Rule::day_range, Rule::day, Rule::day_group]) {
+    if wants(&[
+        Rule::weekly,
+        Rule::day_set,
+        Rule::day_range,
+        Rule::day,
+        Rule::day_group,
+    ]) {
         words.extend(DAY_WORDS);
     }
     if wants(&dated) || wants(&[Rule::month, Rule::month_day, Rule::month_range]) {
