@@ -256,8 +256,17 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
                     None => syntax_error(source, offset, at, &positives, &negatives),
                 };
                 errors.push(error);
-                // The part before the error is dropped; resume at the next
-                // line that starts a top-level definition.
+                // The whole definitions before the one holding the error
+                // are read on their own, so their problems are reported
+                // too; then resume at the next line that starts a
+                // top-level definition.
+                if let Some(start) = item_start_before(text, offset, at)
+                    && start > offset
+                    && let Some(head) = text.get(offset..start)
+                    && let Ok(pairs) = RulesParser::parse(Rule::file, head)
+                {
+                    parts.push((offset, pairs));
+                }
                 match next_item_start(text, at) {
                     Some(next) => offset = next,
                     None => break,
@@ -266,6 +275,37 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
         }
     }
     (parts, errors)
+}
+
+/// The byte offset of the last line starting at or after `from` and at or
+/// before `at` that starts, in its first column, with a top-level keyword.
+fn item_start_before(text: &str, from: usize, at: usize) -> Option<usize> {
+    let mut pos = from;
+    let mut found = None;
+    while pos <= at.min(text.len()) {
+        if starts_item(&text[pos..]) {
+            found = Some(pos);
+        }
+        pos = text[pos..].find('\n').map(|i| pos + i + 1)?;
+    }
+    found
+}
+
+fn starts_item(line: &str) -> bool {
+    [
+        "window",
+        "calendar",
+        "exception",
+        "product",
+        "test",
+        "timezone",
+        "policy",
+    ]
+    .iter()
+    .any(|kw| {
+        line.strip_prefix(kw)
+            .is_some_and(|rest| rest.starts_with([' ', '\t']))
+    })
 }
 
 /// The byte offset of the next line after `at` that starts, in its first
@@ -452,8 +492,10 @@ fn syntax_error(
     {
         let (line, _) = line_col(text, *brace);
         return Diagnostic::error(
-            "missing-brace",
-            format!("the file ends inside `{header}` (line {line}): its `}}` is missing"),
+            "syntax",
+            format!(
+                "found the end of the file inside `{header}` (line {line}): its `}}` is missing"
+            ),
         )
         .in_file(
             &source.name,

@@ -41,7 +41,7 @@ pub fn compile_keeping_failed_tests(
         }
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(with_problems_of_the_rest(&sources, errors));
     }
     let mut v = Validator {
         sources: &sources,
@@ -61,6 +61,43 @@ pub fn compile_keeping_failed_tests(
     let failures = std::mem::take(&mut v.errors);
     set.sources = sources;
     Ok((set, failures))
+}
+
+/// Syntax errors, then the problems of the definitions that did parse: a
+/// mistake in one definition does not hide those in the others. Problems
+/// that may only come from a definition lost to a syntax error (a name
+/// nothing defines, a missing release window) are left out, and `test`
+/// blocks are not run.
+fn with_problems_of_the_rest(sources: &[Source], mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let files: Vec<ast::File> = sources
+        .iter()
+        .map(|s| super::parse::parse_partial(s).0)
+        .collect();
+    let mut v = Validator {
+        sources,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        seen: HashMap::new(),
+        calendars: std::collections::BTreeMap::new(),
+        line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
+    };
+    v.build(&files);
+    let lost = [
+        "unknown-window",
+        "unknown-calendar",
+        "unknown-product",
+        "no-release-window",
+        "test-failed",
+        "internal",
+    ];
+    errors.extend(v.errors.into_iter().filter(|d| !lost.contains(&d.code)));
+    let position = |d: &Diagnostic| {
+        d.location
+            .as_ref()
+            .map(|l| (sources.iter().position(|s| s.name == l.file), l.span.start))
+    };
+    errors.sort_by_key(|d| position(d));
+    errors
 }
 
 pub(super) struct Validator<'s> {
