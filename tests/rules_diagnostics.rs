@@ -76,6 +76,59 @@ fn bad_files_render_their_diagnostics() {
     });
 }
 
+/// Files that are valid but earn warnings: each compiles, and its warnings
+/// (at least one) are pinned like the errors above.
+#[test]
+fn suspicious_files_render_their_warnings() {
+    insta::glob!("rules/warn/*.rules", |path| {
+        let bytes = std::fs::read(path).unwrap();
+        let name = format!(
+            "tests/rules/warn/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        let source = Source::from_bytes(name, &bytes).unwrap();
+        let set = compile(vec![source]).unwrap_or_else(|ds| {
+            panic!(
+                "{} does not compile: {}",
+                path.display(),
+                ds.iter()
+                    .map(|d| d.one_line())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        assert!(!set.warnings.is_empty(), "{}: no warnings", path.display());
+        for w in &set.warnings {
+            assert!(w.warning, "{}: {}", path.display(), w.one_line());
+            assert!(
+                w.position().is_some(),
+                "{}: {}",
+                path.display(),
+                w.one_line()
+            );
+        }
+        let rendered: Vec<String> = set.warnings.iter().map(|d| d.render(false)).collect();
+        insta::assert_snapshot!(rendered.join("\n"));
+    });
+}
+
+/// Clauses that overlap without one covering the other, and calendars
+/// sharing a day, are not warned about.
+#[test]
+fn overlapping_but_useful_clauses_are_not_warned_about() {
+    let text = "window production {\n    open mon-thu 08:00-16:00\n    open thu-fri 12:00-18:00\n    \
+                closed dec 24..dec 26\n    closed dec 26..jan 1\n    open mon 07:00-09:00\n}\n";
+    let set = compile(vec![Source::new("ok.rules", text)]).unwrap();
+    assert!(
+        set.warnings.is_empty(),
+        "{:?}",
+        set.warnings
+            .iter()
+            .map(|d| d.one_line())
+            .collect::<Vec<_>>()
+    );
+}
+
 /// The files with several problems report each of them.
 #[test]
 fn all_problems_are_reported_at_once() {

@@ -349,7 +349,11 @@ fn crlf_files_report_the_same_positions_as_lf_files() {
             .map(|d| d.position().unwrap())
             .collect()
     };
-    assert_eq!(positions(lf), ["x.rules:6:5"]);
+    // The syntax error in `b` does not hide the impossible times in `a`.
+    assert_eq!(
+        positions(lf),
+        ["x.rules:2:14", "x.rules:2:20", "x.rules:6:5"]
+    );
     assert_eq!(positions(&crlf), positions(lf));
 }
 
@@ -398,4 +402,19 @@ fn huge_numbers() {
             }
         }
     }
+}
+
+/// A 120,000-character line once made the report renderer panic; the
+/// snippet is now cut around the problem, with the caret on the screen.
+#[test]
+fn a_120000_character_line_renders_cut_around_the_problem() {
+    let text = format!(
+        "window w {{\n    open {}xyz 08:00-16:00\n}}\n",
+        " ".repeat(120_000)
+    );
+    let ds = errors("long.rules", text.as_bytes());
+    let report = ds[0].render(false);
+    assert!(report.lines().all(|l| l.chars().count() < 200), "{report}");
+    assert!(report.contains("xyz"), "{report}");
+    assert!(report.contains("long.rules:2:120010"), "{report}");
 }

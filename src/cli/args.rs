@@ -187,6 +187,10 @@ pub struct CheckArgs {
     /// Print diagnostics as JSON lines on stdout instead of a report.
     #[arg(long)]
     pub json: bool,
+    /// Fail (exit 1) when there are warnings, like a clause that can never
+    /// matter, as well as on errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
     #[command(flatten)]
     pub color: ColorArg,
 }

@@ -10,12 +10,24 @@ use super::Failure;
 use super::args::CalendarArgs;
 use super::output::{load_rules, parse_date, pick_window, utc_text};
 use crate::rules::Window;
+use crate::rules::calendar::Closure;
 use crate::rules::eval::start_of_local_day;
 
 #[derive(Debug, Serialize)]
 struct Interval {
     start: String,
     end: String,
+}
+
+/// A closed interval a labelled `closed` clause caused.
+#[derive(Debug, Serialize)]
+struct ClosedInterval {
+    start: String,
+    end: String,
+    label: String,
+    calendar: Option<String>,
+    file: String,
+    line: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -26,6 +38,8 @@ struct CalendarJson {
     from: String,
     to: String,
     intervals: Vec<Interval>,
+    /// Why it is closed, where a labelled clause says.
+    closed: Vec<ClosedInterval>,
 }
 
 pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure> {
@@ -48,6 +62,7 @@ pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure>
         ));
     };
     let intervals = window.open_intervals(start, end);
+    let closures = window.closures(start, end);
     if args.json {
         let out = CalendarJson {
             window: window.name.clone(),
@@ -62,6 +77,17 @@ pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure>
                     end: utc_text(*b),
                 })
                 .collect(),
+            closed: closures
+                .iter()
+                .map(|c| ClosedInterval {
+                    start: utc_text(c.start),
+                    end: utc_text(c.end),
+                    label: c.label.clone(),
+                    calendar: c.calendar.clone(),
+                    file: c.file.clone(),
+                    line: c.line,
+                })
+                .collect(),
         };
         let json = serde_json::to_string_pretty(&out)
             .map_err(|e| Failure::invalid(format!("error: cannot write JSON: {e}")))?;
@@ -74,6 +100,7 @@ pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure>
                 from,
                 args.days,
                 &intervals,
+                &closures,
                 args.color.enabled(false)
             )
         );
@@ -82,13 +109,15 @@ pub fn run(args: &CalendarArgs, now: DateTime<Utc>) -> Result<ExitCode, Failure>
 }
 
 /// A day-by-hour picture: one row per local day, one cell per local hour;
-/// `█` open all hour, `▌` open part of it, `·` closed, blank where the hour
-/// does not exist (daylight saving).
+/// `█` open all hour, `▌` open part of it, `·` closed, `×` closed by a
+/// labelled clause, blank where the hour does not exist (daylight saving).
+/// Under it, the labelled closures: when, and the label.
 pub fn grid(
     window: &Window,
     from: NaiveDate,
     days: u32,
     intervals: &[(DateTime<Utc>, DateTime<Utc>)],
+    closures: &[Closure],
     color: bool,
 ) -> String {
     let (green, dim, reset) = if color {
@@ -122,6 +151,9 @@ pub fn grid(
             let _ = match cell {
                 Cell::Open => write!(s, "{green}█{reset}"),
                 Cell::Part => write!(s, "{green}▌{reset}"),
+                Cell::Closed if labelled(window, closures, day, h) => {
+                    write!(s, "{dim}×{reset}")
+                }
                 Cell::Closed => write!(s, "{dim}·{reset}"),
                 Cell::Missing => write!(s, " "),
             };
@@ -146,11 +178,65 @@ pub fn grid(
             None => break,
         }
     }
+    let marked = if closures.is_empty() {
+        ""
+    } else {
+        "  × closed by a labelled rule"
+    };
     let _ = writeln!(
         s,
-        "{green}█{reset} open  {green}▌{reset} open part of the hour  {dim}·{reset} closed"
+        "{green}█{reset} open  {green}▌{reset} open part of the hour  {dim}·{reset} closed{marked}"
     );
+    for c in closures {
+        let _ = writeln!(s, "{}", closure_line(window, c));
+    }
     s
+}
+
+/// `2026-11-26 Thu  closed all day: Thanksgiving (us-holidays)`, or with
+/// the local times when not a whole day.
+fn closure_line(window: &Window, c: &Closure) -> String {
+    let (a, b) = (window.local(c.start), window.local(c.end));
+    let from = c
+        .calendar
+        .as_ref()
+        .map(|k| format!(" ({k})"))
+        .unwrap_or_default();
+    let whole_days = a.time() == NaiveTime::MIN && b.time() == NaiveTime::MIN;
+    let last_day = b.date().pred_opt().unwrap_or(b.date());
+    let when = if whole_days && last_day == a.date() {
+        "closed all day".to_owned()
+    } else if whole_days {
+        format!(
+            "closed all day to {} {}",
+            last_day.format("%Y-%m-%d"),
+            last_day.weekday()
+        )
+    } else {
+        format!(
+            "closed {}-{}",
+            a.format("%H:%M"),
+            end_text(window, c.start, c.end)
+        )
+    };
+    format!(
+        "{} {:<4} {when}: {}{from}",
+        a.date().format("%Y-%m-%d"),
+        a.date().weekday(),
+        c.label
+    )
+}
+
+/// Whether a labelled closure covers the start of a local hour.
+fn labelled(window: &Window, closures: &[Closure], day: NaiveDate, hour: u32) -> bool {
+    let Some(t) = NaiveTime::from_hms_opt(hour, 0, 0) else {
+        return false;
+    };
+    let Some(at) = window.tz.from_local_datetime(&day.and_time(t)).earliest() else {
+        return false;
+    };
+    let at = at.with_timezone(&Utc);
+    closures.iter().any(|c| c.start <= at && at < c.end)
 }
 
 fn end_text(window: &Window, a: DateTime<Utc>, b: DateTime<Utc>) -> String {

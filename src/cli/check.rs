@@ -29,7 +29,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
             |p| p.display().to_string(),
         );
         let loaded = match path {
-            Some(p) => rules::load(std::slice::from_ref(p)),
+            // Warnings are shown with failing tests too.
+            Some(p) => rules::load_keeping_failed_tests(std::slice::from_ref(p)).and_then(
+                |(set, failures)| {
+                    if failures.is_empty() {
+                        Ok(set)
+                    } else {
+                        Err(set.warnings.into_iter().chain(failures).collect())
+                    }
+                },
+            ),
             None => rules::defaults(),
         };
         let loaded = loaded.and_then(|set| {
@@ -42,13 +51,28 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
         });
         match loaded {
             Ok(set) => {
+                report(&set.warnings, args.json, color);
+                if !set.warnings.is_empty() && args.deny_warnings {
+                    failed = true;
+                    if !args.json {
+                        eprintln!(
+                            "error: {shown}: {}, denied by `--deny-warnings`",
+                            plural(set.warnings.len(), "warning", "warnings")
+                        );
+                    }
+                    continue;
+                }
                 let mismatches = config
                     .as_ref()
                     .map(|c| crate::team::cross_check(c, &set))
                     .unwrap_or_default();
                 if mismatches.is_empty() {
                     if !args.json {
-                        outln!("ok: {shown}: {}", summary(&set));
+                        let warned = match set.warnings.len() {
+                            0 => String::new(),
+                            n => format!(" ({})", plural(n, "warning", "warnings")),
+                        };
+                        outln!("ok: {shown}: {}{warned}", summary(&set));
                     }
                     continue;
                 }
@@ -77,11 +101,12 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
             Err(diags) => {
                 failed = true;
                 report(&diags, args.json, color);
+                let problems = diags.iter().filter(|d| !d.warning).count();
                 if !args.json {
                     eprintln!(
                         "error: {shown}: {} problem{}; these rules were not loaded",
-                        diags.len(),
-                        if diags.len() == 1 { "" } else { "s" }
+                        problems,
+                        if problems == 1 { "" } else { "s" }
                     );
                 }
             }

@@ -63,6 +63,14 @@ pub fn human(x: &Explanation, window: &Window, origin: &str) -> String {
                 "  because:   {verb} `{}` ({}:{})",
                 b.text, b.file, b.line
             );
+            if let Some(label) = &b.label {
+                let from = b
+                    .calendar
+                    .as_ref()
+                    .map(|c| format!(" (calendar {c})"))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  reason:    {label}{from}");
+            }
         }
         None => {
             let _ = writeln!(

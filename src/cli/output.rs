@@ -22,19 +22,40 @@ pub struct Loaded {
 pub fn load_rules(args: &RulesArgs) -> Result<Loaded, Failure> {
     let (result, origin) = match &args.rules {
         Some(p) => (
-            rules::load(std::slice::from_ref(p)),
+            rules::load_keeping_failed_tests(std::slice::from_ref(p)),
             p.display().to_string(),
         ),
-        None if Path::new("rules").is_dir() => {
-            (rules::load(&[PathBuf::from("rules")]), "rules/".to_owned())
-        }
-        None => (rules::defaults(), "the embedded default rules".to_owned()),
+        None if Path::new("rules").is_dir() => (
+            rules::load_keeping_failed_tests(&[PathBuf::from("rules")]),
+            "rules/".to_owned(),
+        ),
+        None => (
+            rules::defaults().map(|set| (set, Vec::new())),
+            "the embedded default rules".to_owned(),
+        ),
     };
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     match result {
-        Ok(set) => Ok(Loaded { set, origin }),
+        Ok((set, failures)) => {
+            // A failing `test` block does not stop the tools used to
+            // find out why: say so first, then evaluate.
+            for d in &failures {
+                let mut shown = d.clone();
+                shown.warning = true;
+                eprintln!("{}", shown.render(color));
+            }
+            if !failures.is_empty() {
+                eprintln!(
+                    "warning: {} `test` expectation{} in {origin} fail{}; evaluating anyway",
+                    failures.len(),
+                    if failures.len() == 1 { "" } else { "s" },
+                    if failures.len() == 1 { "s" } else { "" }
+                );
+            }
+            Ok(Loaded { set, origin })
+        }
         Err(diags) => {
-            let color = std::env::var_os("NO_COLOR").is_none()
-                && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut msg: String = diags.iter().map(|d| d.render(color) + "\n").collect();
             msg.push_str(&format!(
                 "error: the rules in {origin} are not valid ({} problem{}); run `shipgate check` for details",

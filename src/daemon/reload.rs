@@ -324,7 +324,10 @@ impl Reloader {
         let recorded = self
             .announce(
                 format!("rules:{hash}:{}", now.timestamp_millis()),
-                format!("Rules reloaded (version {short}, {why}): {detail}."),
+                format!(
+                    "Rules reloaded (version {short}, {why}): {detail}.{}",
+                    warnings_note(&set.warnings)
+                ),
                 Some((hash.clone(), text)),
             )
             .await;
@@ -402,4 +405,22 @@ enum Notice {
     /// same mistake again is quiet; making it again after other rules
     /// were loaded in between (a revert included) is announced.
     OncePerActivation(String),
+}
+
+/// ` Warnings: path:line:col: ...; ...` for a reload message, the first
+/// few in full; empty when there are none.
+fn warnings_note(warnings: &[crate::rules::Diagnostic]) -> String {
+    const SHOWN: usize = 3;
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut lines: Vec<String> = warnings.iter().take(SHOWN).map(|d| d.one_line()).collect();
+    if warnings.len() > SHOWN {
+        lines.push(format!("and {} more", warnings.len() - SHOWN));
+    }
+    format!(
+        " Warning{}: {}",
+        if warnings.len() == 1 { "" } else { "s" },
+        lines.join("; ")
+    )
 }

@@ -7,13 +7,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
+};
 
 use super::ast::Span;
+use super::snippet;
 use super::source::line_col;
 
 /// Where a diagnostic points.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
     pub text: Arc<str>,
@@ -31,10 +34,14 @@ impl Location {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// A stable kebab-case identifier, e.g. `unknown-timezone`.
     pub code: &'static str,
+    /// A warning: the rules are valid, but something in them cannot be
+    /// what was meant. `check` prints it and still succeeds (unless
+    /// `--deny-warnings`).
+    pub warning: bool,
     pub message: String,
     pub location: Option<Location>,
     pub help: Option<String>,
@@ -44,9 +51,17 @@ impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
+            warning: false,
             message: message.into(),
             location: None,
             help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            warning: true,
+            ..Self::error(code, message)
         }
     }
 
@@ -112,15 +127,26 @@ impl Diagnostic {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_context_lines(1)
             .with_width(100);
-        let named = self
-            .location
-            .as_ref()
-            .map(|l| NamedSource::new(l.file.clone(), l.text.clone()));
         let mut out = String::new();
-        if handler
-            .render_report(&mut out, &Miette(self, named.as_ref()))
-            .is_err()
-        {
+        let rendered = match &self.location {
+            // Long lines are cut around the span: the caret stays on the
+            // screen and the renderer never sees a column it cannot draw.
+            Some(l) if snippet::has_long_line(&l.text) => {
+                let spans: Vec<Span> = std::iter::once(l.span)
+                    .chain(l.related.iter().map(|(s, _)| *s))
+                    .collect();
+                let cut = snippet::cut(&l.file, &l.text, &spans);
+                let labels = labels(l, |s| cut.map_span(s), cut.text());
+                handler.render_report(&mut out, &Miette(self, Some(&cut), labels))
+            }
+            Some(l) => {
+                let named = NamedSource::new(l.file.clone(), l.text.clone());
+                let labels = labels(l, |s| s, &l.text);
+                handler.render_report(&mut out, &Miette(self, Some(&named), labels))
+            }
+            None => handler.render_report(&mut out, &Miette(self, None, Vec::new())),
+        };
+        if rendered.is_err() {
             return self.one_line();
         }
         out
@@ -136,6 +162,7 @@ impl Diagnostic {
         };
         serde_json::json!({
             "code": self.code,
+            "severity": if self.warning { "warning" } else { "error" },
             "message": self.message,
             "file": file,
             "line": line,
@@ -153,8 +180,21 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// The miette view of a diagnostic, used only for rendering.
-struct Miette<'a>(&'a Diagnostic, Option<&'a NamedSource<Arc<str>>>);
+/// The miette view of a diagnostic, used only for rendering: the
+/// diagnostic, the text shown and the labels in that text.
+struct Miette<'a>(&'a Diagnostic, Option<&'a dyn SourceCode>, Vec<LabeledSpan>);
+
+/// The labels of a location, their spans mapped into the text shown.
+fn labels(loc: &Location, map: impl Fn(Span) -> Span, shown: &str) -> Vec<LabeledSpan> {
+    let primary = LabeledSpan::new_primary_with_span(
+        Some(loc.label.clone()).filter(|l| !l.is_empty()),
+        source_span(shown, map(loc.span)),
+    );
+    let related = loc.related.iter().map(|(span, label)| {
+        LabeledSpan::new_with_span(Some(label.clone()), source_span(shown, map(*span)))
+    });
+    std::iter::once(primary).chain(related).collect()
+}
 
 impl fmt::Debug for Miette<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -177,6 +217,14 @@ fn source_span(text: &str, span: Span) -> SourceSpan {
 }
 
 impl miette::Diagnostic for Miette<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.0.warning {
+            miette::Severity::Warning
+        } else {
+            miette::Severity::Error
+        })
+    }
+
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.0
             .help
@@ -185,18 +233,13 @@ impl miette::Diagnostic for Miette<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.1.map(|n| n as &dyn miette::SourceCode)
+        self.1
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let loc = self.0.location.as_ref()?;
-        let primary = LabeledSpan::new_primary_with_span(
-            Some(loc.label.clone()).filter(|l| !l.is_empty()),
-            source_span(&loc.text, loc.span),
-        );
-        let related = loc.related.iter().map(|(span, label)| {
-            LabeledSpan::new_with_span(Some(label.clone()), source_span(&loc.text, *span))
-        });
-        Some(Box::new(std::iter::once(primary).chain(related)))
+        if self.2.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.2.iter().cloned()))
     }
 }

@@ -13,6 +13,9 @@ pub struct Because {
     pub line: usize,
     pub text: String,
     pub label: Option<String>,
+    /// The named calendar the deciding clause came from (then `file` and
+    /// `line` are the calendar entry's).
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,6 +55,7 @@ fn because(c: &super::model::Clause) -> Because {
         line: c.origin.line,
         text: c.origin.text.clone(),
         label: c.label.clone(),
+        calendar: c.calendar.clone(),
     }
 }
 

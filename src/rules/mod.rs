@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 mod fast;
+mod lint;
 pub mod localtime;
 pub mod model;
 pub mod parse;
@@ -15,6 +16,7 @@ mod parse_calendar;
 pub mod policy;
 mod policy_parse;
 mod policy_validate;
+mod snippet;
 pub mod source;
 pub mod suggest;
 pub mod syntax;
@@ -27,7 +29,7 @@ pub use model::{Exception, RuleSet, TzSource, Window};
 pub use policy::Policy;
 pub use policy_validate::check_gates;
 pub use source::Source;
-pub use validate::compile;
+pub use validate::{compile, compile_keeping_failed_tests};
 
 use std::path::PathBuf;
 
@@ -40,6 +42,14 @@ pub const DEFAULT_RULES_NAME: &str = "rules/release-process.rules";
 /// `run` and `simulate` add.
 pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Vec<Diagnostic>> {
     compile(source::read_sources(paths)?)
+}
+
+/// [`load`], but rules whose only problems are failing `test` blocks are
+/// returned with the failures (see [`compile_keeping_failed_tests`]).
+pub fn load_keeping_failed_tests(
+    paths: &[PathBuf],
+) -> Result<(RuleSet, Vec<Diagnostic>), Vec<Diagnostic>> {
+    compile_keeping_failed_tests(source::read_sources(paths)?)
 }
 
 /// The embedded default rules.

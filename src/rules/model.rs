@@ -154,6 +154,9 @@ pub struct RuleSet {
     pub tests: Vec<String>,
     /// The process settings (`policy { ... }`), defaults where unset.
     pub policy: Policy,
+    /// Valid but suspicious: clauses that can never matter, days listed
+    /// twice. `check` prints them.
+    pub warnings: Vec<super::diagnostic::Diagnostic>,
 }
 
 impl RuleSet {

@@ -25,6 +25,21 @@ pub fn parse_file(source: &Source) -> Result<File, Vec<Diagnostic>> {
 
 /// [`parse_file`] without the shortcut: the pest grammar and the walk.
 pub fn parse_file_with_pest(source: &Source) -> Result<File, Vec<Diagnostic>> {
+    let (file, errors) = parse_partial(source);
+    if errors.is_empty() {
+        Ok(file)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every definition that parsed, and every syntax error: after an error,
+/// the definitions before and after the one holding it are still read, so
+/// their own problems can be reported with it.
+pub fn parse_partial(source: &Source) -> (File, Vec<Diagnostic>) {
+    if let Some(file) = super::fast::parse(source) {
+        return (file, Vec::new());
+    }
     let (parts, mut errors) = parse_source(source);
     let mut walker = Walker {
         source,
@@ -44,11 +59,7 @@ pub fn parse_file_with_pest(source: &Source) -> Result<File, Vec<Diagnostic>> {
     }
     errors.extend(walker.errors);
     errors.sort_by_key(|d| d.location.as_ref().map(|l| l.span.start));
-    if errors.is_empty() {
-        Ok(file)
-    } else {
-        Err(errors)
-    }
+    (file, errors)
 }
 
 pub(super) type P<'i> = Pair<'i, Rule>;

@@ -7,7 +7,7 @@ use pest::iterators::Pairs;
 
 use super::ast::Span;
 use super::diagnostic::Diagnostic;
-use super::source::Source;
+use super::source::{Source, line_col};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/rules.pest"]
@@ -241,11 +241,20 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
                 // parser trips later; the open quote is the real problem.
                 let error = match unclosed_quote(&text[offset..at.min(text.len())]) {
                     Some(q) => quote_error(source, offset + q),
-                    None => syntax_error(source, at, &positives, &negatives),
+                    None => syntax_error(source, offset, at, &positives, &negatives),
                 };
                 errors.push(error);
-                // The part before the error is dropped; resume at the next
-                // line that starts a top-level definition.
+                // The whole definitions before the one holding the error
+                // are read on their own, so their problems are reported
+                // too; then resume at the next line that starts a
+                // top-level definition.
+                if let Some(start) = item_start_before(text, offset, at)
+                    && start > offset
+                    && let Some(head) = text.get(offset..start)
+                    && let Ok(pairs) = RulesParser::parse(Rule::file, head)
+                {
+                    parts.push((offset, pairs));
+                }
                 match next_item_start(text, at) {
                     Some(next) => offset = next,
                     None => break,
@@ -254,6 +263,37 @@ pub fn parse_source(source: &Source) -> (Vec<(usize, Pairs<'_, Rule>)>, Vec<Diag
         }
     }
     (parts, errors)
+}
+
+/// The byte offset of the last line starting at or after `from` and at or
+/// before `at` that starts, in its first column, with a top-level keyword.
+fn item_start_before(text: &str, from: usize, at: usize) -> Option<usize> {
+    let mut pos = from;
+    let mut found = None;
+    while pos <= at.min(text.len()) {
+        if starts_item(&text[pos..]) {
+            found = Some(pos);
+        }
+        pos = text[pos..].find('\n').map(|i| pos + i + 1)?;
+    }
+    found
+}
+
+fn starts_item(line: &str) -> bool {
+    [
+        "window",
+        "calendar",
+        "exception",
+        "product",
+        "test",
+        "timezone",
+        "policy",
+    ]
+    .iter()
+    .any(|kw| {
+        line.strip_prefix(kw)
+            .is_some_and(|rest| rest.starts_with([' ', '\t']))
+    })
 }
 
 /// The byte offset of the next line after `at` that starts, in its first
@@ -393,7 +433,13 @@ fn unclosed_string_error(source: &Source, at: usize) -> Diagnostic {
         .with_help("close it with `\"` on the same line")
 }
 
-fn syntax_error(source: &Source, at: usize, positives: &[Rule], negatives: &[Rule]) -> Diagnostic {
+fn syntax_error(
+    source: &Source,
+    part: usize,
+    at: usize,
+    positives: &[Rule],
+    negatives: &[Rule],
+) -> Diagnostic {
     let text: &str = &source.text;
     let found = token_at(text, at);
     let end = at + found.len();
@@ -424,20 +470,304 @@ fn syntax_error(source: &Source, at: usize, positives: &[Rule], negatives: &[Rul
     } else {
         format!("expected {}, found {found_words}", join_or(&expected))
     };
+    // A block left open: name it and point at its first line.
+    let open = positives
+        .contains(&Rule::rbrace)
+        .then(|| open_block(text, part, at))
+        .flatten();
+    if let Some((brace, header)) = &open
+        && text[at.min(text.len())..].trim().is_empty()
+    {
+        let (line, _) = line_col(text, *brace);
+        return Diagnostic::error(
+            "syntax",
+            format!(
+                "found the end of the file inside `{header}` (line {line}): its `}}` is missing"
+            ),
+        )
+        .in_file(
+            &source.name,
+            source.text.clone(),
+            Span::new(at, at),
+            "the file ends here",
+        )
+        .with_related(
+            Span::new(*brace, brace + 1),
+            format!("`{header}` opens here"),
+        )
+        .with_help(format!("add a `}}` to close `{header}`"));
+    }
     let mut d = Diagnostic::error("syntax", message).in_file(
         &source.name,
         source.text.clone(),
         Span::new(at, end.max(at)),
         "here",
     );
-    if let Some(help) = suggest(found, positives) {
+    if let Some(help) = calendar_word_help(text, at, found, positives) {
         d = d.with_help(help);
+    } else if let Some(help) = suggest(found, positives) {
+        d = d.with_help(help);
+    } else if let Some(help) = month_missing_help(text, at, positives) {
+        d = d.with_help(help);
+    } else if found.starts_with('"') && found[1..].contains('"') {
+        d = d.with_help("a quoted label comes last on its line: complete what comes before it");
     } else if found.starts_with('"') {
         d = d.with_help("close the quoted text with `\"` on the same line");
     } else if let Some(help) = layout_help(text, at, found, positives) {
-        d = d.with_help(help);
+        match &open {
+            Some((brace, header)) if help.starts_with("a `}` is missing") => {
+                let (line, _) = line_col(text, *brace);
+                d = d
+                    .with_related(
+                        Span::new(*brace, brace + 1),
+                        format!("`{header}` opens here"),
+                    )
+                    .with_help(format!(
+                        "a `}}` is missing: close `{header}` (line {line}) before this line"
+                    ));
+            }
+            _ => d = d.with_help(help),
+        }
     }
     d
+}
+
+/// The innermost `{` still open at `at` (reading from `from`, outside
+/// quoted text and comments), and the words before it on its line, like
+/// `window production`.
+fn open_block(text: &str, from: usize, at: usize) -> Option<(usize, String)> {
+    let mut stack = Vec::new();
+    let mut quoted = false;
+    let mut swallowed = false;
+    let mut comment = false;
+    let mut chars = text.get(from..at.min(text.len()))?.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\r' | '\n' => {
+                swallowed |= quoted;
+                quoted = false;
+                comment = false;
+            }
+            _ if comment => {}
+            '\\' if quoted => {
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '#' => comment = true,
+            '{' => stack.push(from + i),
+            '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    // Text still quoted where the parser stopped swallowed the `}`: the
+    // quote is the problem, not the block.
+    if quoted || swallowed {
+        return None;
+    }
+    let brace = *stack.last()?;
+    let line_start = text[..brace].rfind('\n').map_or(0, |i| i + 1);
+    let header: String = text[line_start..brace]
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let header = if header.is_empty() {
+        "this block".to_owned()
+    } else {
+        header.chars().take(60).collect()
+    };
+    Some((brace, header))
+}
+
+/// Days, months and ordinals as written: (accepted word, the short form
+/// suggested).
+const DAY_WORDS: &[(&str, &str)] = &[
+    ("mon", "mon"),
+    ("monday", "mon"),
+    ("tue", "tue"),
+    ("tuesday", "tue"),
+    ("wed", "wed"),
+    ("wednesday", "wed"),
+    ("thu", "thu"),
+    ("thursday", "thu"),
+    ("fri", "fri"),
+    ("friday", "fri"),
+    ("sat", "sat"),
+    ("saturday", "sat"),
+    ("sun", "sun"),
+    ("sunday", "sun"),
+    ("weekdays", "weekdays"),
+    ("weekends", "weekends"),
+    ("daily", "daily"),
+];
+const MONTH_WORDS: &[(&str, &str)] = &[
+    ("jan", "jan"),
+    ("january", "jan"),
+    ("feb", "feb"),
+    ("february", "feb"),
+    ("mar", "mar"),
+    ("march", "mar"),
+    ("apr", "apr"),
+    ("april", "apr"),
+    ("may", "may"),
+    ("jun", "jun"),
+    ("june", "jun"),
+    ("jul", "jul"),
+    ("july", "jul"),
+    ("aug", "aug"),
+    ("august", "aug"),
+    ("sep", "sep"),
+    ("september", "sep"),
+    ("oct", "oct"),
+    ("october", "oct"),
+    ("nov", "nov"),
+    ("november", "nov"),
+    ("dec", "dec"),
+    ("december", "dec"),
+];
+const ORDINAL_WORDS: &[(&str, &str)] = &[
+    ("1st", "1st"),
+    ("2nd", "2nd"),
+    ("3rd", "3rd"),
+    ("4th", "4th"),
+    ("5th", "5th"),
+    ("last", "last"),
+    ("first", "1st"),
+    ("second", "2nd"),
+    ("third", "3rd"),
+    ("fourth", "4th"),
+    ("fifth", "5th"),
+    ("final", "last"),
+];
+
+/// Did-you-mean for days, months and ordinals: misspelt (`thrs`, `fridy`,
+/// `decmber`), spelt out (`first`) or capitalised (`Mon-Thu`). The whole
+/// word around the error is corrected, so `mon-thrs` suggests `mon-thu`.
+fn calendar_word_help(text: &str, at: usize, found: &str, positives: &[Rule]) -> Option<String> {
+    let wants = |rules: &[Rule]| positives.iter().any(|r| rules.contains(r));
+    let mut words: Vec<(&str, &str)> = Vec::new();
+    let dated = [
+        Rule::dated,
+        Rule::yearly_range,
+        Rule::yearly_day,
+        Rule::nth_weekday,
+    ];
+    if wants(&[
+        Rule::weekly,
+        Rule::day_set,
+        Rule::day_range,
+        Rule::day,
+        Rule::day_group,
+    ]) {
+        words.extend(DAY_WORDS);
+    }
+    if wants(&dated) || wants(&[Rule::month, Rule::month_day, Rule::month_range]) {
+        words.extend(MONTH_WORDS);
+    }
+    if wants(&dated) || wants(&[Rule::ordinal, Rule::monthly, Rule::month_point]) {
+        words.extend(ORDINAL_WORDS);
+    }
+    if words.is_empty() || found.is_empty() || found.len() > 60 {
+        return None;
+    }
+    // The word may have begun before the error: `mon-` in `mon-thrs`.
+    let before: usize = text[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ','))
+        .take(60)
+        .map(char::len_utf8)
+        .sum();
+    let whole = &text[at - before..at + found.len()];
+    let all: Vec<(&str, &str)> = DAY_WORDS
+        .iter()
+        .chain(MONTH_WORDS)
+        .chain(ORDINAL_WORDS)
+        .copied()
+        .collect();
+    let mut fixed = String::new();
+    let mut changed = false;
+    let mut case_only = true;
+    let mut rest = whole;
+    while !rest.is_empty() {
+        let sep = rest.len() - rest.trim_start_matches(['-', ',']).len();
+        fixed.push_str(&rest[..sep]);
+        rest = &rest[sep..];
+        let len = rest.find(['-', ',']).unwrap_or(rest.len());
+        let part = &rest[..len];
+        rest = &rest[len..];
+        if part.is_empty() || part.starts_with(|c: char| c.is_ascii_digit()) && !is_word(part, &all)
+        {
+            fixed.push_str(part);
+            continue;
+        }
+        let (word, case) = fix_word(part, &words, &all)?;
+        if word != part {
+            changed = true;
+            case_only &= case;
+        }
+        fixed.push_str(&word);
+    }
+    if !changed {
+        return None;
+    }
+    Some(if case_only {
+        format!("days, months and ordinals are written in lowercase: did you mean `{fixed}`?")
+    } else {
+        format!("did you mean `{fixed}`?")
+    })
+}
+
+fn is_word(part: &str, words: &[(&str, &str)]) -> bool {
+    words.iter().any(|(w, _)| *w == part)
+}
+
+/// The form to write for `part`: itself when valid; in lowercase when only
+/// the case is wrong (`true`); the short form of a word spelt out
+/// (`first`); else the closest `wanted` word when it looks like a typo.
+/// `all` are every calendar word, so a valid day before a month is kept.
+fn fix_word(part: &str, wanted: &[(&str, &str)], all: &[(&str, &str)]) -> Option<(String, bool)> {
+    let lower = part.to_ascii_lowercase();
+    if is_spelt_out(&lower) {
+        let short = all.iter().find(|(w, _)| *w == lower).map(|(_, s)| *s)?;
+        return Some((short.to_owned(), false));
+    }
+    if is_word(&lower, all) {
+        return Some((lower, true));
+    }
+    let best = wanted
+        .iter()
+        .map(|(w, short)| (strsim::jaro_winkler(&lower, w), *short))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some((best.1.to_owned(), false))
+}
+
+/// `first`, `second`, ... are accepted only as `1st`, `2nd`, ...
+fn is_spelt_out(word: &str) -> bool {
+    matches!(
+        word,
+        "first" | "second" | "third" | "fourth" | "fifth" | "final"
+    )
+}
+
+/// `last fri` with no month: say how to finish it.
+fn month_missing_help(text: &str, at: usize, positives: &[Rule]) -> Option<String> {
+    if !(positives.contains(&Rule::month) && positives.contains(&Rule::kw_every)) {
+        return None;
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let words: Vec<&str> = text[line_start..at].split_whitespace().collect();
+    let phrase = match words.as_slice() {
+        [.., ord, day] => format!("{ord} {day}"),
+        _ => return None,
+    };
+    Some(format!(
+        "`{phrase}` needs a month: write `{phrase} nov` for one month a year, or `{phrase} every month`"
+    ))
 }
 
 /// Rules whose description is a choice, split into the choices, so a list

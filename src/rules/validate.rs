@@ -18,6 +18,20 @@ use super::suggest::{closest, known_list};
 
 /// Parses, validates and tests `sources` as one rule set.
 pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
+    let (set, failures) = compile_keeping_failed_tests(sources)?;
+    if failures.is_empty() {
+        Ok(set)
+    } else {
+        Err(failures)
+    }
+}
+
+/// [`compile`], but a rule set whose only problems are failing `test`
+/// blocks is still returned, with the failures: `explain` and `calendar`
+/// evaluate it, the tools one uses to find out why a test fails.
+pub fn compile_keeping_failed_tests(
+    sources: Vec<Source>,
+) -> Result<(RuleSet, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for s in &sources {
@@ -27,30 +41,69 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
         }
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(with_problems_of_the_rest(&sources, errors));
     }
     let mut v = Validator {
         sources: &sources,
         errors: Vec::new(),
+        warnings: Vec::new(),
         seen: HashMap::new(),
         calendars: std::collections::BTreeMap::new(),
         line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
     };
     let mut set = v.build(&files);
-    if v.errors.is_empty() {
-        v.run_tests(&set);
+    if !v.errors.is_empty() {
+        return Err(v.errors);
     }
-    if v.errors.is_empty() {
-        set.sources = sources;
-        Ok(set)
-    } else {
-        Err(v.errors)
-    }
+    v.lint(&set);
+    v.run_tests(&set);
+    set.warnings = std::mem::take(&mut v.warnings);
+    let failures = std::mem::take(&mut v.errors);
+    set.sources = sources;
+    Ok((set, failures))
+}
+
+/// Syntax errors, then the problems of the definitions that did parse: a
+/// mistake in one definition does not hide those in the others. Problems
+/// that may only come from a definition lost to a syntax error (a name
+/// nothing defines, a missing release window) are left out, and `test`
+/// blocks are not run.
+fn with_problems_of_the_rest(sources: &[Source], mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let files: Vec<ast::File> = sources
+        .iter()
+        .map(|s| super::parse::parse_partial(s).0)
+        .collect();
+    let mut v = Validator {
+        sources,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        seen: HashMap::new(),
+        calendars: std::collections::BTreeMap::new(),
+        line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
+    };
+    v.build(&files);
+    let lost = [
+        "unknown-window",
+        "unknown-calendar",
+        "unknown-product",
+        "no-release-window",
+        "test-failed",
+        "internal",
+    ];
+    errors.extend(v.errors.into_iter().filter(|d| !lost.contains(&d.code)));
+    let position = |d: &Diagnostic| {
+        d.location
+            .as_ref()
+            .map(|l| (sources.iter().position(|s| s.name == l.file), l.span.start))
+    };
+    errors.sort_by_key(|d| position(d));
+    errors
 }
 
 pub(super) struct Validator<'s> {
     pub(super) sources: &'s [Source],
     pub(super) errors: Vec<Diagnostic>,
+    pub(super) warnings: Vec<Diagnostic>,
     /// First definition of each (kind, scope, name), for duplicate errors.
     /// A hash map: a big file defines thousands of names, and an ordered map
     /// spent more time comparing strings than the rest of validation. Only
@@ -388,7 +441,11 @@ impl Validator<'_> {
             When::Weekly { days, time } => {
                 let mut mask = 0u8;
                 for d in days {
-                    mask |= day_mask(&d.node);
+                    let this = day_mask(&d.node);
+                    if mask & this != 0 {
+                        self.repeated_day(file, c, d.span, mask & this);
+                    }
+                    mask |= this;
                 }
                 (Some(DayMatch::Weekdays(mask)), time.as_ref())
             }
@@ -867,6 +924,67 @@ impl Validator<'_> {
                 "this expectation",
             );
             d.help = Some(why);
+        }
+    }
+
+    /// A day named twice in one clause, like `wed` in `mon-thu,wed`.
+    fn repeated_day(&mut self, file: usize, c: &ast::Clause, at: Span, days: u8) {
+        let names: Vec<&str> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| days & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        let written = self.written(file, at).to_owned();
+        let s = &self.sources[file];
+        self.warnings.push(
+            Diagnostic::warning(
+                "repeated-day",
+                format!(
+                    "`{written}` lists {} again: this line already has {}",
+                    if names.len() == 1 { "a day" } else { "days" },
+                    known_list(&names)
+                ),
+            )
+            .in_file(&s.name, s.text.clone(), at, "listed again")
+            .with_related(c.span, "in this line")
+            .with_help("remove the repeat, or name the day that was meant"),
+        );
+    }
+
+    /// Warnings about clauses that can never matter (see `lint.rs`).
+    fn lint(&mut self, set: &RuleSet) {
+        let windows = set
+            .windows
+            .values()
+            .chain(set.products.values().flat_map(|p| p.windows.values()));
+        for w in windows {
+            for (covered, by) in super::lint::covered_clauses(w) {
+                let (Some(b), Some(a)) = (w.clauses.get(covered), w.clauses.get(by)) else {
+                    continue;
+                };
+                let Some(file) = self.sources.iter().position(|s| s.name == b.origin.file) else {
+                    continue;
+                };
+                let at = self.span_of_line(file, b.origin.line);
+                let by_at = self.span_of_line(file, a.origin.line);
+                let s = &self.sources[file];
+                let verb = if b.open { "opens" } else { "closes" };
+                let mut d = Diagnostic::warning(
+                    "covered-clause",
+                    format!(
+                        "`{}` can never matter: `{}` (line {}) already {verb} `{}` whenever it does",
+                        b.origin.text, a.origin.text, a.origin.line, w.name
+                    ),
+                )
+                .in_file(&s.name, s.text.clone(), at, "never matters");
+                if a.origin.file == b.origin.file {
+                    d = d.with_related(by_at, "covers it");
+                }
+                self.warnings.push(d.with_help(
+                    "remove this line, or change it if it was meant to say something else",
+                ));
+            }
         }
     }
 

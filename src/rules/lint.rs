@@ -1,0 +1,136 @@
+//! Warnings: rules that are valid but cannot be what was meant, like a
+//! clause that never changes anything because another clause of the same
+//! kind in the same window already covers every minute it covers.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::model::{Clause, DateMatch, DayMatch, Minutes, Window};
+
+/// Windows with more clauses than this are not compared pairwise.
+const MOST_CLAUSES: usize = 200;
+/// The years compared, with those of any date written in the window.
+const FIRST_YEAR: i32 = 2026;
+const LAST_YEAR: i32 = 2033;
+/// Windows whose dates span more years than this are not compared.
+const MOST_YEARS: i32 = 40;
+
+/// For each clause that can never matter, its index and the index of a
+/// clause of the same kind (`open` or `closed`) that covers it. Clauses
+/// from named calendars are left out: calendars are shared, and overlap
+/// between them is expected. Days are compared over 2026 to 2033 (and the
+/// years of the dates written), so a clause that matches no day there is
+/// never reported.
+pub fn covered_clauses(window: &Window) -> Vec<(usize, usize)> {
+    let own: Vec<(usize, &Clause)> = window
+        .clauses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.calendar.is_none())
+        .collect();
+    if own.len() < 2 || own.len() > MOST_CLAUSES {
+        return Vec::new();
+    }
+    let Some((first, last)) = period(own.iter().map(|(_, c)| *c)) else {
+        return Vec::new();
+    };
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+    let sets: Vec<Vec<u64>> = own.iter().map(|(_, c)| day_bits(c, &days)).collect();
+    let mut out = Vec::new();
+    for (bi, (b_index, b)) in own.iter().enumerate() {
+        if sets[bi].iter().all(|w| *w == 0) {
+            continue;
+        }
+        let cover = own.iter().enumerate().find(|(ai, (a_index, a))| {
+            *ai != bi
+                && a.open == b.open
+                && time_covers(a.time, b.time)
+                && subset(&sets[bi], &sets[*ai])
+                // A labelled clause first in line gives the reason shown
+                // on its days, so it matters.
+                && !(b.label.is_some() && b_index < a_index)
+                // Two clauses covering each other: only the later one is
+                // the repeat.
+                && (a_index < b_index
+                    || !(subset(&sets[*ai], &sets[bi]) && time_covers(b.time, a.time)))
+        });
+        if let Some((_, (a_index, _))) = cover {
+            out.push((*b_index, *a_index));
+        }
+    }
+    out
+}
+
+/// The days compared: 2026 to 2033, widened to the dates written.
+fn period<'a>(clauses: impl Iterator<Item = &'a Clause>) -> Option<(NaiveDate, NaiveDate)> {
+    let mut first = NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1)?;
+    let mut last = NaiveDate::from_ymd_opt(LAST_YEAR, 12, 31)?;
+    for c in clauses {
+        if let DayMatch::Dates(ds) = &c.days {
+            for d in ds {
+                if let DateMatch::Range(from, to) = d {
+                    first = first.min(*from);
+                    last = last.max(*to);
+                }
+            }
+        }
+    }
+    (last.year() - first.year() <= MOST_YEARS).then_some((first, last))
+}
+
+fn day_bits(c: &Clause, days: &[NaiveDate]) -> Vec<u64> {
+    let mut bits = vec![0u64; days.len().div_ceil(64)];
+    for (i, d) in days.iter().enumerate() {
+        if c.day_matches(*d)
+            && let Some(w) = bits.get_mut(i / 64)
+        {
+            *w |= 1 << (i % 64);
+        }
+    }
+    bits
+}
+
+fn subset(small: &[u64], big: &[u64]) -> bool {
+    small.iter().zip(big).all(|(s, b)| s & !b == 0)
+}
+
+/// Whether time range `a` covers every minute of `b` on the same day
+/// (conservative: `false` when unsure, so no warning).
+fn time_covers(a: Option<Minutes>, b: Option<Minutes>) -> bool {
+    let whole = |m: Minutes| m.start == 0 && m.end == 1440;
+    match (a, b) {
+        (None, _) => true,
+        (Some(a), _) if whole(a) => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => {
+            let a_wraps = a.end < a.start;
+            let b_wraps = b.end < b.start;
+            match (a_wraps, b_wraps) {
+                (false, false) | (true, true) => a.start <= b.start && b.end <= a.end,
+                // `b` within the evening part of `a`.
+                (true, false) => a.start <= b.start,
+                (false, true) => false,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(start: u16, end: u16) -> Option<Minutes> {
+        Some(Minutes { start, end })
+    }
+
+    #[test]
+    fn time_cover() {
+        assert!(time_covers(None, m(60, 120)));
+        assert!(time_covers(m(0, 1440), None));
+        assert!(!time_covers(m(60, 120), None));
+        assert!(time_covers(m(60, 180), m(60, 120)));
+        assert!(!time_covers(m(60, 120), m(30, 120)));
+        assert!(time_covers(m(1320, 360), m(1380, 1420)));
+        assert!(!time_covers(m(1320, 360), m(60, 120)));
+        assert!(time_covers(m(1320, 360), m(1380, 300)));
+    }
+}
