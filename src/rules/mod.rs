@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 mod fast;
+pub mod ics;
 pub mod localtime;
 pub mod model;
 pub mod parse;

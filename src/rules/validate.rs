@@ -21,6 +21,11 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for s in &sources {
+        // Calendar files are read by the calendars that name them.
+        if super::source::is_calendar_file_name(&s.name) {
+            files.push(ast::File::default());
+            continue;
+        }
         match parse_file(s) {
             Ok(f) => files.push(f),
             Err(e) => errors.extend(e),
@@ -350,7 +355,7 @@ impl Validator<'_> {
             match &c.when {
                 When::Calendar(name) => {
                     clauses.extend(
-                        self.calendar_clauses(scope.file, c, name)
+                        self.calendar_clauses(scope.file, c, name, tz)
                             .unwrap_or_default(),
                     );
                 }
