@@ -347,3 +347,41 @@ fn the_file_is_read_with_the_rules() {
     let e = source::read_sources(&[dir.path().to_path_buf()]).unwrap_err();
     assert!(e.iter().any(|d| d.code == "file-too-large"), "{e:?}");
 }
+
+/// The example in docs/rules.md is `examples/ics/`, and its tests pass.
+#[test]
+fn the_documented_example_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = shipgate::rules::load(&[root.join("examples/ics")])
+        .unwrap_or_else(|ds| panic!("{}", ds.iter().map(|d| d.render(false)).collect::<String>()));
+    assert_eq!(set.tests, ["company calendar"]);
+    assert!(set.expectations.len() >= 10);
+    let docs = std::fs::read_to_string(root.join("docs/rules.md")).unwrap();
+    let rules = std::fs::read_to_string(root.join("examples/ics/release.rules")).unwrap();
+    assert!(
+        docs.contains(&rules),
+        "docs/rules.md shows examples/ics/release.rules as it is"
+    );
+    let w = set.window(None, "production").unwrap();
+    let d = w.decide(local(chrono_tz::Europe::Berlin, 2026, 3, 17, 10, 0));
+    let c = d.because.unwrap();
+    assert_eq!(c.label.as_deref(), Some("Release review, all hands"));
+    assert!(
+        c.origin.file.ends_with("examples/ics/company.ics"),
+        "{}",
+        c.origin.file
+    );
+}
+
+#[test]
+fn a_moved_occurrence_replaces_the_one_of_its_series() {
+    // Weekly on Mondays; the one of January 12 moved to Tuesday the 13th.
+    let ics = calendar(
+        "BEGIN:VEVENT\r\nUID:s\r\nDTSTART;VALUE=DATE:20260105\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n\
+         SUMMARY:Freeze\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:s\r\nRECURRENCE-ID;VALUE=DATE:20260112\r\n\
+         DTSTART;VALUE=DATE:20260113\r\nSUMMARY:Freeze (moved)\r\nEND:VEVENT\r\n",
+    );
+    let w = window(&ics, "production");
+    assert_eq!(closed_days(&w, 2026), ["01-05", "01-13", "01-19"]);
+}

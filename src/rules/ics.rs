@@ -224,6 +224,17 @@ pub fn read(text: &str) -> Result<Vec<Event>, Problem> {
     let mut vevents = Vec::new();
     let mut zones = Vec::new();
     collect(&parsed.components, &mut vevents, &mut zones);
+    // Occurrences moved or changed by a `RECURRENCE-ID` event: the series
+    // with that `UID` skips them (the override is an event of its own).
+    let mut moved: Vec<(String, Stamp)> = Vec::new();
+    for ev in &vevents {
+        let uid = prop(ev, "UID").map(|p| p.val.as_str().trim().to_owned());
+        if let (Some(uid), Some(p)) = (uid, prop(ev, "RECURRENCE-ID"))
+            && let Ok(s) = stamp(p.val.as_str(), p, &zones, first)
+        {
+            moved.push((uid, s));
+        }
+    }
     let places = event_places(&ls);
     let mut out = Vec::with_capacity(vevents.len());
     let mut total = 0usize;
@@ -236,7 +247,15 @@ pub fn read(text: &str) -> Result<Vec<Event>, Problem> {
                 .unwrap_or(first)
         };
         let begin = place.map_or(first, |p| p.begin);
-        if let Some(e) = event(ev, &zones, begin, at)? {
+        let skipped: Vec<Stamp> = match (prop(ev, "UID"), prop(ev, "RECURRENCE-ID")) {
+            (Some(uid), None) => moved
+                .iter()
+                .filter(|(u, _)| u == uid.val.as_str().trim())
+                .map(|(_, s)| *s)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(e) = event(ev, &zones, begin, at, &skipped)? {
             total += e.occurrences.len();
             if total > MAX_OCCURRENCES {
                 return Err(problem(
@@ -272,6 +291,12 @@ fn collect<'c, 'a>(
             _ => collect(&c.components, events, zones),
         }
     }
+}
+
+fn prop<'c, 'a>(c: &'c Component<'a>, name: &str) -> Option<&'c Property<'a>> {
+    c.properties
+        .iter()
+        .find(|p| p.name.as_str().eq_ignore_ascii_case(name))
 }
 
 fn param<'p>(p: &'p Property<'_>, key: &str) -> Option<&'p str> {
@@ -520,6 +545,7 @@ fn event(
     zones: &[&Component<'_>],
     begin: Span,
     at: impl Fn(usize) -> Span,
+    skipped: &[Stamp],
 ) -> Result<Option<Event>, Problem> {
     let mut summary = None;
     let mut start = None;
@@ -598,6 +624,7 @@ fn event(
             "`DTEND` is the first instant after the event",
         ));
     }
+    exdates.extend_from_slice(skipped);
     let starts = expand(start, &rules, &exdates, &rdates)?;
     let (summary, span) = summary.unwrap_or_else(|| ("(no summary)".to_owned(), begin));
     let mut occurrences: Vec<(When, When)> = starts
