@@ -39,6 +39,7 @@ pub fn compile(sources: Vec<Source>) -> Result<RuleSet, Vec<Diagnostic>> {
         errors: Vec::new(),
         seen: HashMap::new(),
         calendars: std::collections::BTreeMap::new(),
+        ics_clauses: HashMap::new(),
         line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
     };
     let mut set = v.build(&files);
@@ -63,6 +64,9 @@ pub(super) struct Validator<'s> {
     seen: HashMap<(&'static str, String, String), (usize, Span)>,
     /// Named calendars, compiled before any window uses them.
     pub(super) calendars: std::collections::BTreeMap<String, Arc<Calendar>>,
+    /// The clauses of a calendar file's events in a time zone, made once
+    /// for all the windows in that zone (`closed`, no cadence).
+    pub(super) ics_clauses: HashMap<(String, Tz), Arc<[Clause]>>,
     /// Byte offsets where each source's lines start, so finding the line of
     /// a definition does not rescan the file (a big file has thousands).
     line_starts: Vec<Vec<usize>>,

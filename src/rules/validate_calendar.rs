@@ -157,13 +157,20 @@ impl Validator<'_> {
         };
         let label = c.label.as_ref().map(|l| l.node.clone());
         if let Some(ics) = &cal.file {
-            return Some(ics_clauses(
-                ics,
-                &cal.name,
-                c.verb == Verb::Open,
-                cadence,
-                tz,
-            ));
+            let made = self
+                .ics_clauses
+                .entry((cal.name.clone(), tz))
+                .or_insert_with(|| ics_clauses(ics, &cal.name, tz).into())
+                .clone();
+            return Some(
+                made.iter()
+                    .map(|e| Clause {
+                        open: c.verb == Verb::Open,
+                        cadence,
+                        ..e.clone()
+                    })
+                    .collect(),
+            );
         }
         Some(
             cal.entries
@@ -301,13 +308,7 @@ fn nth(o: ast::Ordinal) -> i8 {
 /// The clauses of an iCalendar file's events in a window's time zone: for
 /// each event, one clause for its whole days and one for each time of day
 /// it covers part of a day at, each with its days as sorted ranges.
-fn ics_clauses(
-    ics: &IcsCalendar,
-    calendar: &str,
-    open: bool,
-    cadence: Option<Cadence>,
-    tz: Tz,
-) -> Vec<Clause> {
+fn ics_clauses(ics: &IcsCalendar, calendar: &str, tz: Tz) -> Vec<Clause> {
     let mut out = Vec::new();
     for (event, origin) in &ics.events {
         let mut whole: Vec<NaiveDate> = Vec::new();
@@ -321,10 +322,10 @@ fn ics_clauses(
             );
         }
         let clause = |days: Vec<NaiveDate>, time: Option<Minutes>| Clause {
-            open,
+            open: false,
             days: DayMatch::Dates(vec![DateMatch::Days(ranges(days).into())]),
             time,
-            cadence,
+            cadence: None,
             label: Some(event.summary.clone()),
             calendar: Some(calendar.to_owned()),
             origin: origin.clone(),
