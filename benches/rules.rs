@@ -179,7 +179,7 @@ const CALENDARS: &str = r#"calendar us-holidays "US holidays" {
     easter +1d "Easter Monday"
     last fri every month 15:00-24:00 "Month end"
     jul..aug 17:00-24:00 "Summer hours"
-    mon every 2 weeks from 2026-01-05 "Release train"
+    1st mon every month every 2 weeks from 2026-01-05 "Release train"
 }
 calendar team "Team calendar" from "team.ics"
 "#;
@@ -271,11 +271,11 @@ fn bench_next_change(c: &mut Criterion) {
             b.iter(|| black_box(&*window).next_change(black_box(t), 366));
         });
     }
-    // The default `production` window closed by both calendars as well.
-    let text = DEFAULT_RULES.replace(
-        "window production {",
-        "window production {\n    closed calendar us-holidays\n    closed calendar team",
-    );
+    // A `production` window like the default one (Monday to Thursday, 8 to
+    // 4 in New York), closed by both calendars as well.
+    let text = "timezone \"America/New_York\"\n\
+                window production {\n    open mon-thu 08:00-16:00\n    \
+                closed calendar us-holidays\n    closed calendar team\n}\n";
     let sources = vec![
         Source::new("bench/calendars.rules", format!("{CALENDARS}\n{text}")),
         Source::new("bench/team.ics", team_ics()),
