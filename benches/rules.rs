@@ -10,6 +10,11 @@
 //!   `MAX_FILE_BYTES` (target: under 100 ms).
 //! - `next_change`: `Window::next_change(t, 366)` for the default
 //!   `production` window from several instants (target: under 50 µs).
+//! - `compile/1mib_calendars` and `next_change/calendars_*`: the same with
+//!   calendars in the mix (issue 10): a named calendar with offsets, Easter,
+//!   monthly days and a cadence, and a calendar file (`from "team.ics"`)
+//!   of yearly, monthly and weekly `RRULE`s with `TZID`s, used by every
+//!   window.
 
 #![expect(
     clippy::panic,
@@ -135,6 +140,77 @@ fn generated_rules() -> String {
     s
 }
 
+/// A calendar file for the benchmarks: 30 yearly holidays (all-day), a
+/// monthly and a weekly timed event with `TZID`s and `EXDATE`s, and a
+/// three-day offsite.
+fn team_ics() -> String {
+    let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n");
+    for i in 0..30u32 {
+        let (m, d) = (1 + i % 12, 1 + (i * 7) % 28);
+        let _ = write!(
+            s,
+            "BEGIN:VEVENT\r\nUID:h{i}\r\nDTSTART;VALUE=DATE:2020{m:02}{d:02}\r\n\
+             RRULE:FREQ=YEARLY\r\nSUMMARY:Holiday {i}\r\nEND:VEVENT\r\n"
+        );
+    }
+    s.push_str(
+        "BEGIN:VEVENT\r\nUID:m\r\nDTSTART;TZID=Europe/Berlin:20260130T140000\r\n\
+         DTEND;TZID=Europe/Berlin:20260130T170000\r\nRRULE:FREQ=MONTHLY;BYDAY=-1FR\r\n\
+         EXDATE;TZID=Europe/Berlin:20261225T140000\r\nSUMMARY:Month-end review\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:w\r\nDTSTART;TZID=America/New_York:20260105T090000\r\n\
+         DTEND;TZID=America/New_York:20260105T093000\r\n\
+         RRULE:FREQ=WEEKLY;BYDAY=MO,TH;UNTIL=20301231T000000Z\r\nSUMMARY:Ops sync\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:o\r\nDTSTART:20261006T120000Z\r\nDTEND:20261009T120000Z\r\n\
+         SUMMARY:Offsite\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    s
+}
+
+/// Calendars for the benchmarks: a named one of the new date forms, and
+/// `team.ics`.
+const CALENDARS: &str = r#"calendar us-holidays "US holidays" {
+    jan 1 "New Year's Day"
+    3rd mon jan "Martin Luther King Jr. Day"
+    last mon may "Memorial Day"
+    4th thu nov "Thanksgiving"
+    4th thu nov +1d "Day after Thanksgiving"
+    4th thu nov -3d..4th thu nov -1d 12:00-17:00 "Thanksgiving week"
+    easter -2d "Good Friday"
+    easter +1d "Easter Monday"
+    last fri every month 15:00-24:00 "Month end"
+    jul..aug 17:00-24:00 "Summer hours"
+    1st mon every month every 2 weeks from 2026-01-05 "Release train"
+}
+calendar team "Team calendar" from "team.ics"
+"#;
+
+/// The 1 MiB file with [`CALENDARS`] and every window closed by both.
+fn generated_calendar_rules() -> String {
+    let mut s = String::from(CALENDARS);
+    let plain = generated_rules();
+    let with = plain.replace(
+        "    closed 2026-11-25 12:00-24:00 \"half day\"\n",
+        "    closed 2026-11-25 12:00-24:00 \"half day\"\n    closed calendar us-holidays\n    closed calendar team\n",
+    );
+    // Drop whole blocks from the end until it fits again.
+    let mut text = with.as_str();
+    while s.len() + text.len() > MAX_FILE_BYTES {
+        match text.trim_end().rfind("\nwindow w") {
+            Some(i) => text = &text[..i + 1],
+            None => break,
+        }
+    }
+    s.push_str(text);
+    s
+}
+
+fn calendar_sources() -> Vec<Source> {
+    vec![
+        Source::new("bench/generated.rules", generated_calendar_rules()),
+        Source::new("bench/team.ics", team_ics()),
+    ]
+}
+
 fn bench_compile(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile");
     g.measurement_time(Duration::from_secs(3));
@@ -157,6 +233,16 @@ fn bench_compile(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(big[0].text.len() as u64));
     g.bench_function("1mib", |b| {
         b.iter(|| compile(black_box(big.clone())).is_ok());
+    });
+
+    let cal = calendar_sources();
+    assert!(cal[0].text.len() <= MAX_FILE_BYTES && cal[0].text.len() > MAX_FILE_BYTES - 4096);
+    if let Err(e) = compile(cal.clone()) {
+        panic!("the generated calendar file does not compile: {e:?}");
+    }
+    g.throughput(Throughput::Bytes(cal[0].text.len() as u64));
+    g.bench_function("1mib_calendars", |b| {
+        b.iter(|| compile(black_box(cal.clone())).is_ok());
     });
     g.finish();
 }
@@ -184,6 +270,29 @@ fn bench_next_change(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(label), &t, |b, &t| {
             b.iter(|| black_box(&*window).next_change(black_box(t), 366));
         });
+    }
+    // A `production` window like the default one (Monday to Thursday, 8 to
+    // 4 in New York), closed by both calendars as well.
+    let text = "timezone \"America/New_York\"\n\
+                window production {\n    open mon-thu 08:00-16:00\n    \
+                closed calendar us-holidays\n    closed calendar team\n}\n";
+    let sources = vec![
+        Source::new("bench/calendars.rules", format!("{CALENDARS}\n{text}")),
+        Source::new("bench/team.ics", team_ics()),
+    ];
+    let rules = match compile(sources) {
+        Ok(r) => r,
+        Err(e) => panic!("the calendar rules do not compile: {e:?}"),
+    };
+    let window = production(&rules);
+    for (label, t) in from {
+        g.bench_with_input(
+            BenchmarkId::from_parameter(format!("calendars_{label}")),
+            &t,
+            |b, &t| {
+                b.iter(|| black_box(&*window).next_change(black_box(t), 366));
+            },
+        );
     }
     g.finish();
 }

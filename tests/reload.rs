@@ -894,6 +894,11 @@ fn is_relevant_table() {
         (".a.rules", None, false),
         (".rules", None, false),
         ("a.txt", None, false),
+        // Calendar files next to the rules (`calendar NAME from "x.ics"`).
+        ("holidays.ics", t, true),
+        ("holidays.ics", None, true),
+        (".holidays.ics.swp", t, false),
+        ("holidays.ics~", None, false),
         // No file name.
         ("/", t, false),
         ("", None, false),
@@ -1312,4 +1317,85 @@ fn sighup_and_post_reload_on_the_daemon() {
         sleep_ms(20);
     };
     assert!(status.success(), "{status}");
+}
+
+/// Issue 10: a calendar file (`calendar NAME from "FILE.ics"`) is part of
+/// the rules. Editing the `.ics` next to the rules file while the daemon
+/// runs reloads the rules with the new events; a broken `.ics` is rejected
+/// at its line and the rules in force stay.
+#[test]
+fn editing_a_calendar_file_reloads_the_rules() {
+    let d = Daemon::start(Layout::Plain);
+    let ics_path = d.rules_dir.join("holidays.ics");
+    let ics = |day: &str, summary: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:{day}\r\n\
+             SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    fs::write(&ics_path, ics("20260310", "Offsite")).unwrap();
+    let text = format!(
+        "{}\ncalendar company from \"holidays.ics\"\n\n\
+         window days-off {{\n    open always\n    closed calendar company\n}}\n",
+        valid(700)
+    );
+    fs::write(d.file(), &text).unwrap();
+    let tue = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+    let wed = Utc.with_ymd_and_hms(2026, 3, 11, 12, 0, 0).unwrap();
+    let label_at = |d: &Daemon, at| {
+        let active = d.active();
+        let w = active.set.window(None, "days-off")?.clone();
+        let decision = w.decide(at);
+        decision.because.and_then(|c| c.label.clone())
+    };
+    assert!(
+        d.wait_until(LOST, |d| label_at(d, tue).as_deref() == Some("Offsite")),
+        "the rules naming the calendar file never became active"
+    );
+    let first = d.active();
+    assert!(
+        first
+            .set
+            .sources
+            .iter()
+            .any(|s| s.name.ends_with("holidays.ics")),
+        "the calendar file is part of the rules version"
+    );
+    assert_ne!(
+        first.hash,
+        d.hash_of(&text),
+        "its text is in the version's hash"
+    );
+    // The event moves to Wednesday: only the `.ics` changes.
+    let before = d.counts();
+    fs::write(&ics_path, ics("20260311", "Offsite (moved)")).unwrap();
+    assert!(
+        d.wait_until(LOST, |d| label_at(d, wed).as_deref()
+            == Some("Offsite (moved)")),
+        "editing the calendar file did not reload the rules"
+    );
+    assert_eq!(label_at(&d, tue), None, "Tuesday is an ordinary day again");
+    assert_ne!(d.active().hash, first.hash);
+    assert!(d.counts().ok > before.ok);
+    // A broken calendar file: rejected at its line, the rules stay.
+    let good = d.active();
+    let failed = d.counts().failed;
+    fs::write(
+        &ics_path,
+        "BEGIN:VCALENDAR\r\nthis is not a property\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    assert!(
+        d.wait_failed(failed + 1, LOST),
+        "the broken file was not rejected"
+    );
+    match d.reload_now() {
+        ReloadResult::Rejected { diagnostics } => assert!(
+            diagnostics.iter().any(|m| m.contains("holidays.ics:2:1")),
+            "{diagnostics:?}"
+        ),
+        other => panic!("a broken calendar file was not rejected: {other:?}"),
+    }
+    assert_eq!(d.active().hash, good.hash);
+    d.stop();
 }

@@ -5,7 +5,15 @@
 //! The reference knows nothing of `shipgate::rules::model`: it converts an
 //! instant to local wall time with chrono-tz and applies the language's
 //! meaning directly (half-open ranges, `24:00`, ranges past midnight belong
-//! to the day they start, closed wins).
+//! to the day they start, closed wins). It knows every date form: days of
+//! the week, dates, yearly days, nth weekdays, offsets and ranges between
+//! them, Easter and Orthodox Easter (from the published tables), whole
+//! months, days of every month, week cadences, and named calendars (whose
+//! entries it matches one by one). Instants and dates are drawn over
+//! 2026-2035 and near both daylight-saving changes of every year.
+//!
+//! Checked by hand (not committed): a cadence off by one week and Easter
+//! moved by a day each make `is_open_matches_reference` fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -31,56 +39,84 @@ const ZONES: &[&str] = &[
     "America/Havana",
 ];
 
-/// UTC offset changes of the zones above, 2025-2028 (from the IANA rules),
-/// so that instants and dates can be drawn near them.
-const TRANSITIONS: &[&str] = &[
-    "2025-03-09T07:00:00Z",
-    "2025-11-02T06:00:00Z",
-    "2026-03-08T07:00:00Z",
-    "2026-11-01T06:00:00Z",
-    "2027-03-14T07:00:00Z",
-    "2027-11-07T06:00:00Z",
-    "2028-03-12T07:00:00Z",
-    "2028-11-05T06:00:00Z",
-    "2025-03-30T01:00:00Z",
-    "2025-10-26T01:00:00Z",
-    "2026-03-29T01:00:00Z",
-    "2026-10-25T01:00:00Z",
-    "2027-03-28T01:00:00Z",
-    "2027-10-31T01:00:00Z",
-    "2028-03-26T01:00:00Z",
-    "2028-10-29T01:00:00Z",
-    "2025-04-05T15:00:00Z",
-    "2025-10-04T15:30:00Z",
-    "2026-04-04T15:00:00Z",
-    "2026-10-03T15:30:00Z",
-    "2027-04-03T15:00:00Z",
-    "2027-10-02T15:30:00Z",
-    "2028-04-01T15:00:00Z",
-    "2028-09-30T15:30:00Z",
-    "2025-04-06T03:00:00Z",
-    "2025-09-07T04:00:00Z",
-    "2026-04-05T03:00:00Z",
-    "2026-09-06T04:00:00Z",
-    "2027-04-04T03:00:00Z",
-    "2027-09-05T04:00:00Z",
-    "2028-04-02T03:00:00Z",
-    "2028-09-03T04:00:00Z",
-    "2025-03-09T05:00:00Z",
-    "2025-11-02T05:00:00Z",
-    "2026-03-08T05:00:00Z",
-    "2026-11-01T05:00:00Z",
-    "2027-03-14T05:00:00Z",
-    "2027-11-07T05:00:00Z",
-    "2028-03-12T05:00:00Z",
-    "2028-11-05T05:00:00Z",
-];
+/// Every UTC offset change of the zones above in 2026-2035, found with
+/// chrono-tz (the IANA rules), so that instants and dates can be drawn
+/// near both daylight-saving changes of every year.
+fn transitions() -> &'static [DateTime<Utc>] {
+    static ALL: std::sync::OnceLock<Vec<DateTime<Utc>>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let offset = |tz: Tz, t: DateTime<Utc>| {
+            use chrono::Offset as _;
+            tz.offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc()
+        };
+        let mut out = Vec::new();
+        for zone in ZONES {
+            let tz: Tz = zone.parse().unwrap();
+            let mut t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+            let end = Utc.with_ymd_and_hms(2036, 1, 1, 0, 0, 0).unwrap();
+            while t < end {
+                let next = t + chrono::TimeDelta::hours(6);
+                if offset(tz, t) != offset(tz, next) {
+                    let (mut lo, mut hi) = (t.timestamp(), next.timestamp());
+                    while hi - lo > 1 {
+                        let mid = lo + (hi - lo) / 2;
+                        let m = DateTime::<Utc>::from_timestamp(mid, 0).unwrap();
+                        if offset(tz, m) == offset(tz, t) {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    out.push(DateTime::<Utc>::from_timestamp(hi, 0).unwrap());
+                }
+                t = next;
+            }
+        }
+        out
+    })
+}
 
 fn transition(i: usize) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(TRANSITIONS[i % TRANSITIONS.len()])
-        .unwrap()
-        .with_timezone(&Utc)
+    let all = transitions();
+    all[i % all.len()]
 }
+
+/// Western and Orthodox Easter Sunday, 2024-2037, from the published
+/// tables (see tests/rules_calendar.rs): `(year, month, day)`.
+const WESTERN_EASTER: &[(i32, u32, u32)] = &[
+    (2024, 3, 31),
+    (2025, 4, 20),
+    (2026, 4, 5),
+    (2027, 3, 28),
+    (2028, 4, 16),
+    (2029, 4, 1),
+    (2030, 4, 21),
+    (2031, 4, 13),
+    (2032, 3, 28),
+    (2033, 4, 17),
+    (2034, 4, 9),
+    (2035, 3, 25),
+    (2036, 4, 13),
+    (2037, 4, 5),
+];
+const ORTHODOX_EASTER: &[(i32, u32, u32)] = &[
+    (2024, 5, 5),
+    (2025, 4, 20),
+    (2026, 4, 12),
+    (2027, 5, 2),
+    (2028, 4, 16),
+    (2029, 4, 8),
+    (2030, 4, 28),
+    (2031, 4, 13),
+    (2032, 5, 2),
+    (2033, 4, 24),
+    (2034, 4, 9),
+    (2035, 4, 29),
+    (2036, 4, 20),
+    (2037, 4, 5),
+];
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const LONG_DAY_NAMES: [&str; 7] = [
@@ -129,6 +165,40 @@ enum DateSpec {
     Yearly((u32, u32), (u32, u32), bool),
     /// 1..=5, or -1 for `last`; weekday 0 = Monday; month 1..=12.
     Nth(i8, usize, u32, bool),
+    /// `BASE +Nd..BASE +Md` (one day when the offsets are equal), with
+    /// `from <= to`.
+    Anchored(Base, i32, i32),
+    /// Whole months, inclusive, wrapping over the new year.
+    Months(u32, u32),
+    /// Days of every month: `A..B every month` (one point when equal).
+    Monthly(Point, Point),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Base {
+    MonthDay(u32, u32),
+    /// n (1..=5 or -1), weekday (0 = Monday), month.
+    Nth(i8, usize, u32),
+    Easter,
+    Orthodox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Point {
+    Day(u32),
+    LastDay,
+    /// n (1..=5 or -1), weekday (0 = Monday).
+    Nth(i8, usize),
+    /// n (1..=5 or -1) of the Monday-to-Friday days.
+    Workday(i8),
+}
+
+/// One entry of a named calendar.
+#[derive(Debug, Clone)]
+struct EntrySpec {
+    dates: Vec<DateSpec>,
+    time: Option<(u16, u16)>,
+    cadence: Option<(u32, NaiveDate)>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,12 +206,16 @@ enum DaySel {
     Always,
     Weekly(Vec<DayAtom>),
     Dated(Vec<DateSpec>),
+    /// `calendar cN`: its entries, rendered as a top-level calendar.
+    Calendar(Vec<EntrySpec>),
 }
 
 #[derive(Debug, Clone)]
 struct ClauseSpec {
     open: bool,
     days: DaySel,
+    /// `every N weeks from DATE`.
+    cadence: Option<(u32, NaiveDate)>,
     /// Minutes after midnight; `end` 1440 is `24:00`, `end <= start` runs
     /// past midnight.
     time: Option<(u16, u16)>,
@@ -214,19 +288,81 @@ fn render_dates(specs: &[DateSpec]) -> String {
                 to.1
             ),
             DateSpec::Nth(n, wd, month, long) => {
-                let ord = match n {
-                    1 => "1st",
-                    2 => "2nd",
-                    3 => "3rd",
-                    4 => "4th",
-                    5 => "5th",
-                    _ => "last",
+                format!(
+                    "{} {} {}",
+                    ordinal(*n),
+                    DAY_NAMES[*wd],
+                    month_name(*month, *long)
+                )
+            }
+            DateSpec::Anchored(base, a, b) => {
+                let one = |off: i32| {
+                    let base = match base {
+                        Base::MonthDay(m, d) => format!("{} {d}", month_name(*m, false)),
+                        Base::Nth(n, wd, m) => {
+                            format!(
+                                "{} {} {}",
+                                ordinal(*n),
+                                DAY_NAMES[*wd],
+                                month_name(*m, false)
+                            )
+                        }
+                        Base::Easter => "easter".to_owned(),
+                        Base::Orthodox => "orthodox easter".to_owned(),
+                    };
+                    match off {
+                        0 => base,
+                        o if o > 0 => format!("{base} +{o}d"),
+                        o => format!("{base} {o}d"),
+                    }
                 };
-                format!("{ord} {} {}", DAY_NAMES[*wd], month_name(*month, *long))
+                if a == b {
+                    one(*a)
+                } else {
+                    format!("{}..{}", one(*a), one(*b))
+                }
+            }
+            DateSpec::Months(a, b) if a == b => month_name(*a, true).to_owned(),
+            DateSpec::Months(a, b) => {
+                format!("{}..{}", month_name(*a, false), month_name(*b, false))
+            }
+            DateSpec::Monthly(a, b) => {
+                let one = |p: &Point| match p {
+                    Point::Day(n) => format!("day {n}"),
+                    Point::LastDay => "last day".to_owned(),
+                    Point::Nth(n, wd) => format!("{} {}", ordinal(*n), DAY_NAMES[*wd]),
+                    Point::Workday(n) => format!("{} weekday", ordinal(*n)),
+                };
+                if a == b {
+                    format!("{} every month", one(a))
+                } else {
+                    format!("{}..{} every month", one(a), one(b))
+                }
             }
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn ordinal(n: i8) -> &'static str {
+    match n {
+        1 => "1st",
+        2 => "2nd",
+        3 => "3rd",
+        4 => "4th",
+        5 => "5th",
+        _ => "last",
+    }
+}
+
+fn render_cadence(c: Option<(u32, NaiveDate)>) -> String {
+    c.map(|(n, d)| format!(" every {n} weeks from {}", d.format("%Y-%m-%d")))
+        .unwrap_or_default()
+}
+
+fn render_time(t: Option<(u16, u16)>) -> String {
+    t.map(|(a, b)| format!(" {}-{}", hhmm(a), hhmm(b)))
+        .unwrap_or_default()
 }
 
 fn render(spec: &WindowSpec) -> String {
@@ -234,21 +370,33 @@ fn render(spec: &WindowSpec) -> String {
     if spec.placement == 1 {
         s.push_str(&format!("timezone \"{}\"\n", ZONES[spec.zone]));
     }
+    for (i, c) in spec.clauses.iter().enumerate() {
+        if let DaySel::Calendar(entries) = &c.days {
+            s.push_str(&format!("calendar c{i} {{\n"));
+            for e in entries {
+                s.push_str(&format!(
+                    "    {}{}{} \"entry\"\n",
+                    render_dates(&e.dates),
+                    render_time(e.time),
+                    render_cadence(e.cadence)
+                ));
+            }
+            s.push_str("}\n");
+        }
+    }
     s.push_str("window w {\n");
     if spec.placement == 2 {
         s.push_str(&format!("    timezone \"{}\"\n", ZONES[spec.zone]));
     }
-    for c in &spec.clauses {
+    for (i, c) in spec.clauses.iter().enumerate() {
         let verb = if c.open { "open" } else { "closed" };
         let when = match &c.days {
             DaySel::Always => "always".to_owned(),
             DaySel::Weekly(atoms) => render_days(atoms),
             DaySel::Dated(specs) => render_dates(specs),
+            DaySel::Calendar(_) => format!("calendar c{i}"),
         };
-        let time = c
-            .time
-            .map(|(a, b)| format!(" {}-{}", hhmm(a), hhmm(b)))
-            .unwrap_or_default();
+        let time = format!("{}{}", render_time(c.time), render_cadence(c.cadence));
         let label = c
             .label
             .as_ref()
@@ -332,7 +480,109 @@ fn date_spec_has(spec: &DateSpec, d: NaiveDate) -> bool {
                 d.day() + 7 > month_length(d.year(), d.month())
             }
         }
+        DateSpec::Anchored(base, a, b) => (d.year() - 1..=d.year() + 1).any(|y| {
+            base_in(*base, y).is_some_and(|x| {
+                x + chrono::TimeDelta::days(i64::from(*a)) <= d
+                    && d <= x + chrono::TimeDelta::days(i64::from(*b))
+            })
+        }),
+        DateSpec::Months(a, b) => {
+            let m = d.month();
+            if a <= b {
+                *a <= m && m <= *b
+            } else {
+                m >= *a || m <= *b
+            }
+        }
+        DateSpec::Monthly(a, b) => {
+            let (y, m) = (d.year(), d.month());
+            [prev_month(y, m), (y, m)].iter().any(|&(y, m)| {
+                monthly_span(*a, *b, y, m).is_some_and(|(from, to)| from <= d && d <= to)
+            })
+        }
     }
+}
+
+/// The days of a month, in order.
+fn month_days(y: i32, m: u32) -> Vec<NaiveDate> {
+    (1..=month_length(y, m))
+        .map(|d| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+        .collect()
+}
+
+/// The nth (1..=5, or -1 for the last) of `days`.
+fn pick(days: &[NaiveDate], n: i8) -> Option<NaiveDate> {
+    if n > 0 {
+        days.get(n as usize - 1).copied()
+    } else {
+        days.last().copied()
+    }
+}
+
+fn easter_in(table: &[(i32, u32, u32)], y: i32) -> Option<NaiveDate> {
+    let &(_, m, d) = table.iter().find(|e| e.0 == y)?;
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+fn base_in(base: Base, y: i32) -> Option<NaiveDate> {
+    match base {
+        Base::MonthDay(m, d) => NaiveDate::from_ymd_opt(y, m, d),
+        Base::Nth(n, wd, m) => {
+            let days: Vec<NaiveDate> = month_days(y, m)
+                .into_iter()
+                .filter(|d| weekday_index(*d) == wd)
+                .collect();
+            pick(&days, n)
+        }
+        Base::Easter => easter_in(WESTERN_EASTER, y),
+        Base::Orthodox => easter_in(ORTHODOX_EASTER, y),
+    }
+}
+
+fn point_in(p: Point, y: i32, m: u32) -> Option<NaiveDate> {
+    let days = month_days(y, m);
+    match p {
+        Point::Day(n) => NaiveDate::from_ymd_opt(y, m, n),
+        Point::LastDay => days.last().copied(),
+        Point::Nth(n, wd) => {
+            let ds: Vec<NaiveDate> = days
+                .into_iter()
+                .filter(|d| weekday_index(*d) == wd)
+                .collect();
+            pick(&ds, n)
+        }
+        Point::Workday(n) => {
+            let ds: Vec<NaiveDate> = days.into_iter().filter(|d| weekday_index(*d) < 5).collect();
+            pick(&ds, n)
+        }
+    }
+}
+
+fn next_month(y: i32, m: u32) -> (i32, u32) {
+    if m == 12 { (y + 1, 1) } else { (y, m + 1) }
+}
+
+fn prev_month(y: i32, m: u32) -> (i32, u32) {
+    if m == 1 { (y - 1, 12) } else { (y, m - 1) }
+}
+
+/// The days `A..B every month` covers starting in month `(y, m)`: from A
+/// to B of that month, or on to B of the next month when B comes before A.
+fn monthly_span(a: Point, b: Point, y: i32, m: u32) -> Option<(NaiveDate, NaiveDate)> {
+    let from = point_in(a, y, m)?;
+    let to = point_in(b, y, m)?;
+    if to >= from {
+        return Some((from, to));
+    }
+    let (ny, nm) = next_month(y, m);
+    Some((from, point_in(b, ny, nm)?))
+}
+
+fn cadence_has(c: Option<(u32, NaiveDate)>, d: NaiveDate) -> bool {
+    let Some((n, from)) = c else { return true };
+    let monday = |x: NaiveDate| x - Days::new(weekday_index(x) as u64);
+    let weeks = (monday(d) - monday(from)).num_days() / 7;
+    weeks.rem_euclid(i64::from(n)) == 0
 }
 
 fn day_has(days: &DaySel, d: NaiveDate) -> bool {
@@ -340,21 +590,46 @@ fn day_has(days: &DaySel, d: NaiveDate) -> bool {
         DaySel::Always => true,
         DaySel::Weekly(atoms) => atoms.iter().any(|a| atom_has(a, weekday_index(d))),
         DaySel::Dated(specs) => specs.iter().any(|s| date_spec_has(s, d)),
+        // Entries are matched one by one in `clause_has`.
+        DaySel::Calendar(_) => false,
+    }
+}
+
+/// Whether days matched by `has` (the day a time range starts on) cover
+/// `local` under `time`.
+fn timed_has(
+    time: Option<(u16, u16)>,
+    has: impl Fn(NaiveDate) -> bool,
+    local: NaiveDateTime,
+) -> bool {
+    let d = local.date();
+    let Some((start, end)) = time else {
+        return has(d);
+    };
+    let m = (local.hour() * 60 + local.minute()) as u16;
+    if start < end {
+        start <= m && m < end && has(d)
+    } else {
+        let yesterday = d.pred_opt().unwrap();
+        (m >= start && has(d)) || (m < end && has(yesterday))
     }
 }
 
 fn clause_has(c: &ClauseSpec, local: NaiveDateTime) -> bool {
-    let d = local.date();
-    let Some((start, end)) = c.time else {
-        return day_has(&c.days, d);
-    };
-    let m = (local.hour() * 60 + local.minute()) as u16;
-    if start < end {
-        start <= m && m < end && day_has(&c.days, d)
-    } else {
-        let yesterday = d.pred_opt().unwrap();
-        (m >= start && day_has(&c.days, d)) || (m < end && day_has(&c.days, yesterday))
+    if let DaySel::Calendar(entries) = &c.days {
+        return entries.iter().any(|e| {
+            timed_has(
+                e.time,
+                |d| e.dates.iter().any(|s| date_spec_has(s, d)) && cadence_has(e.cadence, d),
+                local,
+            )
+        });
     }
+    timed_has(
+        c.time,
+        |d| day_has(&c.days, d) && cadence_has(c.cadence, d),
+        local,
+    )
 }
 
 fn reference_open(spec: &WindowSpec, at: DateTime<Utc>) -> bool {
@@ -431,11 +706,11 @@ fn time_range() -> impl Strategy<Value = (u16, u16)> {
 }
 
 fn date() -> impl Strategy<Value = NaiveDate> {
-    let base = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let base = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     prop_oneof![
-        (0u64..1461).prop_map(move |d| base + Days::new(d)),
+        (0u64..3652).prop_map(move |d| base + Days::new(d)),
         // Around a daylight-saving change (as a date in any zone).
-        (0usize..TRANSITIONS.len(), 0u64..5).prop_map(|(i, k)| {
+        (0usize..10_000, 0u64..5).prop_map(|(i, k)| {
             let d = transition(i).date_naive();
             d - Days::new(2) + Days::new(k)
         }),
@@ -455,7 +730,50 @@ fn date_spec() -> impl Strategy<Value = DateSpec> {
             .prop_map(|(a, b, l)| DateSpec::Yearly(a, b.unwrap_or(a), l)),
         2 => (prop_oneof![1i8..=5, Just(-1i8)], 0usize..7, 1u32..=12, any::<bool>())
             .prop_map(|(n, wd, m, l)| DateSpec::Nth(n, wd, m, l)),
+        3 => (base(), -10i32..=10, 0i32..=5).prop_map(|(b, a, len)| DateSpec::Anchored(b, a, a + len)),
+        1 => (1u32..=12, 1u32..=12).prop_map(|(a, b)| DateSpec::Months(a, b)),
+        3 => (point(), prop::option::weighted(0.4, point()))
+            .prop_map(|(a, b)| DateSpec::Monthly(a, b.unwrap_or(a))),
     ]
+}
+
+fn nth() -> impl Strategy<Value = i8> {
+    prop_oneof![1i8..=5, Just(-1i8)]
+}
+
+fn base() -> impl Strategy<Value = Base> {
+    prop_oneof![
+        2 => month_day().prop_map(|(m, d)| Base::MonthDay(m, d)),
+        2 => (nth(), 0usize..7, 1u32..=12).prop_map(|(n, wd, m)| Base::Nth(n, wd, m)),
+        2 => Just(Base::Easter),
+        1 => Just(Base::Orthodox),
+    ]
+}
+
+fn point() -> impl Strategy<Value = Point> {
+    prop_oneof![
+        3 => (1u32..=31).prop_map(Point::Day),
+        1 => Just(Point::LastDay),
+        2 => (nth(), 0usize..7).prop_map(|(n, wd)| Point::Nth(n, wd)),
+        2 => nth().prop_map(Point::Workday),
+    ]
+}
+
+fn cadence() -> impl Strategy<Value = Option<(u32, NaiveDate)>> {
+    prop::option::weighted(0.2, (2u32..=5, date()))
+}
+
+fn entry() -> impl Strategy<Value = EntrySpec> {
+    (
+        prop::collection::vec(date_spec(), 1..=2),
+        prop::option::weighted(0.5, time_range()),
+        cadence(),
+    )
+        .prop_map(|(dates, time, cadence)| EntrySpec {
+            dates,
+            time,
+            cadence,
+        })
 }
 
 fn clause() -> impl Strategy<Value = ClauseSpec> {
@@ -463,22 +781,26 @@ fn clause() -> impl Strategy<Value = ClauseSpec> {
         1 => Just(DaySel::Always),
         6 => prop::collection::vec(day_atom(), 1..=3).prop_map(DaySel::Weekly),
         3 => prop::collection::vec(date_spec(), 1..=2).prop_map(DaySel::Dated),
+        1 => prop::collection::vec(entry(), 1..=3).prop_map(DaySel::Calendar),
     ];
     (
         prop::bool::weighted(0.65),
         days,
         prop::option::weighted(0.8, time_range()),
+        cadence(),
         prop::option::weighted(0.2, "[a-z ]{1,12}"),
     )
-        .prop_map(|(open, days, time, label)| ClauseSpec {
-            open,
-            time: if matches!(days, DaySel::Always) {
-                None
-            } else {
-                time
-            },
-            days,
-            label,
+        .prop_map(|(open, days, time, cadence, label)| {
+            // `always` and `calendar NAME` take no time range here; a
+            // calendar's entries carry their own times and cadences.
+            let plain = !matches!(days, DaySel::Always | DaySel::Calendar(_));
+            ClauseSpec {
+                open,
+                time: if plain { time } else { None },
+                cadence: if plain { cadence } else { None },
+                days,
+                label,
+            }
         })
 }
 
@@ -496,15 +818,15 @@ fn window_spec() -> impl Strategy<Value = WindowSpec> {
 }
 
 /// An instant, drawn from raw numbers once the window is known: uniform in
-/// 2025-2028, near an offset change, or on (or a second either side of) a
+/// 2026-2035, near an offset change, or on (or a second either side of) a
 /// clause boundary in local time.
 fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
     let start = Utc
-        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .unwrap()
         .timestamp();
     let span = Utc
-        .with_ymd_and_hms(2029, 1, 1, 0, 0, 0)
+        .with_ymd_and_hms(2036, 1, 1, 0, 0, 0)
         .unwrap()
         .timestamp()
         - start;
@@ -528,7 +850,11 @@ fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
             let tz = spec.tz();
             let mut boundaries = vec![0u16];
             for c in &spec.clauses {
-                if let Some((s, e)) = c.time {
+                let entries: Vec<Option<(u16, u16)>> = match &c.days {
+                    DaySel::Calendar(es) => es.iter().map(|e| e.time).collect(),
+                    _ => vec![c.time],
+                };
+                for (s, e) in entries.into_iter().flatten() {
                     boundaries.push(s);
                     boundaries.push(e % 1440);
                 }
@@ -587,6 +913,38 @@ fn config() -> ProptestConfig {
     }
     config.max_shrink_iters = 4000;
     config
+}
+
+/// The instants drawn near offset changes cover both daylight-saving
+/// changes of every year 2026-2035 in the zones that have them.
+#[test]
+fn transitions_cover_both_changes_every_year() {
+    for zone in [
+        "America/New_York",
+        "Europe/Berlin",
+        "Australia/Lord_Howe",
+        "America/Santiago",
+    ] {
+        let tz: Tz = zone.parse().unwrap();
+        for year in 2026..=2035 {
+            let n = transitions()
+                .iter()
+                .filter(|t| {
+                    t.year() == year && {
+                        use chrono::Offset as _;
+                        let before = tz
+                            .offset_from_utc_datetime(
+                                &(**t - chrono::TimeDelta::seconds(1)).naive_utc(),
+                            )
+                            .fix();
+                        let after = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+                        before != after
+                    }
+                })
+                .count();
+            assert_eq!(n, 2, "{zone} {year}");
+        }
+    }
 }
 
 proptest! {

@@ -109,6 +109,9 @@ pub struct CalendarDef {
     pub name: Spanned<String>,
     pub description: Option<Spanned<String>>,
     pub entries: Vec<CalendarEntry>,
+    /// `from "holidays.ics"`: the events of an iCalendar file instead of
+    /// entries (the path as written, relative to the rules file).
+    pub file: Option<Spanned<String>>,
     pub span: Span,
 }
 

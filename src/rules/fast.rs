@@ -10,6 +10,11 @@
 //! - Anything it is not sure of (a `policy` block, an unusual spelling, a
 //!   quote that does not close, ...) makes it hand the whole top-level
 //!   definition to the pest parser and the usual walk, at the same offset.
+//! - By design, so do the calendar forms: `calendar` definitions (with
+//!   entries or `from "FILE.ics"`), and windows with `calendar NAME`,
+//!   day offsets, Easter, whole months, days of every month or a week
+//!   cadence. They are rare next to plain clauses; the tests pin exactly
+//!   which definitions go to pest (`left_to_pest`).
 //! - If that finds a problem (a syntax error, or anything the walk reports),
 //!   it gives up, and [`super::parse::parse_file`] runs the pest path on the
 //!   whole file, so every diagnostic is the one the pest path produces.

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod explain;
 mod fast;
 mod lint;
+pub mod ics;
 pub mod localtime;
 pub mod model;
 pub mod parse;

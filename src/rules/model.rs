@@ -60,6 +60,9 @@ pub enum DateMatch {
     /// Every month, inclusive; wraps into the next month when the end comes
     /// first.
     Monthly { from: MonthPoint, to: MonthPoint },
+    /// Days of an iCalendar file's event: inclusive ranges, sorted, not
+    /// touching each other (so one binary search answers).
+    Days(Arc<[(NaiveDate, NaiveDate)]>),
 }
 
 /// A time of day range in minutes after midnight, half-open. `end < start`
@@ -90,7 +93,18 @@ pub struct Calendar {
     pub name: String,
     pub description: String,
     pub entries: Vec<Clause>,
+    /// `calendar NAME from "FILE.ics"`: the file's events (no `entries`),
+    /// made into clauses in each window's time zone.
+    pub file: Option<Arc<IcsCalendar>>,
     pub origin: Origin,
+}
+
+/// The events of an iCalendar file, with their places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcsCalendar {
+    /// The file's name as read (next to the rules file).
+    pub file: String,
+    pub events: Vec<(super::ics::Event, Origin)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +266,10 @@ impl DateMatch {
             }
             DateMatch::Anchored { from, to } => super::calendar::anchored_matches(from, to, d),
             DateMatch::Monthly { from, to } => super::calendar::monthly_matches(from, to, d),
+            DateMatch::Days(ranges) => {
+                let i = ranges.partition_point(|(from, _)| *from <= d);
+                i > 0 && ranges.get(i - 1).is_some_and(|(_, to)| d <= *to)
+            }
         }
     }
 }

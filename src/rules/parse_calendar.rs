@@ -22,6 +22,7 @@ impl Walker<'_> {
         let mut name = None;
         let mut description = None;
         let mut entries = Vec::new();
+        let mut file = None;
         let mut failed = false;
         for c in p.into_inner() {
             match c.as_rule() {
@@ -35,6 +36,18 @@ impl Walker<'_> {
                     Ok(e) => entries.push(e),
                     Err(Failed) => failed = true,
                 },
+                Rule::calendar_file => {
+                    for x in c.into_inner() {
+                        match x.as_rule() {
+                            Rule::kw_from => {}
+                            Rule::string | Rule::unclosed_string => match self.text(x) {
+                                Ok(t) => file = Some(t),
+                                Err(Failed) => failed = true,
+                            },
+                            _ => return Err(self.unexpected(&x)),
+                        }
+                    }
+                }
                 _ => return Err(self.unexpected(&c)),
             }
         }
@@ -46,6 +59,7 @@ impl Walker<'_> {
             name,
             description,
             entries,
+            file,
             span,
         })
     }

@@ -184,13 +184,78 @@ pub fn is_rules_file_name(path: &Path) -> bool {
     !name.starts_with('.') && name.ends_with(".rules") && name.len() > ".rules".len()
 }
 
-/// Reads every file named by `paths` (see [`collect_rule_files`]).
+/// Whether a source is an iCalendar file read for `calendar NAME from
+/// "FILE.ics"` rather than a rules file.
+pub fn is_calendar_file_name(name: &str) -> bool {
+    name.ends_with(".ics")
+}
+
+/// The name a calendar file is read under: `written` (a plain file name
+/// ending in `.ics`) next to the rules file `rules_name`. Anything else (an
+/// absolute path, `..`, a subdirectory) is refused, with help: the rules
+/// directory is what is watched and hot-reloaded, and a rules file must not
+/// make the daemon read files outside it.
+pub fn ics_name(rules_name: &str, written: &str) -> Result<String, String> {
+    let plain = !written.is_empty()
+        && !written.contains(['/', '\\', '\0'])
+        && !written.starts_with('.')
+        && written.len() > ".ics".len();
+    if !plain {
+        return Err(
+            "name a file in the same directory as the rules file, like `holidays.ics`: \
+             no directories, no absolute paths, no `..`"
+                .to_owned(),
+        );
+    }
+    if !is_calendar_file_name(written) {
+        return Err("calendar files end in `.ics`".to_owned());
+    }
+    Ok(match Path::new(rules_name).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(written).display().to_string(),
+        _ => written.to_owned(),
+    })
+}
+
+/// The calendar files the rules in `source` read (`calendar NAME from
+/// "FILE.ics"`), by the names [`ics_name`] gives; nothing for a file that
+/// does not parse (compiling it reports why).
+pub fn calendar_files(source: &Source) -> Vec<String> {
+    let Ok(file) = super::parse::parse_file(source) else {
+        return Vec::new();
+    };
+    file.items
+        .iter()
+        .filter_map(|i| match i {
+            super::ast::Item::Calendar(c) => c.file.as_ref(),
+            _ => None,
+        })
+        .filter_map(|f| ics_name(&source.name, &f.node).ok())
+        .collect()
+}
+
+/// Reads every file named by `paths` (see [`collect_rule_files`]), then
+/// the calendar files they name (see [`calendar_files`]), sorted after
+/// them. A calendar file that does not exist is left to `compile`, which
+/// reports it at the `from` that names it.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, Vec<Diagnostic>> {
     let files = collect_rule_files(paths).map_err(|d| vec![*d])?;
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for f in files {
         match Source::read(&f) {
+            Ok(s) => sources.push(s),
+            Err(d) => errors.push(*d),
+        }
+    }
+    let mut calendars: Vec<String> = sources.iter().flat_map(calendar_files).collect();
+    calendars.sort_unstable();
+    calendars.dedup();
+    for name in calendars {
+        let path = Path::new(&name);
+        if !path.is_file() {
+            continue;
+        }
+        match Source::read(path) {
             Ok(s) => sources.push(s),
             Err(d) => errors.push(*d),
         }

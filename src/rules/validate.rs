@@ -35,6 +35,11 @@ pub fn compile_keeping_failed_tests(
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for s in &sources {
+        // Calendar files are read by the calendars that name them.
+        if super::source::is_calendar_file_name(&s.name) {
+            files.push(ast::File::default());
+            continue;
+        }
         match parse_file(s) {
             Ok(f) => files.push(f),
             Err(e) => errors.extend(e),
@@ -43,14 +48,7 @@ pub fn compile_keeping_failed_tests(
     if !errors.is_empty() {
         return Err(with_problems_of_the_rest(&sources, errors));
     }
-    let mut v = Validator {
-        sources: &sources,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        seen: HashMap::new(),
-        calendars: std::collections::BTreeMap::new(),
-        line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
-    };
+    let mut v = Validator::new(&sources);
     let mut set = v.build(&files);
     if !v.errors.is_empty() {
         return Err(v.errors);
@@ -71,16 +69,15 @@ pub fn compile_keeping_failed_tests(
 fn with_problems_of_the_rest(sources: &[Source], mut errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let files: Vec<ast::File> = sources
         .iter()
-        .map(|s| super::parse::parse_partial(s).0)
+        .map(|s| {
+            if super::source::is_calendar_file_name(&s.name) {
+                ast::File::default()
+            } else {
+                super::parse::parse_partial(s).0
+            }
+        })
         .collect();
-    let mut v = Validator {
-        sources,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        seen: HashMap::new(),
-        calendars: std::collections::BTreeMap::new(),
-        line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
-    };
+    let mut v = Validator::new(sources);
     v.build(&files);
     let lost = [
         "unknown-window",
@@ -111,9 +108,26 @@ pub(super) struct Validator<'s> {
     seen: HashMap<(&'static str, String, String), (usize, Span)>,
     /// Named calendars, compiled before any window uses them.
     pub(super) calendars: std::collections::BTreeMap<String, Arc<Calendar>>,
+    /// The clauses of a calendar file's events in a time zone, made once
+    /// for all the windows in that zone (`closed`, no cadence).
+    pub(super) ics_clauses: HashMap<(String, Tz), Arc<[Clause]>>,
     /// Byte offsets where each source's lines start, so finding the line of
     /// a definition does not rescan the file (a big file has thousands).
     line_starts: Vec<Vec<usize>>,
+}
+
+impl<'s> Validator<'s> {
+    fn new(sources: &'s [Source]) -> Self {
+        Validator {
+            sources,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            seen: HashMap::new(),
+            calendars: std::collections::BTreeMap::new(),
+            ics_clauses: HashMap::new(),
+            line_starts: sources.iter().map(|s| line_starts(&s.text)).collect(),
+        }
+    }
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -403,7 +417,7 @@ impl Validator<'_> {
             match &c.when {
                 When::Calendar(name) => {
                     clauses.extend(
-                        self.calendar_clauses(scope.file, c, name)
+                        self.calendar_clauses(scope.file, c, name, tz)
                             .unwrap_or_default(),
                     );
                 }

@@ -1,19 +1,43 @@
 //! Validation of named calendars and of the date forms that came with
 //! them (offsets, Easter, whole months, days of every month, cadences).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 
 use super::ast::{self, Spanned, Verb, When};
 use super::calendar::{self, Cadence, MonthPoint, YearlyBase, YearlyDay};
-use super::model::{Calendar, Clause, DateMatch};
+use super::model::{Calendar, Clause, DateMatch, DayMatch, IcsCalendar, Minutes};
 use super::suggest::{closest, known_list};
 use super::validate::Validator;
+use super::{ics, source};
 
 /// The largest day offset: a year either way.
 const MAX_OFFSET: i32 = 366;
 
 impl Validator<'_> {
     pub(super) fn calendar(&mut self, file: usize, def: &ast::CalendarDef) -> Option<Calendar> {
+        if let Some(path) = &def.file {
+            // A calendar whose file is broken still exists (empty), so the
+            // windows using it report nothing more.
+            let ics = self.ics_file(file, path).unwrap_or_else(|| IcsCalendar {
+                file: path.node.clone(),
+                events: Vec::new(),
+            });
+            return Some(Calendar {
+                name: def.name.node.clone(),
+                description: def
+                    .description
+                    .as_ref()
+                    .map(|d| d.node.clone())
+                    .unwrap_or_default(),
+                entries: Vec::new(),
+                file: Some(Arc::new(ics)),
+                origin: self.origin(file, def.span),
+            });
+        }
         let before = self.errors.len();
         let mut entries = Vec::with_capacity(def.entries.len());
         for e in &def.entries {
@@ -44,8 +68,57 @@ impl Validator<'_> {
                 .map(|d| d.node.clone())
                 .unwrap_or_default(),
             entries,
+            file: None,
             origin: self.origin(file, def.span),
         })
+    }
+
+    /// `from "holidays.ics"`: the file (read with the rules, see
+    /// [`source::read_sources`]) and its events.
+    fn ics_file(&mut self, file: usize, path: &Spanned<String>) -> Option<IcsCalendar> {
+        let name = match source::ics_name(&self.sources[file].name, &path.node) {
+            Ok(n) => n,
+            Err(help) => {
+                let d = self.push(
+                    file,
+                    path.span,
+                    "bad-calendar-file",
+                    format!("`{}` cannot be a calendar file", path.node),
+                    "not a file next to the rules",
+                );
+                d.help = Some(help);
+                return None;
+            }
+        };
+        let Some(index) = self.sources.iter().position(|s| s.name == name) else {
+            let d = self.push(
+                file,
+                path.span,
+                "missing-calendar-file",
+                format!("cannot read the calendar file `{name}`"),
+                "no such file",
+            );
+            d.help =
+                Some("put the `.ics` file in the same directory as this rules file".to_owned());
+            return None;
+        };
+        match ics::read(&self.sources[index].text) {
+            Ok(events) => Some(IcsCalendar {
+                file: name,
+                events: events
+                    .into_iter()
+                    .map(|e| {
+                        let origin = self.origin(index, e.span);
+                        (e, origin)
+                    })
+                    .collect(),
+            }),
+            Err(p) => {
+                let d = self.push(index, p.span, "bad-calendar-file", p.message, p.label);
+                d.help = Some(p.help);
+                None
+            }
+        }
     }
 
     /// `open calendar NAME` / `closed calendar NAME`: one clause per entry,
@@ -56,6 +129,7 @@ impl Validator<'_> {
         file: usize,
         c: &ast::Clause,
         name: &Spanned<String>,
+        tz: Tz,
     ) -> Option<Vec<Clause>> {
         let Some(cal) = self.calendars.get(&name.node).map(Arc::clone) else {
             let known: Vec<&str> = self.calendars.keys().map(String::as_str).collect();
@@ -82,6 +156,22 @@ impl Validator<'_> {
             None => None,
         };
         let label = c.label.as_ref().map(|l| l.node.clone());
+        if let Some(ics) = &cal.file {
+            let made = self
+                .ics_clauses
+                .entry((cal.name.clone(), tz))
+                .or_insert_with(|| ics_clauses(ics, &cal.name, tz).into())
+                .clone();
+            return Some(
+                made.iter()
+                    .map(|e| Clause {
+                        open: c.verb == Verb::Open,
+                        cadence,
+                        ..e.clone()
+                    })
+                    .collect(),
+            );
+        }
         Some(
             cal.entries
                 .iter()
@@ -213,4 +303,53 @@ fn nth(o: ast::Ordinal) -> i8 {
         ast::Ordinal::Nth(n) => i8::try_from(n).unwrap_or(1),
         ast::Ordinal::Last => -1,
     }
+}
+
+/// The clauses of an iCalendar file's events in a window's time zone: for
+/// each event, one clause for its whole days and one for each time of day
+/// it covers part of a day at, each with its days as sorted ranges.
+fn ics_clauses(ics: &IcsCalendar, calendar: &str, tz: Tz) -> Vec<Clause> {
+    let mut out = Vec::new();
+    for (event, origin) in &ics.events {
+        let mut whole: Vec<NaiveDate> = Vec::new();
+        let mut parts: BTreeMap<(u16, u16), Vec<NaiveDate>> = BTreeMap::new();
+        for (start, end) in &event.occurrences {
+            ics::day_pieces(
+                start.local(tz),
+                end.local(tz),
+                |d| whole.push(d),
+                |d, from, to| parts.entry((from, to)).or_default().push(d),
+            );
+        }
+        let clause = |days: Vec<NaiveDate>, time: Option<Minutes>| Clause {
+            open: false,
+            days: DayMatch::Dates(vec![DateMatch::Days(ranges(days).into())]),
+            time,
+            cadence: None,
+            label: Some(event.summary.clone()),
+            calendar: Some(calendar.to_owned()),
+            origin: origin.clone(),
+        };
+        if !whole.is_empty() {
+            out.push(clause(whole, None));
+        }
+        for ((start, end), days) in parts {
+            out.push(clause(days, Some(Minutes { start, end })));
+        }
+    }
+    out
+}
+
+/// Days as inclusive ranges, sorted, consecutive days joined.
+fn ranges(mut days: Vec<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+    days.sort_unstable();
+    days.dedup();
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for d in days {
+        match out.last_mut() {
+            Some((_, to)) if to.succ_opt() == Some(d) => *to = d,
+            _ => out.push((d, d)),
+        }
+    }
+    out
 }

@@ -51,8 +51,9 @@ pub const CHECK: Duration = Duration::from_secs(1);
 /// The key of the watcher's problem in [`super::super::shared::Shared::degraded`].
 const DEGRADED_KEY: &str = "rules-watcher";
 
-/// Whether a file event in the rules directory may change the rules.
-/// Editor leftovers never do; Kubernetes' `..data` swaps do.
+/// Whether a file event in the rules directory may change the rules: the
+/// rules file(s), and calendar files (`*.ics`). Editor leftovers never do;
+/// Kubernetes' `..data` swaps do.
 pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
@@ -74,6 +75,11 @@ pub fn is_relevant(path: &Path, target_file: Option<&str>) -> bool {
         || name.starts_with('.')
     {
         return false;
+    }
+    // Calendar files (`calendar NAME from "FILE.ics"`) live next to the
+    // rules and are part of them.
+    if crate::rules::source::is_calendar_file_name(name) {
+        return true;
     }
     match target_file {
         Some(t) => name == t,
