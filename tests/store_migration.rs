@@ -141,3 +141,118 @@ fn make_schema_v2_fixture() {
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
         .unwrap();
 }
+
+/// A copy of the fixture in a fresh directory.
+fn fixture_copy(dir: &Path) -> PathBuf {
+    let db = dir.join("old.db");
+    std::fs::copy(root().join("tests/fixtures/schema-v2.db"), &db).unwrap();
+    db
+}
+
+/// The whole state as the old schema stored it, read with plain SQL.
+fn old_state(db: &Path) -> shipgate::engine::State {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2, "the fixture is a schema-v2 database");
+    let json: String = conn
+        .query_row("SELECT state_json FROM state WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+fn pending(store: &Store) -> Vec<(String, String)> {
+    store
+        .pending_outbox(t0() + TimeDelta::days(30), 1000)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.product, m.text))
+        .collect()
+}
+
+#[test]
+fn a_schema_v2_database_migrates_to_the_same_state_and_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture_copy(dir.path());
+    let before = old_state(&db);
+    assert_eq!(before.products.len(), 3);
+
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        shipgate::store::migrations::latest_version()
+    );
+    // One row per product, and a global row without products.
+    let rows = store.product_states().unwrap();
+    let names: Vec<&str> = rows.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(names, ["docs", "payments", "web"]);
+    let (seq, global) = store.state().unwrap().unwrap();
+    assert_eq!(seq, 14);
+    assert!(rows.iter().all(|(_, s, _)| *s == seq));
+    assert!(!global.contains("\"products\""), "{global}");
+    // The outbox and the history are untouched.
+    let owed = pending(&store);
+    assert_eq!(owed.len(), 7, "{owed:?}");
+    assert_eq!(store.event_count().unwrap(), 14);
+    assert_eq!(store.audit(1000).unwrap().len(), 15);
+
+    let ledger = Ledger::open(store).unwrap();
+    let state = ledger.state();
+    assert_eq!(*state, before, "the migrated state is the state stored before");
+    let web = state.products["web"].current.as_ref().unwrap();
+    assert_eq!(web.id, 2);
+    assert_eq!(web.state.as_str(), "open");
+    assert_eq!(web.changes.len(), 3);
+    assert_eq!(web.pending().count(), 2, "ana verified hers");
+    assert!(state.products["payments"].current.is_none());
+    assert_eq!(
+        state.products["payments"].history[0].state.as_str(),
+        "released"
+    );
+    assert_eq!(state.products["docs"].pool.len(), 1);
+    assert!(state.away.contains_key("clara"));
+    assert_eq!(state.next_rc, 3);
+
+    // It keeps working: the next event applies, writes only `web`, and
+    // the state reads back the same.
+    let (_config, team, rules) = team_and_rules(dir.path());
+    let mut ledger = ledger;
+    let applied = ledger
+        .apply(
+            &ctx(&rules, &team, 20),
+            "after:1",
+            &chat("web", "ben", "!sg verify all"),
+        )
+        .unwrap();
+    let Applied::New { seq, effects } = applied else {
+        panic!("not applied: {applied:?}");
+    };
+    assert_eq!(seq, 15);
+    assert!(!effects.is_empty());
+    let after = ledger.state().clone();
+    assert_eq!(after.products["web"].current.as_ref().unwrap().pending().count(), 1);
+    let rows = ledger.store().product_states().unwrap();
+    let seqs: Vec<(&str, u64)> = rows.iter().map(|(p, s, _)| (p.as_str(), *s)).collect();
+    assert_eq!(seqs, [("docs", 14), ("payments", 14), ("web", 15)]);
+    assert_eq!(pending(ledger.store()).len(), 7 + effects.iter().filter(|e| matches!(e, shipgate::engine::Effect::Post(_))).count());
+    drop(ledger);
+    let reopened = Ledger::open(Store::open(&db).unwrap()).unwrap();
+    assert_eq!(*reopened.state(), after);
+}
+
+#[test]
+fn a_schema_v2_database_can_be_read_after_the_daemon_migrated_it() {
+    // A reader (e.g. `shipgate status`) refuses an unmigrated file and
+    // reads a migrated one.
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture_copy(dir.path());
+    let err = Store::open_read_only(&db).unwrap_err();
+    assert!(err.to_string().contains("schema"), "{err}");
+    drop(Store::open(&db).unwrap());
+    let reader = Store::open_read_only(&db).unwrap();
+    let ledger = Ledger::open(reader).unwrap();
+    assert_eq!(ledger.state().products.len(), 3);
+}

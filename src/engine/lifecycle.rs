@@ -21,7 +21,7 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
         return;
     }
     let now = step.now();
-    let ps = step.state.products.entry(product.to_owned()).or_default();
+    let ps = step.state.products.get_or_default(product);
     let known = ps.pool.iter().any(|c| c.id == change)
         || ps
             .current

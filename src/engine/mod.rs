@@ -31,7 +31,7 @@ pub use event::{
 };
 pub use manager::{ManagerChoice, pick_daily_manager};
 pub use state::{Breach, CiStatus, RcState, State, Trigger};
-pub use timers::next_due;
+pub use timers::{next_due, product_due};
 
 use crate::rules::RuleSet;
 
@@ -127,9 +127,28 @@ pub struct Outcome {
 
 /// Handles one event: the new state, the effects to perform, the audit.
 pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
+    // Cloning shares every product's state until the event writes it.
+    let mut state = state.clone();
+    let (effects, audit) = handle_in_place(&mut state, ctx, event);
+    Outcome {
+        state,
+        effects,
+        audit,
+    }
+}
+
+/// [`handle`] on `state` itself: the effects and the audit. Only the
+/// products the event writes are copied; open a journal on
+/// `state.products` first ([`state::Products::start_journal`]) to learn
+/// which, and to undo them.
+pub fn handle_in_place(
+    state: &mut State,
+    ctx: &Context<'_>,
+    event: &Event,
+) -> (Vec<Effect>, Vec<Audit>) {
     let mut step = Step {
         ctx: *ctx,
-        state: state.clone(),
+        state,
         effects: Vec::new(),
         audit: Vec::new(),
     };
@@ -195,17 +214,13 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
     for product in ctx.team.products.keys() {
         deploy::fire_held(&mut step, product);
     }
-    Outcome {
-        state: step.state,
-        effects: step.effects,
-        audit: step.audit,
-    }
+    (step.effects, step.audit)
 }
 
 /// The state being changed and the effects being collected for one event.
 pub(crate) struct Step<'a> {
     pub ctx: Context<'a>,
-    pub state: State,
+    pub state: &'a mut State,
     pub effects: Vec<Effect>,
     pub audit: Vec<Audit>,
 }
@@ -278,7 +293,7 @@ impl Step<'_> {
         }
         let policy = self.ctx.policy(product);
         let last = timers::last_daily_slot(&policy, self.ctx.now);
-        let ps = self.state.products.entry(product.to_owned()).or_default();
+        let ps = self.state.products.get_or_default(product);
         ps.last_daily = last;
     }
 }
