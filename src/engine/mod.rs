@@ -152,7 +152,20 @@ pub fn handle_in_place(
         effects: Vec::new(),
         audit: Vec::new(),
     };
-    for product in ctx.team.products.keys() {
+    // Both maps are in name order: one walk finds the products the state
+    // lacks, without a lookup per product.
+    let missing: Vec<&String> = {
+        let mut have = step.state.products.keys().peekable();
+        ctx.team
+            .products
+            .keys()
+            .filter(|p| {
+                while have.next_if(|h| h < p).is_some() {}
+                have.next_if(|h| h == p).is_none()
+            })
+            .collect()
+    };
+    for product in missing {
         step.ensure_product(product);
     }
     match event {
@@ -211,8 +224,17 @@ pub fn handle_in_place(
     }
     // Held deployments go as soon as their gate lets them: at the window's
     // opening (a timer) or when an exception is granted (a chat event).
-    for product in ctx.team.products.keys() {
-        deploy::fire_held(&mut step, product);
+    // (Only products holding some, in name order; the others have nothing
+    // to fire.)
+    let holding: Vec<String> = step
+        .state
+        .products
+        .iter()
+        .filter(|(p, ps)| !ps.held.is_empty() && ctx.team.products.contains_key(*p))
+        .map(|(p, _)| p.clone())
+        .collect();
+    for product in holding {
+        deploy::fire_held(&mut step, &product);
     }
     (step.effects, step.audit)
 }

@@ -191,7 +191,21 @@ pub fn product_due(
 
 /// Fires every timer due at `step.now()`.
 pub fn fire(step: &mut Step<'_>) {
-    let products: Vec<String> = step.state.products.keys().cloned().collect();
+    // Only products with a timer due now (or a cut waiting for its gate)
+    // have anything to fire: the others are not visited, so a tick costs
+    // what its due products cost, not what every product costs.
+    let now = step.now();
+    let ctx = step.ctx;
+    let state: &State = step.state;
+    let products: Vec<String> = state
+        .products
+        .iter()
+        .filter(|(product, ps)| {
+            ps.waiting_cut.is_some()
+                || product_due(state, ctx.rules, ctx.team, product, ps).is_some_and(|t| t <= now)
+        })
+        .map(|(product, _)| product.clone())
+        .collect();
     for product in products {
         urgent(step, &product);
         fire_waiting_cut(step, &product);

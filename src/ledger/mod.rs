@@ -308,33 +308,30 @@ impl Ledger {
         let due = match (&mut self.due, fresh) {
             (Some(due), true) => {
                 for product in std::mem::take(&mut due.stale) {
-                    match state.products.get(&product) {
-                        Some(ps) => {
-                            let t = engine::product_due(state, rules, team, &product, ps);
-                            due.per_product.insert(product, t);
-                        }
-                        None => {
-                            due.per_product.remove(&product);
-                        }
-                    }
+                    let t = state
+                        .products
+                        .get(&product)
+                        .and_then(|ps| engine::product_due(state, rules, team, &product, ps));
+                    due.set(product, t);
                 }
                 due
             }
-            (slot, _) => slot.insert(DueCache {
-                rules: rules.clone(),
-                team: team.clone(),
-                per_product: state
-                    .products
-                    .iter()
-                    .map(|(product, ps)| {
-                        let t = engine::product_due(state, rules, team, product, ps);
-                        (product.clone(), t)
-                    })
-                    .collect(),
-                stale: BTreeSet::new(),
-            }),
+            (slot, _) => {
+                let mut due = DueCache {
+                    rules: rules.clone(),
+                    team: team.clone(),
+                    per_product: BTreeMap::new(),
+                    order: BTreeSet::new(),
+                    stale: BTreeSet::new(),
+                };
+                for (product, ps) in &state.products {
+                    let t = engine::product_due(state, rules, team, product, ps);
+                    due.set(product.clone(), t);
+                }
+                slot.insert(due)
+            }
         };
-        due.per_product.values().flatten().min().copied()
+        due.order.first().map(|(t, _)| *t)
     }
 }
 
@@ -342,9 +339,24 @@ impl Ledger {
 struct DueCache {
     rules: RuleSet,
     team: Team,
-    per_product: BTreeMap<String, Option<DateTime<Utc>>>,
+    /// Each product with a timer, and when.
+    per_product: BTreeMap<String, DateTime<Utc>>,
+    /// The same, in time order (the first is the next timer).
+    order: BTreeSet<(DateTime<Utc>, String)>,
     /// Products changed since: recomputed at the next look.
     stale: BTreeSet<String>,
+}
+
+impl DueCache {
+    fn set(&mut self, product: String, due: Option<DateTime<Utc>>) {
+        if let Some(old) = self.per_product.remove(&product) {
+            self.order.remove(&(old, product.clone()));
+        }
+        if let Some(t) = due {
+            self.order.insert((t, product.clone()));
+            self.per_product.insert(product, t);
+        }
+    }
 }
 
 /// The global part of the state before an event, to put back when the
