@@ -42,11 +42,7 @@ const TEAM: &str = r#"(
 fn team_and_rules(dir: &Path) -> (Config, Team, RuleSet) {
     let path = dir.join("team.ron");
     let rules_dir = root().join("rules");
-    std::fs::write(
-        &path,
-        TEAM.replace("RULES", &rules_dir.to_string_lossy()),
-    )
-    .unwrap();
+    std::fs::write(&path, TEAM.replace("RULES", &rules_dir.to_string_lossy())).unwrap();
     let config = Config::load(&path).unwrap();
     let team = team_from_config(&config);
     let rules = shipgate::rules::load(&[root().join("rules/release-process.rules")]).unwrap();
@@ -115,7 +111,8 @@ fn ctx<'a>(rules: &'a RuleSet, team: &'a Team, i: usize) -> Context<'a> {
 #[test]
 #[ignore = "makes tests/fixtures/schema-v2.db; run by hand on the old release"]
 fn make_schema_v2_fixture() {
-    let out = PathBuf::from(std::env::var_os("SHIPGATE_FIXTURE_OUT").expect("SHIPGATE_FIXTURE_OUT"));
+    let out =
+        PathBuf::from(std::env::var_os("SHIPGATE_FIXTURE_OUT").expect("SHIPGATE_FIXTURE_OUT"));
     let _ = std::fs::remove_file(&out);
     let dir = tempfile::tempdir().unwrap();
     let (_config, team, rules) = team_and_rules(dir.path());
@@ -201,7 +198,10 @@ fn a_schema_v2_database_migrates_to_the_same_state_and_keeps_working() {
 
     let ledger = Ledger::open(store).unwrap();
     let state = ledger.state();
-    assert_eq!(*state, before, "the migrated state is the state stored before");
+    assert_eq!(
+        *state, before,
+        "the migrated state is the state stored before"
+    );
     let web = state.products["web"].current.as_ref().unwrap();
     assert_eq!(web.id, 2);
     assert_eq!(web.state.as_str(), "open");
@@ -233,11 +233,25 @@ fn a_schema_v2_database_migrates_to_the_same_state_and_keeps_working() {
     assert_eq!(seq, 15);
     assert!(!effects.is_empty());
     let after = ledger.state().clone();
-    assert_eq!(after.products["web"].current.as_ref().unwrap().pending().count(), 1);
+    assert_eq!(
+        after.products["web"]
+            .current
+            .as_ref()
+            .unwrap()
+            .pending()
+            .count(),
+        1
+    );
     let rows = ledger.store().product_states().unwrap();
     let seqs: Vec<(&str, u64)> = rows.iter().map(|(p, s, _)| (p.as_str(), *s)).collect();
     assert_eq!(seqs, [("docs", 14), ("payments", 14), ("web", 15)]);
-    assert_eq!(pending(ledger.store()).len(), 7 + effects.iter().filter(|e| matches!(e, shipgate::engine::Effect::Post(_))).count());
+    assert_eq!(
+        pending(ledger.store()).len(),
+        7 + effects
+            .iter()
+            .filter(|e| matches!(e, shipgate::engine::Effect::Post(_)))
+            .count()
+    );
     drop(ledger);
     let reopened = Ledger::open(Store::open(&db).unwrap()).unwrap();
     assert_eq!(*reopened.state(), after);

@@ -21,7 +21,7 @@ use crate::timefmt;
 fn ask(step: &Step<'_>, req: &DeploymentRequest, window: &str) -> Answer {
     answer(
         &step.ctx,
-        &step.state,
+        step.state,
         &req.product,
         Ask::Window(window),
         None,
@@ -128,7 +128,12 @@ pub fn requested(step: &mut Step<'_>, req: &DeploymentRequest) {
 pub fn fire_held(step: &mut Step<'_>, product: &str) {
     let now = step.now();
     // Read first: a product with nothing held is not written (copied).
-    if step.state.products.get(product).is_none_or(|p| p.held.is_empty()) {
+    if step
+        .state
+        .products
+        .get(product)
+        .is_none_or(|p| p.held.is_empty())
+    {
         return;
     }
     let held = match step.state.products.get_mut(product) {

@@ -202,7 +202,10 @@ impl std::ops::Index<&str> for Products {
 
     /// # Panics
     /// When there is no such product (as a map's index does).
-    #[expect(clippy::panic, reason = "indexing is for tests and known keys, as with a map")]
+    #[expect(
+        clippy::panic,
+        reason = "indexing is for tests and known keys, as with a map"
+    )]
     fn index(&self, product: &str) -> &ProductState {
         match self.get(product) {
             Some(p) => p,

@@ -345,7 +345,7 @@ pub(super) fn daily_cut(step: &mut Step<'_>, product: &str) -> bool {
     let (candidates, rule) = daily_candidates(ctx.team, &authors);
     let Some(choice) = pick_daily_manager(
         &candidates,
-        &step.state,
+        step.state,
         last_manager.as_deref(),
         ctx.team,
         &policy,
