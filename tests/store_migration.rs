@@ -270,3 +270,69 @@ fn a_schema_v2_database_can_be_read_after_the_daemon_migrated_it() {
     let ledger = Ledger::open(reader).unwrap();
     assert_eq!(ledger.state().products.len(), 3);
 }
+
+#[test]
+fn an_event_writes_only_its_products_and_the_timer_cache_agrees_with_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_config, team, rules) = team_and_rules(dir.path());
+    let mut ledger = Ledger::open(Store::open_in_memory().unwrap()).unwrap();
+    let story = story();
+    for (i, event) in story.iter().enumerate() {
+        let before: Vec<(String, u64, String)> = ledger.store().product_states().unwrap();
+        let applied = ledger
+            .apply(&ctx(&rules, &team, i), &format!("k:{i}"), event)
+            .unwrap();
+        let Applied::New { seq, .. } = applied else {
+            panic!("not applied: {applied:?}");
+        };
+        // The cached next timer is the engine's.
+        assert_eq!(
+            ledger.next_due(&rules, &team),
+            shipgate::engine::next_due(ledger.state(), &rules, &team),
+            "after event {i}"
+        );
+        // A merge into a product that exists writes that product's row only.
+        if let Event::Merged { product, .. } = event
+            && !before.is_empty()
+        {
+            let after = ledger.store().product_states().unwrap();
+            for ((p, s, json), (p0, s0, json0)) in after.iter().zip(&before) {
+                assert_eq!(p, p0);
+                if p == product {
+                    assert_eq!(*s, seq, "{p} is written");
+                } else {
+                    assert_eq!((s, json), (s0, json0), "{p} is not written");
+                }
+            }
+        }
+        // What is stored reads back as the state in memory.
+        let (_, global) = ledger.store().state().unwrap().unwrap();
+        let mut stored: shipgate::engine::State = serde_json::from_str(&global).unwrap();
+        for (p, _, json) in ledger.store().product_states().unwrap() {
+            stored
+                .products
+                .insert(p, serde_json::from_str(&json).unwrap());
+        }
+        assert_eq!(&stored, ledger.state(), "after event {i}");
+    }
+    // A duplicate changes nothing, in memory either.
+    let state = ledger.state().clone();
+    let again = ledger
+        .apply(
+            &ctx(&rules, &team, 99),
+            "k:3",
+            &chat("payments", "ben", "!sg verify all"),
+        )
+        .unwrap();
+    assert!(matches!(again, Applied::Duplicate { seq: 4 }), "{again:?}");
+    assert_eq!(*ledger.state(), state);
+    // Timers fired through the catch-up agree too.
+    let fired = ledger
+        .catch_up(&rules, &team, t0() + TimeDelta::days(3), 1, |_, _| {})
+        .unwrap();
+    assert!(fired > 0);
+    assert_eq!(
+        ledger.next_due(&rules, &team),
+        shipgate::engine::next_due(ledger.state(), &rules, &team)
+    );
+}
