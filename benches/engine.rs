@@ -8,9 +8,11 @@
 //!     on the state the store holds;
 //!   - `status/open+handle`: open the database, load the latest state
 //!     snapshot, then answer `status` (what a fresh reader pays).
-//! - `simulate/10000`: a generated script of 10,000 events through
-//!   `sim::run` (fresh in-memory database, every event one transaction,
-//!   timers fired on the way) — target under 2 s.
+//! - `simulate/products/{1,100,1000}`: the same generated script of
+//!   10,000 lines through `sim::run` (fresh in-memory database, every event
+//!   one transaction, timers fired on the way), its cycles spread over 1,
+//!   100 or 1,000 products (issue 9): the per-event cost at 1,000 products
+//!   must stay within 1.5x of 1 product — target under 2 s for 10,000.
 //!
 //! The store file lives in `/dev/shm` when there is one, so building the
 //! 100,000-event history does not wait on 100,000 disk flushes; set
@@ -134,6 +136,10 @@ fn ctx<'a>(rules: &'a RuleSet, team: &'a Team, start: DateTime<Utc>, n: u64) -> 
 }
 
 fn status(c: &mut Criterion) {
+    // Building the history takes long: skip it when only `simulate` runs.
+    if std::env::args().skip(1).any(|a| a.starts_with("simulate")) {
+        return;
+    }
     let rules = rules();
     let team = team_from_config(&config());
     let dir = tempfile::tempdir_in(bench_dir()).unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -176,16 +182,35 @@ fn status(c: &mut Criterion) {
     g.finish();
 }
 
+/// The scenario team with `n` products (`p0`, `p1`, ...) instead of its
+/// own.
+fn config_with_products(n: usize) -> Config {
+    let mut config = config();
+    let template = config
+        .products
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("the scenario team has no product"));
+    config.products = (0..n)
+        .map(|i| {
+            let mut p = template.clone();
+            p.name = format!("p{i}");
+            p.repos = vec![format!("acme/p{i}")];
+            p
+        })
+        .collect();
+    config
+}
+
 /// A script of `SIM_EVENTS` lines, five minutes apart, over about five
-/// weeks: cycles of ten lines alternating between the two products (three
-/// merges, a request, three `verify all`, `status`, `release` — refused
-/// outside the window — and the CI `released` report that closes the RC).
+/// weeks: cycles of ten lines going round `products` (three merges, a
+/// request, three `verify all`, `status`, `release` — refused outside the
+/// window — and the CI `released` report that closes the RC).
 /// A cycle never spans 07:00 New York (the daily cut), so each cycle cuts
 /// exactly one RC and the CI report names it; the 07:00 timers still fire
 /// (with nothing to cut), and so do refusals outside the window.
-fn script() -> String {
+fn script(products: &[String]) -> String {
     let people = ["ana", "ben", "clara", "priya", "dieter"];
-    let products = ["web", "payments"];
     let start = Utc
         .with_ymd_and_hms(2026, 4, 13, 10, 0, 0)
         .single()
@@ -196,7 +221,7 @@ fn script() -> String {
     let mut i: usize = 0;
     while i < SIM_EVENTS {
         let cycle = i / 10;
-        let product = products[cycle % 2];
+        let product = &products[cycle % products.len()];
         let who = |k: usize| people[(cycle + k) % people.len()];
         if i.is_multiple_of(10) {
             rc += 1;
@@ -233,26 +258,34 @@ fn script() -> String {
 }
 
 fn simulate(c: &mut Criterion) {
-    let config = config();
     let rules = rules();
-    let lines =
-        shipgate::sim::input::parse_script(&script()).unwrap_or_else(|e| panic!("script: {e:?}"));
-    assert_eq!(lines.len(), SIM_EVENTS);
-    let entries =
-        shipgate::sim::run(&config, &rules, &lines, 0).unwrap_or_else(|e| panic!("simulate: {e}"));
-    let effects = entries
-        .iter()
-        .filter(|e| matches!(e, shipgate::sim::Entry::Effect { .. }))
-        .count();
-    eprintln!("simulate: {SIM_EVENTS} input lines -> {effects} effects");
-
-    let mut g = c.benchmark_group("simulate");
+    let mut g = c.benchmark_group("simulate/products");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(8));
-    g.bench_function("10000", |b| {
-        b.iter(|| shipgate::sim::run(&config, &rules, black_box(&lines), 0));
-    });
+    let only: Option<usize> = std::env::var("SHIPGATE_BENCH_PRODUCTS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for n in [1usize, 100, 1000] {
+        if only.is_some_and(|o| o != n) {
+            continue;
+        }
+        let config = config_with_products(n);
+        let names: Vec<String> = config.products.iter().map(|p| p.name.clone()).collect();
+        let lines = shipgate::sim::input::parse_script(&script(&names))
+            .unwrap_or_else(|e| panic!("script: {e:?}"));
+        assert_eq!(lines.len(), SIM_EVENTS);
+        let entries = shipgate::sim::run(&config, &rules, &lines, 0)
+            .unwrap_or_else(|e| panic!("simulate: {e}"));
+        let effects = entries
+            .iter()
+            .filter(|e| matches!(e, shipgate::sim::Entry::Effect { .. }))
+            .count();
+        eprintln!("simulate, {n} products: {SIM_EVENTS} input lines -> {effects} effects");
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| shipgate::sim::run(&config, &rules, black_box(&lines), 0));
+        });
+    }
     g.finish();
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::shared::{Intake, Shared};
-use crate::engine::{ActionRun, Context, Effect, Event, next_due};
+use crate::engine::{ActionRun, Context, Effect, Event};
 use crate::ledger::{Applied, Ledger};
 use crate::store::Store;
 
@@ -39,7 +39,7 @@ pub async fn run(
     loop {
         let due = {
             let rules = shared.rules.load();
-            next_due(ledger.state(), &rules.set, &shared.team())
+            ledger.next_due(&rules.set, &shared.team())
         };
         let sleep = async {
             match due {

@@ -67,7 +67,7 @@ pub fn message(step: &mut Step<'_>, m: Message<'_>) {
     };
     run(step, product, from, command, action, reply_to);
     if let Some((to, before)) = before {
-        let done = step.state != before;
+        let done = *step.state != before;
         let answer = step.effects[first..].iter_mut().find_map(|e| match e {
             Effect::Post(p) if p.card.is_none() => Some(p),
             _ => None,

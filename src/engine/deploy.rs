@@ -13,7 +13,7 @@ use super::Step;
 use super::event::{DeploymentAnswer, DeploymentRequest, Effect};
 use super::gate;
 use super::gate_answer::{Answer, Ask, answer};
-use super::state::{HeldDeployment, State};
+use super::state::{HeldDeployment, ProductState};
 use crate::rules::RuleSet;
 use crate::timefmt;
 
@@ -21,7 +21,7 @@ use crate::timefmt;
 fn ask(step: &Step<'_>, req: &DeploymentRequest, window: &str) -> Answer {
     answer(
         &step.ctx,
-        &step.state,
+        step.state,
         &req.product,
         Ask::Window(window),
         None,
@@ -127,9 +127,18 @@ pub fn requested(step: &mut Step<'_>, req: &DeploymentRequest) {
 /// that waited too long are rejected; the rest wait on.
 pub fn fire_held(step: &mut Step<'_>, product: &str) {
     let now = step.now();
+    // Read first: a product with nothing held is not written (copied).
+    if step
+        .state
+        .products
+        .get(product)
+        .is_none_or(|p| p.held.is_empty())
+    {
+        return;
+    }
     let held = match step.state.products.get_mut(product) {
-        Some(p) if !p.held.is_empty() => std::mem::take(&mut p.held),
-        _ => return,
+        Some(p) => std::mem::take(&mut p.held),
+        None => return,
     };
     let mut waiting = Vec::new();
     for mut h in held {
@@ -221,11 +230,16 @@ pub fn answered(step: &mut Step<'_>, product: &str, id: &str, ok: bool, detail: 
     }
 }
 
-/// When held deployments are due: their window's opening, and the end of
-/// their wait.
-pub fn due(state: &State, rules: &RuleSet, team: &super::Team) -> Vec<DateTime<Utc>> {
+/// When a product's held deployments are due: their window's opening,
+/// and the end of their wait.
+pub fn due(
+    rules: &RuleSet,
+    team: &super::Team,
+    product: &str,
+    ps: &ProductState,
+) -> Vec<DateTime<Utc>> {
     let mut out = Vec::new();
-    for (product, ps) in &state.products {
+    {
         for h in &ps.held {
             out.push(h.until);
             let window = h

@@ -21,7 +21,7 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
         return;
     }
     let now = step.now();
-    let ps = step.state.products.entry(product.to_owned()).or_default();
+    let ps = step.state.products.get_or_default(product);
     let known = ps.pool.iter().any(|c| c.id == change)
         || ps
             .current
@@ -361,7 +361,7 @@ pub fn cut_through_gate(step: &mut Step<'_>, product: &str, ask: WaitingCut) -> 
     if ps.pool.is_empty() {
         return Cut::Empty;
     }
-    let pass = gate::check(&step.ctx, &step.state, product, GateKind::Cut, None, now);
+    let pass = gate::check(&step.ctx, step.state, product, GateKind::Cut, None, now);
     let (name, window) = match pass {
         Pass::Off | Pass::Open { .. } => {
             return if make_cut(step, product, &ask) {
@@ -459,7 +459,7 @@ pub fn fire_waiting_cut(step: &mut Step<'_>, product: &str) {
     let Some(ask) = ps.waiting_cut.clone() else {
         return;
     };
-    let pass = gate::check(&step.ctx, &step.state, product, GateKind::Cut, None, now);
+    let pass = gate::check(&step.ctx, step.state, product, GateKind::Cut, None, now);
     if !pass.through() {
         if let Some(w) = step
             .state
@@ -720,7 +720,7 @@ fn breaches(step: &Step<'_>, product: &str, rc: &Rc) -> (Vec<Breach>, Vec<String
     if rc.state != RcState::Releasing
         && let Pass::Closed { name, window } = gate::check(
             &step.ctx,
-            &step.state,
+            step.state,
             product,
             GateKind::Release,
             Some(rc.id),

@@ -31,7 +31,7 @@ pub use event::{
 };
 pub use manager::{ManagerChoice, pick_daily_manager};
 pub use state::{Breach, CiStatus, RcState, State, Trigger};
-pub use timers::next_due;
+pub use timers::{next_due, product_due};
 
 use crate::rules::RuleSet;
 
@@ -147,13 +147,45 @@ pub struct Outcome {
 
 /// Handles one event: the new state, the effects to perform, the audit.
 pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
+    // Cloning shares every product's state until the event writes it.
+    let mut state = state.clone();
+    let (effects, audit) = handle_in_place(&mut state, ctx, event);
+    Outcome {
+        state,
+        effects,
+        audit,
+    }
+}
+
+/// [`handle`] on `state` itself: the effects and the audit. Only the
+/// products the event writes are copied; open a journal on
+/// `state.products` first ([`state::Products::start_journal`]) to learn
+/// which, and to undo them.
+pub fn handle_in_place(
+    state: &mut State,
+    ctx: &Context<'_>,
+    event: &Event,
+) -> (Vec<Effect>, Vec<Audit>) {
     let mut step = Step {
         ctx: *ctx,
-        state: state.clone(),
+        state,
         effects: Vec::new(),
         audit: Vec::new(),
     };
-    for product in ctx.team.products.keys() {
+    // Both maps are in name order: one walk finds the products the state
+    // lacks, without a lookup per product.
+    let missing: Vec<&String> = {
+        let mut have = step.state.products.keys().peekable();
+        ctx.team
+            .products
+            .keys()
+            .filter(|p| {
+                while have.next_if(|h| h < p).is_some() {}
+                have.next_if(|h| h == p).is_none()
+            })
+            .collect()
+    };
+    for product in missing {
         step.ensure_product(product);
     }
     match event {
@@ -226,20 +258,25 @@ pub fn handle(state: &State, ctx: &Context<'_>, event: &Event) -> Outcome {
     }
     // Held deployments go as soon as their gate lets them: at the window's
     // opening (a timer) or when an exception is granted (a chat event).
-    for product in ctx.team.products.keys() {
-        deploy::fire_held(&mut step, product);
+    // (Only products holding some, in name order; the others have nothing
+    // to fire.)
+    let holding: Vec<String> = step
+        .state
+        .products
+        .iter()
+        .filter(|(p, ps)| !ps.held.is_empty() && ctx.team.products.contains_key(*p))
+        .map(|(p, _)| p.clone())
+        .collect();
+    for product in holding {
+        deploy::fire_held(&mut step, &product);
     }
-    Outcome {
-        state: step.state,
-        effects: step.effects,
-        audit: step.audit,
-    }
+    (step.effects, step.audit)
 }
 
 /// The state being changed and the effects being collected for one event.
 pub(crate) struct Step<'a> {
     pub ctx: Context<'a>,
-    pub state: State,
+    pub state: &'a mut State,
     pub effects: Vec<Effect>,
     pub audit: Vec<Audit>,
 }
@@ -321,7 +358,7 @@ impl Step<'_> {
         }
         let policy = self.ctx.policy(product);
         let last = timers::last_daily_slot(&policy, self.ctx.now);
-        let ps = self.state.products.entry(product.to_owned()).or_default();
+        let ps = self.state.products.get_or_default(product);
         ps.last_daily = last;
     }
 }

@@ -75,7 +75,7 @@ pub fn release(step: &mut Step<'_>, product: &str, by: &str, reply_to: Option<&s
     }
     let pass = gate::check(
         &step.ctx,
-        &step.state,
+        step.state,
         product,
         GateKind::Release,
         Some(rc.id),

@@ -1,7 +1,10 @@
 //! The engine's state: everything needed to decide the next step, and
-//! nothing derived. Serialised whole into the store after every event.
+//! nothing derived. Stored per product: an event writes the state of the
+//! products it changed ([`Products::take_journal`] says which) and the
+//! small global part ([`Global`]), never the whole state.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +19,10 @@ pub struct State {
     pub next_rc: u64,
     /// The id the next exception request gets.
     pub next_request: u64,
-    pub products: BTreeMap<String, ProductState>,
+    /// Stored apart from the rest (one row per product), so the global
+    /// row the store holds has no `products`.
+    #[serde(default)]
+    pub products: Products,
     /// People who said they are away, and the last day they are away.
     pub away: BTreeMap<String, NaiveDate>,
     /// CI actions asked for and not yet reported done; the daemon runs
@@ -27,6 +33,230 @@ pub struct State {
     /// them (again, after a crash) until it reports each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_answers: Vec<super::event::DeploymentAnswer>,
+}
+
+/// The global part of a [`State`], everything but the products, borrowed
+/// for storing: serialised, it reads back as a `State` without products.
+#[derive(Debug, Serialize)]
+pub struct Global<'a> {
+    pub next_rc: u64,
+    pub next_request: u64,
+    pub away: &'a BTreeMap<String, NaiveDate>,
+    pub pending_actions: &'a [super::event::ActionRun],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub pending_answers: &'a [super::event::DeploymentAnswer],
+}
+
+impl State {
+    /// Everything but the products, for storing.
+    pub fn global(&self) -> Global<'_> {
+        Global {
+            next_rc: self.next_rc,
+            next_request: self.next_request,
+            away: &self.away,
+            pending_actions: &self.pending_actions,
+            pending_answers: &self.pending_answers,
+        }
+    }
+}
+
+/// The products' states by name. Reads go through `Deref` to the map;
+/// writes go through [`Products::get_mut`] and friends, which share a
+/// product with earlier copies of the state until it is written (copy on
+/// write: cloning a `State` copies no product) and, while a journal is open
+/// ([`Products::start_journal`]), remember each product's state before its
+/// first write, so that the ledger stores only the products an event
+/// changed and can undo an event that was not stored.
+#[derive(Debug, Default)]
+pub struct Products {
+    map: BTreeMap<String, Arc<ProductState>>,
+    journal: Option<BTreeMap<String, Option<Arc<ProductState>>>>,
+}
+
+/// The products written since [`Products::start_journal`], each with its
+/// state before (`None`: it did not exist).
+pub type Journal = BTreeMap<String, Option<Arc<ProductState>>>;
+
+impl Products {
+    /// A product's state, for writing (journaled).
+    pub fn get_mut(&mut self, product: &str) -> Option<&mut ProductState> {
+        let p = self.map.get_mut(product)?;
+        if let Some(j) = &mut self.journal
+            && !j.contains_key(product)
+        {
+            j.insert(product.to_owned(), Some(Arc::clone(p)));
+        }
+        Some(Arc::make_mut(p))
+    }
+
+    /// A product's state, created empty when missing (journaled).
+    pub fn get_or_default(&mut self, product: &str) -> &mut ProductState {
+        if let Some(j) = &mut self.journal
+            && !j.contains_key(product)
+        {
+            j.insert(product.to_owned(), self.map.get(product).cloned());
+        }
+        Arc::make_mut(self.map.entry(product.to_owned()).or_default())
+    }
+
+    /// Sets a product's state (journaled).
+    pub fn insert(&mut self, product: String, state: ProductState) {
+        if let Some(j) = &mut self.journal
+            && !j.contains_key(&product)
+        {
+            j.insert(product.clone(), self.map.get(&product).cloned());
+        }
+        self.map.insert(product, Arc::new(state));
+    }
+
+    /// The products, each shared with the state it came from.
+    pub fn iter(&self) -> ProductsIter<'_> {
+        fn unshare<'a>(
+            (k, v): (&'a String, &'a Arc<ProductState>),
+        ) -> (&'a String, &'a ProductState) {
+            (k, v)
+        }
+        self.map.iter().map(unshare)
+    }
+
+    pub fn get(&self, product: &str) -> Option<&ProductState> {
+        self.map.get(product).map(|p| &**p)
+    }
+
+    pub fn contains_key(&self, product: &str) -> bool {
+        self.map.contains_key(product)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &ProductState> {
+        self.map.values().map(|p| &**p)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// From now on, remember the state of each product before its first
+    /// write (a journal already open is dropped).
+    pub fn start_journal(&mut self) {
+        self.journal = Some(BTreeMap::new());
+    }
+
+    /// Closes the journal: the products written since
+    /// [`Products::start_journal`] with their earlier states.
+    pub fn take_journal(&mut self) -> Journal {
+        self.journal.take().unwrap_or_default()
+    }
+
+    /// Puts back the states a journal remembers (undoes the writes).
+    pub fn undo(&mut self, journal: Journal) {
+        for (product, before) in journal {
+            match before {
+                Some(p) => {
+                    self.map.insert(product, p);
+                }
+                None => {
+                    self.map.remove(&product);
+                }
+            }
+        }
+    }
+
+    /// Whether `product` differs from `before` (cheap when the product
+    /// was not copied).
+    pub fn changed(&self, product: &str, before: Option<&Arc<ProductState>>) -> bool {
+        match (self.map.get(product), before) {
+            (Some(now), Some(before)) => !Arc::ptr_eq(now, before) && now != before,
+            (None, None) => false,
+            _ => true,
+        }
+    }
+}
+
+impl Clone for Products {
+    /// Shares every product's state (copy on write); the journal is not
+    /// copied.
+    fn clone(&self) -> Self {
+        Products {
+            map: self.map.clone(),
+            journal: None,
+        }
+    }
+}
+
+impl PartialEq for Products {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl std::ops::Index<&str> for Products {
+    type Output = ProductState;
+
+    /// # Panics
+    /// When there is no such product (as a map's index does).
+    #[expect(
+        clippy::panic,
+        reason = "indexing is for tests and known keys, as with a map"
+    )]
+    fn index(&self, product: &str) -> &ProductState {
+        match self.get(product) {
+            Some(p) => p,
+            None => panic!("no product `{product}` in the state"),
+        }
+    }
+}
+
+impl std::ops::Index<&String> for Products {
+    type Output = ProductState;
+
+    fn index(&self, product: &String) -> &ProductState {
+        &self[product.as_str()]
+    }
+}
+
+/// Iterates a [`Products`] in name order.
+pub type ProductsIter<'a> = std::iter::Map<
+    std::collections::btree_map::Iter<'a, String, Arc<ProductState>>,
+    fn((&'a String, &'a Arc<ProductState>)) -> (&'a String, &'a ProductState),
+>;
+
+impl<'a> IntoIterator for &'a Products {
+    type Item = (&'a String, &'a ProductState);
+    type IntoIter = ProductsIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl FromIterator<(String, ProductState)> for Products {
+    fn from_iter<I: IntoIterator<Item = (String, ProductState)>>(iter: I) -> Self {
+        Products {
+            map: iter.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            journal: None,
+        }
+    }
+}
+
+impl Serialize for Products {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Products {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, ProductState>::deserialize(d)?;
+        Ok(map.into_iter().collect())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

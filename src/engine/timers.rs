@@ -10,7 +10,7 @@ use super::event::{Effect, Reminder};
 use super::gate;
 use super::lifecycle::{Cut, cut, cut_through_gate, fire_waiting_cut, supersede};
 use super::manager::pick_daily_manager;
-use super::state::{Rc, RcChange, RcState, State};
+use super::state::{ProductState, Rc, RcChange, RcState, State};
 use super::text::{and_list, at};
 use super::{Context, Step, Team};
 use crate::rules::RuleSet;
@@ -127,8 +127,25 @@ fn escalation_due(team: &Team, policy: &Policy, rc: &Rc, c: &RcChange) -> Option
 
 /// The earliest timer in `state`, which may already be past.
 pub fn next_due(state: &State, rules: &RuleSet, team: &Team) -> Option<DateTime<Utc>> {
+    state
+        .products
+        .iter()
+        .filter_map(|(product, ps)| product_due(state, rules, team, product, ps))
+        .min()
+}
+
+/// The earliest timer of one product. It depends on the product's state,
+/// the global `away` list, the rules and the team, and on nothing else
+/// (the ledger keeps it per product and recomputes it when one changes).
+pub fn product_due(
+    state: &State,
+    rules: &RuleSet,
+    team: &Team,
+    product: &str,
+    ps: &ProductState,
+) -> Option<DateTime<Utc>> {
     let mut due: Vec<DateTime<Utc>> = Vec::new();
-    for (product, ps) in &state.products {
+    {
         let policy = rules.policy(team.rules_product(rules, product));
         if let (Some(daily), Some(last)) = (&policy.daily, ps.last_daily)
             && let Some((_, t)) = next_daily(policy, daily, last)
@@ -168,13 +185,27 @@ pub fn next_due(state: &State, rules: &RuleSet, team: &Team) -> Option<DateTime<
         }
         due.extend(ps.exceptions.iter().filter_map(|e| e.expires_at));
     }
-    due.extend(super::deploy::due(state, rules, team));
+    due.extend(super::deploy::due(rules, team, product, ps));
     due.into_iter().min()
 }
 
 /// Fires every timer due at `step.now()`.
 pub fn fire(step: &mut Step<'_>) {
-    let products: Vec<String> = step.state.products.keys().cloned().collect();
+    // Only products with a timer due now (or a cut waiting for its gate)
+    // have anything to fire: the others are not visited, so a tick costs
+    // what its due products cost, not what every product costs.
+    let now = step.now();
+    let ctx = step.ctx;
+    let state: &State = step.state;
+    let products: Vec<String> = state
+        .products
+        .iter()
+        .filter(|(product, ps)| {
+            ps.waiting_cut.is_some()
+                || product_due(state, ctx.rules, ctx.team, product, ps).is_some_and(|t| t <= now)
+        })
+        .map(|(product, _)| product.clone())
+        .collect();
     for product in products {
         urgent(step, &product);
         fire_waiting_cut(step, &product);
@@ -314,7 +345,7 @@ pub(super) fn daily_cut(step: &mut Step<'_>, product: &str) -> bool {
     let (candidates, rule) = daily_candidates(ctx.team, &authors);
     let Some(choice) = pick_daily_manager(
         &candidates,
-        &step.state,
+        step.state,
         last_manager.as_deref(),
         ctx.team,
         &policy,
@@ -346,7 +377,24 @@ fn reminders(step: &mut Step<'_>, product: &str) {
     let now = step.now();
     let ctx = step.ctx;
     let policy = ctx.policy(product);
-    let state_view = step.state.clone();
+    // Read first: a product with nothing due is not written (copied).
+    let state: &State = step.state;
+    let Some(rc) = state.products.get(product).and_then(|p| p.current.as_ref()) else {
+        return;
+    };
+    let marks: Vec<(bool, bool)> = rc
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                reminder_due(state, ctx.team, &policy, rc, c).is_some_and(|t| t <= now),
+                escalation_due(ctx.team, &policy, rc, c).is_some_and(|t| t <= now),
+            )
+        })
+        .collect();
+    if !marks.iter().any(|(remind, escalate)| *remind || *escalate) {
+        return;
+    }
     let Some(rc) = step
         .state
         .products
@@ -358,8 +406,8 @@ fn reminders(step: &mut Step<'_>, product: &str) {
     let rc_view = rc.clone();
     let mut due_by_person: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut escalate = Vec::new();
-    for c in rc.changes.iter_mut() {
-        if reminder_due(&state_view, ctx.team, &policy, &rc_view, c).is_some_and(|t| t <= now) {
+    for (c, (remind, escalated)) in rc.changes.iter_mut().zip(marks) {
+        if remind {
             c.reminders += 1;
             c.last_reminded = Some(now);
             due_by_person
@@ -367,7 +415,7 @@ fn reminders(step: &mut Step<'_>, product: &str) {
                 .or_default()
                 .push(c.change.id.clone());
         }
-        if escalation_due(ctx.team, &policy, &rc_view, c).is_some_and(|t| t <= now) {
+        if escalated {
             c.escalated = true;
             escalate.push(format!("{} (@{})", c.change.id, c.verifier));
         }
@@ -409,6 +457,15 @@ fn reminders(step: &mut Step<'_>, product: &str) {
 
 fn expiries(step: &mut Step<'_>, product: &str) {
     let now = step.now();
+    // Read first: a product with nothing expired is not written (copied).
+    let expired = step.state.products.get(product).is_some_and(|ps| {
+        ps.exceptions
+            .iter()
+            .any(|e| e.expires_at.is_some_and(|t| t <= now))
+    });
+    if !expired {
+        return;
+    }
     let Some(ps) = step.state.products.get_mut(product) else {
         return;
     };

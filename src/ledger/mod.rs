@@ -21,11 +21,14 @@
 pub mod input;
 pub mod stored;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 
-use crate::engine::{self, Context, Effect, Event, State, Team, next_due};
+use crate::engine::state::Journal;
+use crate::engine::{self, Context, Effect, Event, State, Team};
 use crate::rules::RuleSet;
-use crate::store::{AuditRow, Commit, CommitOutcome, NewMessage, Store, StoreError};
+use crate::store::{AuditRow, Commit, CommitOutcome, NewMessage, ProductRow, Store, StoreError};
 
 pub use input::{Input, to_event};
 pub use stored::stored_event;
@@ -69,7 +72,12 @@ pub enum LedgerError {
 
 pub struct Ledger {
     store: Store,
+    /// The whole state; an event changes it in place and stores only the
+    /// products it changed (plus the small global part).
     state: State,
+    /// Each product's next timer, kept up to date for the products events
+    /// change, so finding the next timer does not recompute every product.
+    due: Option<DueCache>,
     /// The hash of the rules decisions are made with, recorded in audit.
     rules_version: Option<String>,
     /// The sequence number of the latest stored event.
@@ -79,19 +87,27 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Opens on a store, loading the latest state snapshot.
+    /// Opens on a store, loading the latest state: the global row and every
+    /// product's row.
     pub fn open(store: Store) -> Result<Self, LedgerError> {
-        let (seq, state) = match store.state()? {
+        let (seq, mut state) = match store.state()? {
             Some((seq, json)) => (
                 seq,
-                serde_json::from_str(&json).map_err(|e| LedgerError::State(e.to_string()))?,
+                serde_json::from_str::<State>(&json)
+                    .map_err(|e| LedgerError::State(e.to_string()))?,
             ),
             None => (0, State::default()),
         };
+        for (product, _, json) in store.product_states()? {
+            let ps = serde_json::from_str(&json)
+                .map_err(|e| LedgerError::State(format!("product `{product}`: {e}")))?;
+            state.products.insert(product, ps);
+        }
         let last_at = store.last_event_at()?;
         Ok(Self {
             store,
             state,
+            due: None,
             rules_version: None,
             seq,
             last_at,
@@ -104,6 +120,7 @@ impl Ledger {
         let mut ledger = Self::open(store)?;
         if ledger.seq == 0 {
             ledger.state = state;
+            ledger.due = None;
         }
         Ok(ledger)
     }
@@ -161,14 +178,59 @@ impl Ledger {
         self.store.rollback_group();
     }
 
-    /// Decides `event` and commits it under `key`.
+    /// Decides `event` and commits it under `key`, with the global part of
+    /// the state and the state of each product the event changed. When the
+    /// event is not stored (a duplicate key, an error), the in-memory state
+    /// is put back as it was.
     pub fn apply(
         &mut self,
         ctx: &Context<'_>,
         key: &str,
         event: &Event,
     ) -> Result<Applied, LedgerError> {
-        let outcome = engine::handle(&self.state, ctx, event);
+        let before = GlobalBackup::of(&self.state);
+        self.state.products.start_journal();
+        let (effects, audit) = engine::handle_in_place(&mut self.state, ctx, event);
+        let journal = self.state.products.take_journal();
+        let result = self.store_event(ctx, key, event, &effects, &audit, &journal);
+        match result {
+            Ok(CommitOutcome::Applied { seq }) => {
+                self.seq = seq;
+                self.last_at = Some(self.last_at.map_or(ctx.now, |t| t.max(ctx.now)));
+                if let Some(due) = &mut self.due {
+                    if before.away != self.state.away {
+                        // Reminders depend on who is away, in every product.
+                        self.due = None;
+                    } else {
+                        due.stale.extend(journal.into_keys());
+                    }
+                }
+                Ok(Applied::New { seq, effects })
+            }
+            Ok(CommitOutcome::Duplicate { seq }) => {
+                self.state.products.undo(journal);
+                before.restore(&mut self.state);
+                Ok(Applied::Duplicate { seq })
+            }
+            Err(e) => {
+                self.state.products.undo(journal);
+                before.restore(&mut self.state);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores a decided event: the global state, the products in
+    /// `journal` that changed, the outbox and the audit.
+    fn store_event(
+        &mut self,
+        ctx: &Context<'_>,
+        key: &str,
+        event: &Event,
+        effects: &[Effect],
+        audit: &[engine::Audit],
+        journal: &Journal,
+    ) -> Result<CommitOutcome, LedgerError> {
         let kind = match event {
             Event::Merged { .. } => "merged",
             Event::Chat { .. } | Event::MissedChat { .. } => "chat",
@@ -180,10 +242,26 @@ impl Ledger {
         };
         let event_json =
             serde_json::to_string(event).map_err(|e| LedgerError::State(e.to_string()))?;
-        let state_json =
-            serde_json::to_string(&outcome.state).map_err(|e| LedgerError::State(e.to_string()))?;
-        let outbox = outcome
-            .effects
+        let state_json = serde_json::to_string(&self.state.global())
+            .map_err(|e| LedgerError::State(e.to_string()))?;
+        let mut products = Vec::new();
+        for (product, earlier) in journal {
+            if !self.state.products.changed(product, earlier.as_ref()) {
+                continue;
+            }
+            let state_json = self
+                .state
+                .products
+                .get(product)
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| LedgerError::State(e.to_string()))?;
+            products.push(ProductRow {
+                product: product.clone(),
+                state_json,
+            });
+        }
+        let outbox = effects
             .iter()
             .filter_map(|e| match e {
                 Effect::Post(p) => Some(NewMessage {
@@ -200,8 +278,7 @@ impl Ledger {
                 | Effect::Deployment(_) => None,
             })
             .collect();
-        let audit = outcome
-            .audit
+        let audit = audit
             .iter()
             .map(|a| AuditRow {
                 actor: a.actor.clone(),
@@ -220,18 +297,100 @@ impl Ledger {
             outbox,
             audit,
         };
-        match self.store.commit(&commit)? {
-            CommitOutcome::Applied { seq } => {
-                self.state = outcome.state;
-                self.seq = seq;
-                self.last_at = Some(self.last_at.map_or(ctx.now, |t| t.max(ctx.now)));
-                Ok(Applied::New {
-                    seq,
-                    effects: outcome.effects,
-                })
+        Ok(self.store.commit_with_products(&commit, &products)?)
+    }
+
+    /// The earliest timer, which may already be past. The same as
+    /// [`engine::next_due`] on [`Ledger::state`], from a per-product cache:
+    /// only the products changed since the last call are recomputed (all
+    /// of them when the rules, the team or who is away changed).
+    pub fn next_due(&mut self, rules: &RuleSet, team: &Team) -> Option<DateTime<Utc>> {
+        let state = &self.state;
+        let fresh = self
+            .due
+            .as_ref()
+            .is_some_and(|d| d.rules == *rules && d.team == *team);
+        let due = match (&mut self.due, fresh) {
+            (Some(due), true) => {
+                for product in std::mem::take(&mut due.stale) {
+                    let t = state
+                        .products
+                        .get(&product)
+                        .and_then(|ps| engine::product_due(state, rules, team, &product, ps));
+                    due.set(product, t);
+                }
+                due
             }
-            CommitOutcome::Duplicate { seq } => Ok(Applied::Duplicate { seq }),
+            (slot, _) => {
+                let mut due = DueCache {
+                    rules: rules.clone(),
+                    team: team.clone(),
+                    per_product: BTreeMap::new(),
+                    order: BTreeSet::new(),
+                    stale: BTreeSet::new(),
+                };
+                for (product, ps) in &state.products {
+                    let t = engine::product_due(state, rules, team, product, ps);
+                    due.set(product.clone(), t);
+                }
+                slot.insert(due)
+            }
+        };
+        due.order.first().map(|(t, _)| *t)
+    }
+}
+
+/// Each product's next timer, for the rules and team it was computed with.
+struct DueCache {
+    rules: RuleSet,
+    team: Team,
+    /// Each product with a timer, and when.
+    per_product: BTreeMap<String, DateTime<Utc>>,
+    /// The same, in time order (the first is the next timer).
+    order: BTreeSet<(DateTime<Utc>, String)>,
+    /// Products changed since: recomputed at the next look.
+    stale: BTreeSet<String>,
+}
+
+impl DueCache {
+    fn set(&mut self, product: String, due: Option<DateTime<Utc>>) {
+        if let Some(old) = self.per_product.remove(&product) {
+            self.order.remove(&(old, product.clone()));
         }
+        if let Some(t) = due {
+            self.order.insert((t, product.clone()));
+            self.per_product.insert(product, t);
+        }
+    }
+}
+
+/// The global part of the state before an event, to put back when the
+/// event is not stored (the products are put back from their journal).
+struct GlobalBackup {
+    next_rc: u64,
+    next_request: u64,
+    away: BTreeMap<String, chrono::NaiveDate>,
+    pending_actions: Vec<engine::ActionRun>,
+    pending_answers: Vec<engine::DeploymentAnswer>,
+}
+
+impl GlobalBackup {
+    fn of(state: &State) -> Self {
+        GlobalBackup {
+            next_rc: state.next_rc,
+            next_request: state.next_request,
+            away: state.away.clone(),
+            pending_actions: state.pending_actions.clone(),
+            pending_answers: state.pending_answers.clone(),
+        }
+    }
+
+    fn restore(self, state: &mut State) {
+        state.next_rc = self.next_rc;
+        state.next_request = self.next_request;
+        state.away = self.away;
+        state.pending_actions = self.pending_actions;
+        state.pending_answers = self.pending_answers;
     }
 }
 
@@ -244,8 +403,8 @@ impl Ledger {
         at: chrono::DateTime<chrono::Utc>,
         messages: Vec<NewMessage>,
     ) -> Result<CommitOutcome, LedgerError> {
-        let state_json =
-            serde_json::to_string(&self.state).map_err(|e| LedgerError::State(e.to_string()))?;
+        let state_json = serde_json::to_string(&self.state.global())
+            .map_err(|e| LedgerError::State(e.to_string()))?;
         let commit = Commit {
             key: key.to_owned(),
             at,
@@ -287,7 +446,7 @@ impl Ledger {
         let mut fired = 0;
         let mut last = None;
         for _ in 0..MAX_CATCH_UP {
-            let Some(due) = next_due(&self.state, rules, team).filter(|t| *t <= until) else {
+            let Some(due) = self.next_due(rules, team).filter(|t| *t <= until) else {
                 break;
             };
             if last == Some(due) {

@@ -19,11 +19,23 @@ pub struct Commit {
     /// `merged`, `chat`, `ci`, `tick`, ...
     pub kind: String,
     pub event_json: String,
-    /// The whole engine state after the event.
+    /// The global part of the engine state after the event (everything but
+    /// the products, whose states go with
+    /// [`Store::commit_with_products`]).
     pub state_json: String,
     /// Messages the event owes to chat.
     pub outbox: Vec<NewMessage>,
     pub audit: Vec<AuditRow>,
+}
+
+/// One product's state after an event that changed it (see
+/// [`Store::commit_with_products`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRow {
+    /// Must not be empty.
+    pub product: String,
+    /// `None`: the product has no state any more (its row is deleted).
+    pub state_json: Option<String>,
 }
 
 /// A message to post, as the engine plans it.
@@ -88,6 +100,17 @@ impl Store {
     /// to this connection at once, and stored (durably, with every other
     /// event of the group) only by [`Store::commit_group`].
     pub fn commit(&mut self, c: &Commit) -> Result<CommitOutcome, StoreError> {
+        self.commit_with_products(c, &[])
+    }
+
+    /// [`Store::commit`], also writing the state of the products the event
+    /// changed (and only those: the cost of an event does not grow with
+    /// the number of products). Products not named keep their rows.
+    pub fn commit_with_products(
+        &mut self,
+        c: &Commit,
+        products: &[ProductRow],
+    ) -> Result<CommitOutcome, StoreError> {
         self.writable("commit an event")?;
         let path = self.path.as_path();
         if self.group {
@@ -101,7 +124,7 @@ impl Store {
                 .conn
                 .savepoint()
                 .map_err(sql_err(path, "start a savepoint"))?;
-            let outcome = write_commit(&sp, path, c);
+            let outcome = write_commit(&sp, path, c, products);
             return match outcome {
                 Ok(CommitOutcome::Applied { seq }) => {
                     sp.commit().map_err(sql_err(path, "commit an event"))?;
@@ -123,7 +146,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err(path, "start a transaction"))?;
-        match write_commit(&tx, path, c)? {
+        match write_commit(&tx, path, c, products)? {
             dup @ CommitOutcome::Duplicate { .. } => {
                 tx.rollback().map_err(sql_err(path, "end a transaction"))?;
                 Ok(dup)
@@ -186,9 +209,10 @@ impl Store {
         }
     }
 
-    /// The latest state snapshot and the sequence number of the event that
-    /// produced it; `None` before the first event. One row lookup, however
-    /// many events came before.
+    /// The global part of the latest state (everything but the products,
+    /// see [`Store::product_states`]) and the sequence number of the latest
+    /// event; `None` before the first event. One row lookup, however many
+    /// events came before.
     pub fn state(&self) -> Result<Option<(u64, String)>, StoreError> {
         let row: Option<(i64, String)> = self
             .conn
@@ -197,6 +221,30 @@ impl Store {
             .map_err(self.sql_err("read the state"))?;
         row.map(|(seq, json)| Ok((to_u64(&self.path, "state.seq", seq)?, json)))
             .transpose()
+    }
+
+    /// Every product's latest state: `(product, seq, state_json)` in
+    /// product order, `seq` being the last event that changed it.
+    pub fn product_states(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT product, seq, state_json FROM product_state ORDER BY product")
+            .map_err(self.sql_err("read the products' states"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(self.sql_err("read the products' states"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (product, seq, json) = row.map_err(self.sql_err("read the products' states"))?;
+            out.push((product, to_u64(&self.path, "product_state.seq", seq)?, json));
+        }
+        Ok(out)
     }
 
     /// Whether an event with this idempotency key is stored.
@@ -268,7 +316,12 @@ impl Store {
 /// Looks the key up and, when it is new, writes the event, the state, the
 /// outbox messages and the audit rows, inside the caller's transaction or
 /// savepoint (which the caller commits, or rolls back for a duplicate).
-fn write_commit(conn: &Connection, path: &Path, c: &Commit) -> Result<CommitOutcome, StoreError> {
+fn write_commit(
+    conn: &Connection,
+    path: &Path,
+    c: &Commit,
+    products: &[ProductRow],
+) -> Result<CommitOutcome, StoreError> {
     let existing: Option<i64> = conn
         .prepare_cached("SELECT seq FROM events WHERE key = ?1")
         .and_then(|mut s| s.query_row([&c.key], |r| r.get(0)).optional())
@@ -298,6 +351,22 @@ fn write_commit(conn: &Connection, path: &Path, c: &Commit) -> Result<CommitOutc
     )
     .and_then(|mut s| s.execute(params![seq, c.state_json]))
     .map_err(sql_err(path, "store the state"))?;
+
+    for p in products {
+        match &p.state_json {
+            Some(json) => conn
+                .prepare_cached(
+                    "INSERT INTO product_state (product, seq, state_json) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (product) DO UPDATE \
+                     SET seq = excluded.seq, state_json = excluded.state_json",
+                )
+                .and_then(|mut s| s.execute(params![p.product, seq, json])),
+            None => conn
+                .prepare_cached("DELETE FROM product_state WHERE product = ?1")
+                .and_then(|mut s| s.execute([&p.product])),
+        }
+        .map_err(sql_err(path, "store a product's state"))?;
+    }
 
     if !c.outbox.is_empty() {
         let mut insert = conn

@@ -101,6 +101,26 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN card_json TEXT;
     "#,
+    // 4: the engine state per product. Until now the `state` row held the
+    // whole state; from now on it holds the global part (RC and request
+    // counters, who is away, pending CI actions and deployment answers) and
+    // each product's state is a row of `product_state`, written only by
+    // the events that change it. Existing states are split here.
+    r#"
+    -- Each product's state, as of event `seq` (the last event that changed
+    -- it). The whole engine state is the `state` row plus these rows.
+    CREATE TABLE product_state (
+        product    TEXT    PRIMARY KEY CHECK (product <> ''),
+        seq        INTEGER NOT NULL REFERENCES events (seq),
+        state_json TEXT    NOT NULL
+    );
+    CREATE INDEX product_state_seq ON product_state (seq);
+
+    INSERT INTO product_state (product, seq, state_json)
+        SELECT p.key, s.seq, p.value
+        FROM state s, json_each(s.state_json, '$.products') p;
+    UPDATE state SET state_json = json_remove(state_json, '$.products');
+    "#,
 ];
 
 /// The schema version this build writes.

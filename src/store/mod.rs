@@ -18,6 +18,12 @@
 //!   (`2026-03-09T13:00:00.000000000Z`): readable with the `sqlite3` shell
 //!   and ordered correctly by plain text comparison.
 //!
+//! - State: the global part of the engine state in the one `state` row,
+//!   each product's state in its own `product_state` row; an event writes
+//!   the global row and the rows of the products it changed
+//!   ([`Store::commit_with_products`]), so its cost does not grow with
+//!   the number of products.
+//!
 //! Files: [`migrations`] (schema), `events.rs` (commit, state, replay),
 //! `outbox.rs` (messages owed to chat), `audit.rs` (the audit log),
 //! `rules_versions.rs` (every rules version activated), `cursors.rs` (how
@@ -42,7 +48,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use audit::AuditEntry;
 pub use error::StoreError;
-pub use events::{AuditRow, Commit, CommitOutcome, NewMessage, StoredEvent};
+pub use events::{AuditRow, Commit, CommitOutcome, NewMessage, ProductRow, StoredEvent};
 pub use outbox::OutboxMessage;
 pub use rules_versions::{RulesVersion, rules_hash};
 

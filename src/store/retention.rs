@@ -13,11 +13,12 @@
 //! 1. sent outbox messages created before it (a pending message never goes);
 //! 2. audit rows written before it;
 //! 3. events before it that nothing refers to any more: not the event the
-//!    current state snapshot was stored with, not an event with a pending
-//!    message or a remaining audit row.
+//!    current state snapshot was stored with, not the event a product's
+//!    state (`product_state`) was last stored with, not an event with a
+//!    pending message or a remaining audit row.
 //!
-//! Never touched: the state snapshot (every RC in flight lives there, so
-//! no RC needs its old events), `rules_versions` (so the last good rules
+//! Never touched: the state snapshot, global row and per-product rows
+//! (every RC in flight lives there, so no RC needs its old events), `rules_versions` (so the last good rules
 //! version is always there), chat cursors.
 //!
 //! A pruned event's idempotency key goes with it: a webhook redelivered
@@ -153,6 +154,7 @@ impl Pruner {
                  ORDER BY seq LIMIT ?3",
                 "DELETE FROM events WHERE at < ?1 \
                  AND seq <> (SELECT coalesce(max(seq), 0) FROM state) \
+                 AND NOT EXISTS (SELECT 1 FROM product_state p WHERE p.seq = events.seq) \
                  AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.event_seq = events.seq) \
                  AND seq IN",
             ),
