@@ -176,7 +176,10 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 product: product.clone(),
                 from: person.clone(),
                 text,
-                message_id: Some(key.clone()),
+                // A terminal line cannot be replied to: answers are printed
+                // in order, with no "done" reply before an announcement.
+                // The line is de-duplicated by `key`, not by this id.
+                message_id: None,
                 sent_at: None,
             }),
         };

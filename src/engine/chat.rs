@@ -834,7 +834,7 @@ mod missed_tests {
         };
         // A Matrix pill arrives as the id (the adapter reads it from the
         // HTML).
-        let pill = crate::chat::mention::pills_in_body(
+        let pill = crate::command::mention::pills_in_body(
             "!sg handoff #2 to Ana A",
             "!sg handoff #2 to <a href=\"https://matrix.to/#/@ana:example.org\">Ana A</a>",
         );
