@@ -203,6 +203,37 @@ mod tests {
         })
     }
 
+    /// The index `simulate` uses finds exactly what the scan finds, and
+    /// gives the same error for an unknown product.
+    #[test]
+    fn the_product_index_agrees_with_the_scan() {
+        let config = config();
+        let index = crate::team::ProductIndex::new(&config);
+        for typed in [
+            "web", "WEB", " Web ", "payments", "PAYMENTS", "Payments", "pay", "", "wéb",
+        ] {
+            let input = || {
+                Input::Ci(Ci {
+                    product: typed.to_owned(),
+                    rc: 1,
+                    status: CiStatus::Released,
+                })
+            };
+            assert_eq!(
+                to_event_indexed(&config, &index, input()),
+                to_event(&config, input()),
+                "{typed:?}"
+            );
+            assert_eq!(
+                index.get(typed),
+                crate::team::product_name(&config, typed).ok(),
+                "{typed:?}"
+            );
+        }
+        assert_eq!(index.get("PAYMENTS"), Some("Payments"));
+        assert_eq!(index.get("nope"), None);
+    }
+
     /// Every entry point hands names in any case; the event carries the
     /// config's spelling.
     #[test]
