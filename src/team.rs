@@ -55,13 +55,43 @@ pub fn author_name(config: &Config, identity: &str) -> String {
 /// The config's spelling of a product name typed in any case, or an error
 /// that lists the products.
 pub fn product_name<'a>(config: &'a Config, name: &str) -> Result<&'a str, String> {
-    find_name(config.products.iter().map(|p| &p.name), name).ok_or_else(|| {
-        let names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
-        format!(
-            "unknown product `{name}`; the products are {}",
-            names.join(", ")
-        )
-    })
+    find_name(config.products.iter().map(|p| &p.name), name)
+        .ok_or_else(|| unknown_product(config, name))
+}
+
+/// The error for a product name the config does not know: it lists the
+/// products.
+pub fn unknown_product(config: &Config, name: &str) -> String {
+    let names: Vec<&str> = config.products.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "unknown product `{name}`; the products are {}",
+        names.join(", ")
+    )
+}
+
+/// The config's product names by their lowercase form, built once: finds
+/// the same name as [`product_name`] (the typed name trimmed, compared
+/// ignoring case; the first product wins, as names are unique ignoring
+/// case) without a scan of the products.
+pub struct ProductIndex<'a> {
+    by_key: std::collections::HashMap<String, &'a str>,
+}
+
+impl<'a> ProductIndex<'a> {
+    pub fn new(config: &'a Config) -> Self {
+        let mut by_key = std::collections::HashMap::new();
+        for p in &config.products {
+            by_key
+                .entry(p.name.to_lowercase())
+                .or_insert(p.name.as_str());
+        }
+        Self { by_key }
+    }
+
+    /// The config's spelling of `name` typed in any case.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.by_key.get(&name.trim().to_lowercase()).copied()
+    }
 }
 
 /// The config's spelling of a person's name typed in any case, or an error

@@ -342,7 +342,7 @@ impl Reloader {
                 diagnostics: vec![problem],
             };
         }
-        self.shared.rules.store(Arc::new(ActiveRules {
+        self.shared.set_rules(Arc::new(ActiveRules {
             set,
             hash: hash.clone(),
             origin: self.path.display().to_string(),

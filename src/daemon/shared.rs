@@ -75,6 +75,10 @@ pub struct Shared {
     /// Where answers to GitHub deployments go (set at start-up when the
     /// config has a `github_app`).
     pub deployments: std::sync::OnceLock<mpsc::UnboundedSender<crate::engine::DeploymentAnswer>>,
+    /// Bumped after every new team or rules ([`Shared::set_config`],
+    /// [`Shared::set_rules`]): the writer hands it to the ledger, whose
+    /// next-timer cache holds for one generation.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -110,6 +114,7 @@ impl Shared {
             chat_health: std::sync::OnceLock::new(),
             degraded: Health::default(),
             deployments: std::sync::OnceLock::new(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -127,6 +132,25 @@ impl Shared {
     pub fn set_config(&self, config: Arc<Config>, team: Team) {
         self.team.store(Arc::new(team));
         self.config.store(config);
+        self.bump_generation();
+    }
+
+    /// Swaps in reloaded rules.
+    pub fn set_rules(&self, rules: Arc<ActiveRules>) {
+        self.rules.store(rules);
+        self.bump_generation();
+    }
+
+    /// The number of the team and rules in force: it changes after each
+    /// swap. Read it before loading the team and rules it stands for (a
+    /// swap in between then only costs a recomputation).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bump_generation(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Makes every message waiting for a retry due now and wakes the

@@ -38,6 +38,7 @@ pub async fn run(
     let base = shared.config().seed.unwrap_or_else(rand::random);
     loop {
         let due = {
+            ledger.set_config_generation(shared.generation());
             let rules = shared.rules.load();
             ledger.next_due(&rules.set, &shared.team())
         };
@@ -82,6 +83,7 @@ fn fire_due(
     actions: &mpsc::UnboundedSender<ActionRun>,
     base: u64,
 ) {
+    ledger.set_config_generation(shared.generation());
     let rules = shared.rules.load();
     ledger.set_rules_version(Some(rules.hash.clone()));
     let now = shared.clock.now();

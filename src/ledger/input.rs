@@ -93,7 +93,30 @@ pub enum Input {
 /// text is read into a typed [`Said`] (a command, a command that could not
 /// be read, or nothing for shipgate) with the config's prefix.
 pub fn to_event(config: &Config, input: Input) -> Result<Event, String> {
-    let product = |p: &str| crate::team::product_name(config, p).map(str::to_owned);
+    convert(config, input, |p| crate::team::product_name(config, p))
+}
+
+/// [`to_event`] with the product names looked up in `products`, an index
+/// built once from the same config: the cost of a name does not grow
+/// with the number of products (`simulate` builds one per run).
+pub fn to_event_indexed(
+    config: &Config,
+    products: &crate::team::ProductIndex<'_>,
+    input: Input,
+) -> Result<Event, String> {
+    convert(config, input, |p| {
+        products
+            .get(p)
+            .ok_or_else(|| crate::team::unknown_product(config, p))
+    })
+}
+
+fn convert<'c>(
+    config: &'c Config,
+    input: Input,
+    find_product: impl Fn(&str) -> Result<&'c str, String>,
+) -> Result<Event, String> {
+    let product = |p: &str| find_product(p).map(str::to_owned);
     Ok(match input {
         Input::Merged(m) => Event::Merged {
             product: product(&m.product)?,
@@ -178,6 +201,37 @@ mod tests {
             message_id: Some("m1".to_owned()),
             sent_at: None,
         })
+    }
+
+    /// The index `simulate` uses finds exactly what the scan finds, and
+    /// gives the same error for an unknown product.
+    #[test]
+    fn the_product_index_agrees_with_the_scan() {
+        let config = config();
+        let index = crate::team::ProductIndex::new(&config);
+        for typed in [
+            "web", "WEB", " Web ", "payments", "PAYMENTS", "Payments", "pay", "", "wéb",
+        ] {
+            let input = || {
+                Input::Ci(Ci {
+                    product: typed.to_owned(),
+                    rc: 1,
+                    status: CiStatus::Released,
+                })
+            };
+            assert_eq!(
+                to_event_indexed(&config, &index, input()),
+                to_event(&config, input()),
+                "{typed:?}"
+            );
+            assert_eq!(
+                index.get(typed),
+                crate::team::product_name(&config, typed).ok(),
+                "{typed:?}"
+            );
+        }
+        assert_eq!(index.get("PAYMENTS"), Some("Payments"));
+        assert_eq!(index.get("nope"), None);
     }
 
     /// Every entry point hands names in any case; the event carries the

@@ -30,7 +30,7 @@ use crate::engine::{self, Context, Effect, Event, State, Team};
 use crate::rules::RuleSet;
 use crate::store::{AuditRow, Commit, CommitOutcome, NewMessage, ProductRow, Store, StoreError};
 
-pub use input::{Input, to_event};
+pub use input::{Input, to_event, to_event_indexed};
 pub use stored::stored_event;
 
 /// The seed of the decision stored as event `n`, from a base seed
@@ -80,6 +80,10 @@ pub struct Ledger {
     due: Option<DueCache>,
     /// The hash of the rules decisions are made with, recorded in audit.
     rules_version: Option<String>,
+    /// The caller's number for the rules and team it passes
+    /// ([`Ledger::set_config_generation`]): the next-timer cache holds for
+    /// one generation, so checking it costs nothing per event.
+    generation: u64,
     /// The sequence number of the latest stored event.
     seq: u64,
     /// When the latest stored event was decided.
@@ -109,6 +113,7 @@ impl Ledger {
             state,
             due: None,
             rules_version: None,
+            generation: 0,
             seq,
             last_at,
         })
@@ -141,6 +146,19 @@ impl Ledger {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Tells the ledger which rules and team the next calls pass, by a
+    /// number the caller changes whenever it is given new rules or a new
+    /// team (a reload). The next-timer cache is kept while the number
+    /// stays the same, and computed again when it changes; a caller that
+    /// always passes the same rules and team (`simulate`, the tests) never
+    /// needs to call this.
+    pub fn set_config_generation(&mut self, generation: u64) {
+        if generation != self.generation {
+            self.generation = generation;
+            self.due = None;
+        }
     }
 
     /// The rules hash recorded with every decision from now on.
@@ -303,15 +321,12 @@ impl Ledger {
     /// The earliest timer, which may already be past. The same as
     /// [`engine::next_due`] on [`Ledger::state`], from a per-product cache:
     /// only the products changed since the last call are recomputed (all
-    /// of them when the rules, the team or who is away changed).
+    /// of them when who is away changed, or when the caller announced other
+    /// rules or another team with [`Ledger::set_config_generation`]).
     pub fn next_due(&mut self, rules: &RuleSet, team: &Team) -> Option<DateTime<Utc>> {
         let state = &self.state;
-        let fresh = self
-            .due
-            .as_ref()
-            .is_some_and(|d| d.rules == *rules && d.team == *team);
-        let due = match (&mut self.due, fresh) {
-            (Some(due), true) => {
+        let due = match &mut self.due {
+            Some(due) => {
                 for product in std::mem::take(&mut due.stale) {
                     let t = state
                         .products
@@ -321,10 +336,8 @@ impl Ledger {
                 }
                 due
             }
-            (slot, _) => {
+            slot @ None => {
                 let mut due = DueCache {
-                    rules: rules.clone(),
-                    team: team.clone(),
                     per_product: BTreeMap::new(),
                     order: BTreeSet::new(),
                     stale: BTreeSet::new(),
@@ -340,10 +353,8 @@ impl Ledger {
     }
 }
 
-/// Each product's next timer, for the rules and team it was computed with.
+/// Each product's next timer, for the rules and team of one generation.
 struct DueCache {
-    rules: RuleSet,
-    team: Team,
     /// Each product with a timer, and when.
     per_product: BTreeMap<String, DateTime<Utc>>,
     /// The same, in time order (the first is the next timer).

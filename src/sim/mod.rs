@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::engine::{Context, Effect};
-use crate::ledger::{Applied, Ledger, LedgerError, to_event};
+use crate::ledger::{Applied, Ledger, LedgerError, to_event_indexed};
 use crate::rules::RuleSet;
 use crate::store::Store;
 use crate::team::team_from_config;
@@ -42,6 +42,7 @@ pub fn run(
         .collect();
     ledger.set_rules_version(Some(crate::store::rules_hash(&sources)));
     let team = team_from_config(config);
+    let products = crate::team::ProductIndex::new(config);
     let mut out = Vec::new();
     for line in lines {
         // Fire every timer due up to and including this line's time: the
@@ -54,7 +55,7 @@ pub fn run(
                 }));
             }
         })?;
-        let event = to_event(config, line.what.input())
+        let event = to_event_indexed(config, &products, line.what.input())
             .map_err(|e| LedgerError::Input(format!("line {}: {e}", line.number)))?;
         out.push(Entry::Input(line.clone()));
         let ctx = Context {

@@ -435,7 +435,7 @@ impl Daemon {
             hash: "tripwire".to_owned(),
             origin: now.origin.clone(),
         });
-        self.shared.rules.store(fake.clone());
+        self.shared.set_rules(fake.clone());
         fake
     }
 
