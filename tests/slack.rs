@@ -449,7 +449,9 @@ async fn a_whole_rc_by_buttons() {
     ))
     .await;
     w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
-    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    // The command's reply ("done — ..."), then the announcement.
+    let (a, _) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
     // Block Kit: a section per change with its verifier, a button each;
     // the plain text stays as the fallback.
     assert_eq!(
@@ -523,13 +525,11 @@ async fn a_whole_rc_by_buttons() {
     sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
         .await;
     w.fake.wait_for("released to production", i).await;
-    for needle in [
-        "RC #1 for web is cut",
-        "verified #1",
-        "verified #2",
-        "is releasing RC #1",
-        "released to production",
-    ] {
+    // The reply to `rc request` and the cut; the reply to the "Release"
+    // click and the announcement.
+    assert_eq!(w.fake.count("RC #1 for web is cut"), 2);
+    assert_eq!(w.fake.count("is releasing RC #1"), 2);
+    for needle in ["verified #1", "verified #2", "released to production"] {
         assert_eq!(w.fake.count(needle), 1, "{needle}");
     }
     sg.stop();
@@ -550,7 +550,9 @@ async fn clicks_over_http_are_signed() {
     );
     let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
     assert_eq!(status, 200);
-    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", 0).await;
+    // The command's reply ("done — ..."), then the announcement.
+    let (a, _) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
     let click = w.fake.click(WEB, ANA, &cut.ts, "sg_verify", "#1");
     let form: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("payload", &click.to_string())
