@@ -77,13 +77,62 @@ fn period<'a>(clauses: impl Iterator<Item = &'a Clause>) -> Option<(NaiveDate, N
     (last.year() - first.year() <= MOST_YEARS).then_some((first, last))
 }
 
+/// Bit `i` is set when `c` applies to `days[i]` (`days` are consecutive).
+/// Every day of a window's clauses is tested over eight years, for every
+/// window of a file, so the common forms are filled without asking each
+/// day: every day, days of the week (a pattern repeating every 7 days) and
+/// date ranges; the other forms and week cadences ask each day.
 fn day_bits(c: &Clause, days: &[NaiveDate]) -> Vec<u64> {
     let mut bits = vec![0u64; days.len().div_ceil(64)];
-    for (i, d) in days.iter().enumerate() {
-        if c.day_matches(*d)
-            && let Some(w) = bits.get_mut(i / 64)
-        {
+    let set = |bits: &mut Vec<u64>, i: usize| {
+        if let Some(w) = bits.get_mut(i / 64) {
             *w |= 1 << (i % 64);
+        }
+    };
+    let Some(first) = days.first().copied() else {
+        return bits;
+    };
+    match &c.days {
+        DayMatch::Always => (0..days.len()).for_each(|i| set(&mut bits, i)),
+        DayMatch::Weekdays(mask) => {
+            let w0 = first.weekday().num_days_from_monday() as usize;
+            for i in 0..days.len() {
+                if mask & (1 << ((w0 + i) % 7)) != 0 {
+                    set(&mut bits, i);
+                }
+            }
+        }
+        DayMatch::Dates(ds) => {
+            for m in ds {
+                match m {
+                    DateMatch::Range(from, to) => {
+                        let index = |d: NaiveDate| (d - first).num_days();
+                        let last = i64::try_from(days.len()).unwrap_or(i64::MAX) - 1;
+                        let (a, b) = (index(*from).max(0), index(*to).min(last));
+                        for i in a..=b {
+                            if let Ok(i) = usize::try_from(i) {
+                                set(&mut bits, i);
+                            }
+                        }
+                    }
+                    other => {
+                        for (i, d) in days.iter().enumerate() {
+                            if other.matches(*d) {
+                                set(&mut bits, i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(cadence) = c.cadence {
+        for (i, d) in days.iter().enumerate() {
+            if !cadence.matches(*d)
+                && let Some(w) = bits.get_mut(i / 64)
+            {
+                *w &= !(1 << (i % 64));
+            }
         }
     }
     bits
@@ -120,6 +169,72 @@ mod tests {
 
     fn m(start: u16, end: u16) -> Option<Minutes> {
         Some(Minutes { start, end })
+    }
+
+    /// `day_bits` fills the common forms without asking each day; it must
+    /// agree with asking each day.
+    #[test]
+    fn day_bits_agree_with_day_matches() {
+        use super::super::model::{Cadence, Origin, YearlyBase, YearlyDay};
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
+        let clause = |days: DayMatch, cadence: Option<Cadence>| Clause {
+            open: false,
+            days,
+            time: None,
+            cadence,
+            label: None,
+            calendar: None,
+            origin: Origin {
+                file: "x".to_owned(),
+                line: 1,
+                text: String::new(),
+            },
+        };
+        let easter = YearlyDay {
+            base: YearlyBase::Easter,
+            offset: -2,
+        };
+        let forms = [
+            DayMatch::Always,
+            DayMatch::Weekdays(0b0101_0011),
+            DayMatch::Weekdays(0),
+            DayMatch::Dates(vec![
+                DateMatch::Range(d(2025, 12, 30), d(2026, 1, 2)),
+                DateMatch::Range(d(2033, 12, 30), d(2034, 1, 2)),
+                DateMatch::Range(d(2029, 2, 27), d(2029, 3, 1)),
+            ]),
+            DayMatch::Dates(vec![
+                DateMatch::Yearly {
+                    from: (12, 24),
+                    to: (1, 1),
+                },
+                DateMatch::Anchored {
+                    from: easter,
+                    to: easter,
+                },
+                DateMatch::Range(d(2027, 5, 1), d(2027, 4, 1)),
+            ]),
+        ];
+        let days: Vec<NaiveDate> = d(2026, 1, 1)
+            .iter_days()
+            .take_while(|x| *x <= d(2033, 12, 31))
+            .collect();
+        let cadence = Cadence {
+            weeks: 3,
+            monday: d(2026, 1, 5),
+        };
+        for form in forms {
+            for k in [None, Some(cadence)] {
+                let c = clause(form.clone(), k);
+                let mut want = vec![0u64; days.len().div_ceil(64)];
+                for (i, x) in days.iter().enumerate() {
+                    if c.day_matches(*x) {
+                        want[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                assert_eq!(day_bits(&c, &days), want, "{form:?} {k:?}");
+            }
+        }
     }
 
     #[test]
