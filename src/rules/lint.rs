@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use super::calendar::{last_day_of_month, nth_weekday_in};
 use super::model::{Clause, DateMatch, DayMatch, Minutes, Window};
 
 /// Windows with more clauses than this are not compared pairwise.
@@ -105,13 +106,38 @@ fn day_bits(c: &Clause, days: &[NaiveDate]) -> Vec<u64> {
         DayMatch::Dates(ds) => {
             for m in ds {
                 match m {
-                    DateMatch::Range(from, to) => {
-                        let index = |d: NaiveDate| (d - first).num_days();
-                        let last = i64::try_from(days.len()).unwrap_or(i64::MAX) - 1;
-                        let (a, b) = (index(*from).max(0), index(*to).min(last));
-                        for i in a..=b {
-                            if let Ok(i) = usize::try_from(i) {
-                                set(&mut bits, i);
+                    DateMatch::Range(from, to) => fill(&mut bits, first, days.len(), *from, *to),
+                    DateMatch::NthWeekday {
+                        nth,
+                        weekday,
+                        month,
+                    } => {
+                        for y in years(days) {
+                            if let Some(x) = nth_weekday_in(y, *month, *nth, *weekday) {
+                                fill(&mut bits, first, days.len(), x, x);
+                            }
+                        }
+                    }
+                    DateMatch::Yearly { from, to } if plain_day(*from) && plain_day(*to) => {
+                        for y in years(days) {
+                            let (Some(jan1), Some(dec31)) = (
+                                NaiveDate::from_ymd_opt(y, 1, 1),
+                                NaiveDate::from_ymd_opt(y, 12, 31),
+                            ) else {
+                                continue;
+                            };
+                            let (a, b) = (on_or_after(y, *from), on_or_before(y, *to));
+                            if from <= to {
+                                if let (Some(a), Some(b)) = (a, b) {
+                                    fill(&mut bits, first, days.len(), a, b);
+                                }
+                            } else {
+                                if let Some(b) = b {
+                                    fill(&mut bits, first, days.len(), jan1, b);
+                                }
+                                if let Some(a) = a {
+                                    fill(&mut bits, first, days.len(), a, dec31);
+                                }
                             }
                         }
                     }
@@ -136,6 +162,47 @@ fn day_bits(c: &Clause, days: &[NaiveDate]) -> Vec<u64> {
         }
     }
     bits
+}
+
+/// Sets the bits of the days `a..=b` (clipped to the `len` days from
+/// `first`).
+fn fill(bits: &mut [u64], first: NaiveDate, len: usize, a: NaiveDate, b: NaiveDate) {
+    let index = |d: NaiveDate| (d - first).num_days();
+    let last = i64::try_from(len).unwrap_or(i64::MAX) - 1;
+    for i in index(a).max(0)..=index(b).min(last) {
+        if let Ok(i) = usize::try_from(i)
+            && let Some(w) = bits.get_mut(i / 64)
+        {
+            *w |= 1 << (i % 64);
+        }
+    }
+}
+
+/// The years of consecutive `days`.
+fn years(days: &[NaiveDate]) -> std::ops::RangeInclusive<i32> {
+    match (days.first(), days.last()) {
+        (Some(a), Some(b)) => a.year()..=b.year(),
+        _ => 1..=0,
+    }
+}
+
+/// A `(month, day)` of a yearly range that `on_or_after` and
+/// `on_or_before` handle (days past a month's end included).
+fn plain_day((m, d): (u32, u32)) -> bool {
+    (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// The first date of `year` whose `(month, day)` is at least `md`.
+fn on_or_after(year: i32, (m, d): (u32, u32)) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, m, d).or_else(|| {
+        // Past the month's end (`feb 29` in a common year): the next month.
+        (m < 12).then(|| NaiveDate::from_ymd_opt(year, m + 1, 1))?
+    })
+}
+
+/// The last date of `year` whose `(month, day)` is at most `md`.
+fn on_or_before(year: i32, (m, d): (u32, u32)) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, m, d).or_else(|| last_day_of_month(year, m))
 }
 
 fn subset(small: &[u64], big: &[u64]) -> bool {
@@ -213,6 +280,41 @@ mod tests {
                     to: easter,
                 },
                 DateMatch::Range(d(2027, 5, 1), d(2027, 4, 1)),
+            ]),
+            DayMatch::Dates(vec![
+                DateMatch::Yearly {
+                    from: (2, 29),
+                    to: (3, 2),
+                },
+                DateMatch::Yearly {
+                    from: (11, 30),
+                    to: (2, 29),
+                },
+                DateMatch::Yearly {
+                    from: (6, 1),
+                    to: (6, 1),
+                },
+            ]),
+            DayMatch::Dates(vec![DateMatch::Yearly {
+                from: (4, 31),
+                to: (4, 30),
+            }]),
+            DayMatch::Dates(vec![
+                DateMatch::NthWeekday {
+                    nth: 5,
+                    weekday: chrono::Weekday::Fri,
+                    month: 1,
+                },
+                DateMatch::NthWeekday {
+                    nth: -1,
+                    weekday: chrono::Weekday::Mon,
+                    month: 5,
+                },
+                DateMatch::NthWeekday {
+                    nth: 4,
+                    weekday: chrono::Weekday::Thu,
+                    month: 11,
+                },
             ]),
         ];
         let days: Vec<NaiveDate> = d(2026, 1, 1)
