@@ -16,8 +16,7 @@
 //!   next to plain clauses; the tests pin exactly which definitions go to
 //!   pest (`left_to_pest`). A clause `open calendar NAME` / `closed
 //!   calendar NAME` (with an optional label) is read here: every window of
-//!   a big file may use a calendar, and pest reading all of them made the
-//!   1 MiB compile four times slower.
+//!   a big file may use a calendar, and pest would then read all of them.
 //! - If that finds a problem (a syntax error, or anything the walk reports),
 //!   it gives up, and [`super::parse::parse_file`] runs the pest path on the
 //!   whole file, so every diagnostic is the one the pest path produces.
