@@ -178,12 +178,10 @@ fn fill(bits: &mut [u64], first: NaiveDate, len: usize, a: NaiveDate, b: NaiveDa
     }
 }
 
-/// The years of consecutive `days`.
+/// The years of consecutive `days` (not empty).
 fn years(days: &[NaiveDate]) -> std::ops::RangeInclusive<i32> {
-    match (days.first(), days.last()) {
-        (Some(a), Some(b)) => a.year()..=b.year(),
-        _ => 1..=0,
-    }
+    let first = days.first().map_or(0, |d| d.year());
+    first..=days.last().map_or(first, |d| d.year())
 }
 
 /// A `(month, day)` of a yearly range that `on_or_after` and
