@@ -93,7 +93,16 @@ fn add_days(d: NaiveDate, n: i32) -> Option<NaiveDate> {
 /// the years around `d` are enough.
 pub fn anchored_matches(from: &YearlyDay, to: &YearlyDay, d: NaiveDate) -> bool {
     let y = d.year();
-    (y - 2..=y + 1).any(|year| {
+    // Only years whose range can reach `d`: the start of year `Y`'s range is
+    // on or after January 1 of `Y` plus `from`'s offset when negative, and
+    // its end is on or before December 31 of `Y + 1` plus `to`'s offset when
+    // positive. Without offsets that leaves the year of `d` and the one
+    // before (a range running over the new year).
+    let first =
+        add_days(d, to.offset.max(0).saturating_neg()).map_or(y - 2, |e| (e.year() - 1).max(y - 2));
+    let last =
+        add_days(d, from.offset.min(0).saturating_neg()).map_or(y + 1, |s| s.year().min(y + 1));
+    (first..=last).any(|year| {
         let (Some(a), Some(mut b)) = (from.in_year(year), to.in_year(year)) else {
             return false;
         };

@@ -75,8 +75,11 @@ impl Window {
     /// The first instant after `at` at which the window opens or closes,
     /// looking at most `horizon_days` ahead.
     pub fn next_change(&self, at: DateTime<Utc>, horizon_days: u64) -> Option<DateTime<Utc>> {
-        let state = self.is_open(at);
-        self.next_where(at, horizon_days, |c| self.is_open(c) != state)
+        let mut memo = DayMemo::new(self.clauses.len());
+        let state = self.is_open_memo(self.local(at), &mut memo);
+        self.next_where(at, horizon_days, |c| {
+            self.is_open_memo(self.local(c), &mut memo) != state
+        })
     }
 
     /// The first instant after `at` at which the window opens or closes or
@@ -87,8 +90,61 @@ impl Window {
         horizon_days: u64,
     ) -> Option<DateTime<Utc>> {
         let key = |d: Decision<'_>| (d.open, d.because.map(|c| c as *const Clause));
-        let state = key(self.decide(at));
-        self.next_where(at, horizon_days, |c| key(self.decide(c)) != state)
+        let mut memo = DayMemo::new(self.clauses.len());
+        let state = key(self.decide_memo(self.local(at), &mut memo));
+        self.next_where(at, horizon_days, |c| {
+            key(self.decide_memo(self.local(c), &mut memo)) != state
+        })
+    }
+
+    /// [`Window::is_open_local`] with each clause's day test memoised.
+    fn is_open_memo(&self, local: NaiveDateTime, memo: &mut DayMemo) -> bool {
+        let mut open = false;
+        for (i, c) in self.clauses.iter().enumerate() {
+            if c.open {
+                open = open || c.matches_with(local, |d| memo.day_matches(i, c, d));
+            } else if c.matches_with(local, |d| memo.day_matches(i, c, d)) {
+                return false;
+            }
+        }
+        open
+    }
+
+    /// [`Window::decide`] at a local time, with each clause's day test
+    /// memoised.
+    fn decide_memo(&self, local: NaiveDateTime, memo: &mut DayMemo) -> Decision<'_> {
+        let mut find = |open: bool| {
+            self.clauses
+                .iter()
+                .enumerate()
+                .find(|(i, c)| {
+                    c.open == open && c.matches_with(local, |d| memo.day_matches(*i, c, d))
+                })
+                .map(|(_, c)| c)
+        };
+        let closed_by = find(false);
+        let opened_by = if closed_by.is_some() {
+            None
+        } else {
+            find(true)
+        };
+        match (closed_by, opened_by) {
+            (Some(c), _) => Decision {
+                open: false,
+                because: Some(c),
+                local,
+            },
+            (None, Some(c)) => Decision {
+                open: true,
+                because: Some(c),
+                local,
+            },
+            (None, None) => Decision {
+                open: false,
+                because: None,
+                local,
+            },
+        }
     }
 
     /// The first candidate instant after `at` for which `changed` holds.
@@ -96,20 +152,29 @@ impl Window {
         &self,
         at: DateTime<Utc>,
         horizon_days: u64,
-        changed: impl Fn(DateTime<Utc>) -> bool,
+        mut changed: impl FnMut(DateTime<Utc>) -> bool,
     ) -> Option<DateTime<Utc>> {
         let limit = at + TimeDelta::days(i64::try_from(horizon_days).ok()?);
         let start = self.local(at).date().pred_opt()?;
-        let mut candidates = Vec::with_capacity(16);
+        let mut candidates = Vec::with_capacity(32);
+        // Each day's candidates are worked out once: as the next day's,
+        // then kept as the day's own.
+        let mut today = Vec::with_capacity(16);
+        let mut tomorrow = Vec::with_capacity(16);
+        self.candidates_on(start, &mut today);
+        let last_day = self.local(limit).date() + Days::new(1);
         // Local days, one at a time, with the next day's candidates mixed in
         // so that a zone whose clock goes back over midnight stays ordered.
         let mut day = start;
         loop {
             candidates.clear();
-            self.candidates_on(day, &mut candidates);
+            candidates.extend_from_slice(&today);
+            tomorrow.clear();
             if let Some(next) = day.succ_opt() {
-                self.candidates_on(next, &mut candidates);
+                self.candidates_on(next, &mut tomorrow);
             }
+            candidates.extend_from_slice(&tomorrow);
+            std::mem::swap(&mut today, &mut tomorrow);
             candidates.sort_unstable();
             for &c in candidates.iter().filter(|c| **c > at) {
                 if c > limit {
@@ -120,7 +185,7 @@ impl Window {
                 }
             }
             day = day.succ_opt()?;
-            if day > self.local(limit).date() + Days::new(1) {
+            if day > last_day {
                 return None;
             }
         }
@@ -168,6 +233,65 @@ impl Window {
             open = !open;
         }
         out
+    }
+}
+
+/// Which clauses apply to which local days, worked out lazily while one
+/// walk over candidate instants visits the days in order: each clause's day
+/// test (Easter, yearly days with offsets, calendar files, ...) runs once per
+/// day instead of once per candidate instant.
+struct DayMemo {
+    clauses: usize,
+    /// The days remembered (at most `DAYS`), each with one state per clause:
+    /// `UNKNOWN`, `NO` or `YES`.
+    days: Vec<(NaiveDate, Vec<u8>)>,
+}
+
+impl DayMemo {
+    const UNKNOWN: u8 = 0;
+    const NO: u8 = 1;
+    const YES: u8 = 2;
+    /// A walk looks at a day, the day before (times past midnight) and the
+    /// next day at once; a few more spare recomputing when it turns back.
+    const DAYS: usize = 4;
+
+    fn new(clauses: usize) -> Self {
+        DayMemo {
+            clauses,
+            days: Vec::with_capacity(Self::DAYS),
+        }
+    }
+
+    /// `clause.day_matches(d)`, for `clause` the `i`th of the window.
+    fn day_matches(&mut self, i: usize, clause: &Clause, d: NaiveDate) -> bool {
+        let slot = match self.days.iter().position(|(day, _)| *day == d) {
+            Some(s) => s,
+            None if self.days.len() < Self::DAYS => {
+                self.days.push((d, vec![Self::UNKNOWN; self.clauses]));
+                self.days.len() - 1
+            }
+            None => {
+                // Reuse the earliest day's place: the walk moves forward.
+                let oldest = self.days.iter_mut().min_by_key(|(day, _)| *day);
+                let Some((day, states)) = oldest else {
+                    return clause.day_matches(d);
+                };
+                *day = d;
+                states.fill(Self::UNKNOWN);
+                return self.day_matches(i, clause, d);
+            }
+        };
+        let Some(state) = self.days.get_mut(slot).and_then(|(_, v)| v.get_mut(i)) else {
+            return clause.day_matches(d);
+        };
+        if *state == Self::UNKNOWN {
+            *state = if clause.day_matches(d) {
+                Self::YES
+            } else {
+                Self::NO
+            };
+        }
+        *state == Self::YES
     }
 }
 

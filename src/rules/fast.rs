@@ -11,10 +11,12 @@
 //!   quote that does not close, ...) makes it hand the whole top-level
 //!   definition to the pest parser and the usual walk, at the same offset.
 //! - By design, so do the calendar forms: `calendar` definitions (with
-//!   entries or `from "FILE.ics"`), and windows with `calendar NAME`,
-//!   day offsets, Easter, whole months, days of every month or a week
-//!   cadence. They are rare next to plain clauses; the tests pin exactly
-//!   which definitions go to pest (`left_to_pest`).
+//!   entries or `from "FILE.ics"`), and windows with day offsets, Easter,
+//!   whole months, days of every month or a week cadence. They are rare
+//!   next to plain clauses; the tests pin exactly which definitions go to
+//!   pest (`left_to_pest`). A clause `open calendar NAME` / `closed
+//!   calendar NAME` (with an optional label) is read here: every window of
+//!   a big file may use a calendar, and pest would then read all of them.
 //! - If that finds a problem (a syntax error, or anything the walk reports),
 //!   it gives up, and [`super::parse::parse_file`] runs the pest path on the
 //!   whole file, so every diagnostic is the one the pest path produces.
@@ -469,6 +471,9 @@ impl<'a> Cursor<'a> {
         let first = self.word();
         let when = if self.keyword("always") {
             When::Always
+        } else if self.keyword("calendar") {
+            self.skip();
+            When::Calendar(self.name()?)
         } else if self.peek().is_some_and(|b| b.is_ascii_digit())
             || ORDINALS.contains(&first)
             || MONTHS.contains(&first)

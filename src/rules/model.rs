@@ -292,19 +292,30 @@ impl Clause {
 
     /// Whether this clause covers a local wall-clock time.
     pub fn matches(&self, local: NaiveDateTime) -> bool {
+        self.matches_with(local, |d| self.day_matches(d))
+    }
+
+    /// [`Clause::matches`] with the day test given: `day_matches(d)` must
+    /// answer as [`Clause::day_matches`] does (`eval.rs` passes a memo of it,
+    /// so that a walk over many instants of a day tests each day once).
+    pub(super) fn matches_with(
+        &self,
+        local: NaiveDateTime,
+        mut day_matches: impl FnMut(NaiveDate) -> bool,
+    ) -> bool {
         let date = local.date();
         let Some(t) = self.time else {
-            return self.day_matches(date);
+            return day_matches(date);
         };
         // Minutes are < 1440, so this fits.
         let m = (local.hour() * 60 + local.minute()) as u16;
         if t.start < t.end {
-            t.start <= m && m < t.end && self.day_matches(date)
+            t.start <= m && m < t.end && day_matches(date)
         } else {
             // Runs past midnight: the evening belongs to the day it starts,
             // the small hours to the day before.
-            (m >= t.start && self.day_matches(date))
-                || (m < t.end && date.pred_opt().is_some_and(|p| self.day_matches(p)))
+            (m >= t.start && day_matches(date))
+                || (m < t.end && date.pred_opt().is_some_and(day_matches))
         }
     }
 }

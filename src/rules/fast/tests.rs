@@ -63,7 +63,8 @@ test "" {}
 "#;
 
 /// Every calendar form: the shortcut leaves these definitions to pest (see
-/// [`left_to_pest`]), and both paths must still agree.
+/// [`left_to_pest`]) but reads plain `calendar NAME` clauses itself, and
+/// both paths must still agree.
 const CALENDAR_SINK: &str = r#"calendar us-holidays "US public holidays" {
     jan 1 "New Year's Day"
     4th thu nov +1d "Day after Thanksgiving"
@@ -81,6 +82,12 @@ window production {
     open calendar company "company days"
 }
 window cadence { open mon every 3 weeks from 2026-01-05 }
+window refs {
+    closed   calendar	# a comment between
+        plain "from the file"
+    open calendar us-holidays every 2 weeks from 2026-01-05
+}
+window refs2 { closed calendar company closed calendar plain"x" }
 window plain { open mon-fri }
 product p { window w { closed last day every month } }
 product q { window w { open tue } }
@@ -175,9 +182,10 @@ fn valid_files_read_the_same_as_by_pest() {
 }
 
 /// Whether the shortcut hands this definition to pest by design: policies,
-/// and the calendar forms (named calendars, `from "FILE.ics"`, calendar
-/// references, offsets and Easter, whole months, days of every month,
-/// week cadences). Decided on the pest AST, not on the text.
+/// and the calendar forms (named calendars, `from "FILE.ics"`, offsets and
+/// Easter, whole months, days of every month, week cadences); a plain
+/// `open`/`closed calendar NAME` clause is read directly. Decided on the
+/// pest AST, not on the text.
 fn left_to_pest(item: &Item) -> bool {
     fn dated(d: &DateSpec) -> bool {
         match d {
@@ -189,9 +197,8 @@ fn left_to_pest(item: &Item) -> bool {
         w.clauses.iter().any(|c| {
             c.cadence.is_some()
                 || match &c.when {
-                    When::Calendar(_) => true,
                     When::Dated { dates, .. } => dates.iter().any(|d| dated(&d.node)),
-                    When::Always | When::Weekly { .. } => false,
+                    When::Always | When::Weekly { .. } | When::Calendar(_) => false,
                 }
         })
     }
