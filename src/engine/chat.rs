@@ -634,13 +634,18 @@ mod missed_tests {
     use crate::engine::{Context, Effect, Event, Member, State, Team, handle};
     use crate::rules::{self, Source};
 
-    fn posts(sent: (u32, u32), text: &str) -> Vec<(String, Option<String>)> {
-        let set = rules::compile(vec![Source::new(
+    /// The embedded default rules.
+    pub(super) fn default_rules() -> rules::RuleSet {
+        rules::compile(vec![Source::new(
             rules::DEFAULT_RULES_NAME,
             rules::DEFAULT_RULES,
         )])
-        .unwrap();
-        let team = Team {
+        .unwrap()
+    }
+
+    /// One product, `web`, and one engineer, ana, in Berlin.
+    pub(super) fn ana_team() -> Team {
+        Team {
             people: [(
                 "ana".to_owned(),
                 Member {
@@ -652,7 +657,12 @@ mod missed_tests {
             products: [("web".to_owned(), None)].into(),
             prefix: "!sg ".to_owned(),
             chat_ids: Default::default(),
-        };
+        }
+    }
+
+    fn posts(sent: (u32, u32), text: &str) -> Vec<(String, Option<String>)> {
+        let set = default_rules();
+        let team = ana_team();
         let now = chrono::Utc
             .with_ymd_and_hms(2026, 3, 10, 13, 30, 0)
             .unwrap();
@@ -723,11 +733,7 @@ mod missed_tests {
 
     /// Posts for `events` handled in turn, from the last one only.
     fn last_posts(events: &[Event]) -> Vec<(String, Option<String>)> {
-        let set = rules::compile(vec![Source::new(
-            rules::DEFAULT_RULES_NAME,
-            rules::DEFAULT_RULES,
-        )])
-        .unwrap();
+        let set = default_rules();
         let member = |roles: &[&str]| Member {
             tz: chrono_tz::Europe::Berlin,
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
@@ -891,29 +897,13 @@ mod missed_tests {
 mod answer_tests {
     use chrono::TimeZone;
 
-    use crate::engine::{Card, Context, Effect, Event, Member, State, Team, handle};
-    use crate::rules::{self, Source};
+    use super::missed_tests::{ana_team, default_rules};
+    use crate::engine::{Card, Context, Effect, Event, State, handle};
 
     /// The card on the first post answering `text`.
     fn card(text: &str, message_id: Option<&str>) -> Option<Card> {
-        let set = rules::compile(vec![Source::new(
-            rules::DEFAULT_RULES_NAME,
-            rules::DEFAULT_RULES,
-        )])
-        .unwrap();
-        let team = Team {
-            people: [(
-                "ana".to_owned(),
-                Member {
-                    tz: chrono_tz::Europe::Berlin,
-                    roles: vec!["engineer".to_owned()],
-                },
-            )]
-            .into(),
-            products: [("web".to_owned(), None)].into(),
-            prefix: "!sg ".to_owned(),
-            chat_ids: Default::default(),
-        };
+        let set = default_rules();
+        let team = ana_team();
         let ctx = Context {
             rules: &set,
             team: &team,
