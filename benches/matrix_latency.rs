@@ -45,17 +45,7 @@ async fn main() {
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
     synapse.register("echo", PW);
-    let ana = Client::builder()
-        .homeserver_url(&synapse.url)
-        .build()
-        .await
-        .unwrap();
-    ana.matrix_auth()
-        .login_username("ana", PW)
-        .send()
-        .await
-        .unwrap();
-    ana.sync_once(SyncSettings::default()).await.unwrap();
+    let ana = synapse_support::logged_in(&synapse.url, "ana", PW).await;
     let bot: OwnedUserId = "@shipgate:localhost".try_into().unwrap();
     let mut rooms: Vec<OwnedRoomId> = Vec::new();
     for i in 0..ROOMS {

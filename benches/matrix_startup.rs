@@ -17,8 +17,6 @@ mod synapse_support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use matrix_sdk::Client;
-use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
 
@@ -104,17 +102,7 @@ async fn main() {
     let restarts = env_usize("SHIPGATE_BENCH_RESTARTS", 10);
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
-    let ana = Client::builder()
-        .homeserver_url(&synapse.url)
-        .build()
-        .await
-        .unwrap();
-    ana.matrix_auth()
-        .login_username("ana", PW)
-        .send()
-        .await
-        .unwrap();
-    ana.sync_once(SyncSettings::default()).await.unwrap();
+    let ana = synapse_support::logged_in(&synapse.url, "ana", PW).await;
     let bot: OwnedUserId = "@shipgate:localhost".try_into().unwrap();
     let mut rooms: Vec<OwnedRoomId> = Vec::new();
     for i in 0..rooms_n {

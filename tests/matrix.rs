@@ -46,14 +46,7 @@ struct User {
 
 impl User {
     async fn login(url: &str, name: &str) -> User {
-        let client = Client::builder().homeserver_url(url).build().await.unwrap();
-        client
-            .matrix_auth()
-            .login_username(name, PW)
-            .send()
-            .await
-            .unwrap();
-        client.sync_once(SyncSettings::default()).await.unwrap();
+        let client = synapse_support::logged_in(url, name, PW).await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {

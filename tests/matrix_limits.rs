@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use daemon_child::Shipgate;
 use matrix_sdk::Client;
-use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoom;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
@@ -224,15 +223,7 @@ async fn wait_reply(api: &Api, room: &OwnedRoomId, command: &OwnedEventId) -> Re
 }
 
 async fn login(url: &str, name: &str) -> Client {
-    let client = Client::builder().homeserver_url(url).build().await.unwrap();
-    client
-        .matrix_auth()
-        .login_username(name, PW)
-        .send()
-        .await
-        .unwrap();
-    client.sync_once(SyncSettings::default()).await.unwrap();
-    client
+    synapse_support::logged_in(url, name, PW).await
 }
 
 async fn create_room(owner: &Client, name: &str, invite: Vec<OwnedUserId>) -> OwnedRoomId {

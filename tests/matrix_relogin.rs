@@ -50,14 +50,7 @@ struct Ana {
 
 impl Ana {
     async fn login(url: &str) -> Ana {
-        let client = Client::builder().homeserver_url(url).build().await.unwrap();
-        client
-            .matrix_auth()
-            .login_username("ana", PW)
-            .send()
-            .await
-            .unwrap();
-        client.sync_once(SyncSettings::default()).await.unwrap();
+        let client = synapse_support::logged_in(url, "ana", PW).await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, _room: Room| {

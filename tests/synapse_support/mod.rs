@@ -354,3 +354,24 @@ pub fn write(path: &Path, text: &str) {
     let mut f = std::fs::File::create(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
+
+/// A client of the homeserver at `url`, logged in as `name` with `password`
+/// and synced once: the people of the Matrix tests and benchmarks.
+pub async fn logged_in(url: &str, name: &str, password: &str) -> matrix_sdk::Client {
+    let client = matrix_sdk::Client::builder()
+        .homeserver_url(url)
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username(name, password)
+        .send()
+        .await
+        .unwrap();
+    client
+        .sync_once(matrix_sdk::config::SyncSettings::default())
+        .await
+        .unwrap();
+    client
+}
