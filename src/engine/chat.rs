@@ -628,14 +628,14 @@ fn explain_text(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
-mod missed_tests {
+pub(super) mod missed_tests {
     use chrono::TimeZone;
 
     use crate::engine::{Context, Effect, Event, Member, State, Team, handle};
     use crate::rules::{self, Source};
 
     /// The embedded default rules.
-    pub(super) fn default_rules() -> rules::RuleSet {
+    pub(in crate::engine) fn default_rules() -> rules::RuleSet {
         rules::compile(vec![Source::new(
             rules::DEFAULT_RULES_NAME,
             rules::DEFAULT_RULES,
@@ -644,7 +644,7 @@ mod missed_tests {
     }
 
     /// One product, `web`, and one engineer, ana, in Berlin.
-    pub(super) fn ana_team() -> Team {
+    pub(in crate::engine) fn ana_team() -> Team {
         Team {
             people: [(
                 "ana".to_owned(),

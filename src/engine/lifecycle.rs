@@ -21,6 +21,8 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
         return;
     }
     let now = step.now();
+    let ctx = step.ctx;
+    let policy = ctx.rules.policy(ctx.team.rules_product(ctx.rules, product));
     let ps = step.state.products.get_or_default(product);
     let known = ps.pool.iter().any(|c| c.id == change)
         || ps
@@ -36,6 +38,7 @@ pub fn merged(step: &mut Step<'_>, product: &str, change: &str, author: &str, ti
         );
         return;
     }
+    super::timers::wake_daily(policy, ps, now);
     ps.pool.push(Change {
         id: change.to_owned(),
         author: author.to_owned(),
@@ -219,11 +222,16 @@ fn close_with(
     breaches: Vec<Breach>,
 ) -> Option<Rc> {
     let now = step.now();
+    let ctx = step.ctx;
+    let policy = ctx.rules.policy(ctx.team.rules_product(ctx.rules, product));
     let ps = step.state.products.get_mut(product)?;
     let mut rc = ps.current.take()?;
     rc.state = end;
     match end {
         RcState::NotViable | RcState::Superseded => {
+            if !rc.changes.is_empty() {
+                super::timers::wake_daily(policy, ps, now);
+            }
             let mut back: Vec<Change> = rc
                 .changes
                 .iter()

@@ -57,7 +57,12 @@ pub struct Team {
 
 /// Whether two names are the same name: names are unique ignoring case.
 pub fn same_name(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    // Compared char by char, without allocating: the daemon's entry
+    // points look a typed name up among every product's.
+    a == b
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// The one of `names` that equals `wanted` ignoring case: names are unique
@@ -166,16 +171,21 @@ pub fn handle_in_place(
     ctx: &Context<'_>,
     event: &Event,
 ) -> (Vec<Effect>, Vec<Audit>) {
-    let mut step = Step {
-        ctx: *ctx,
-        state,
-        effects: Vec::new(),
-        audit: Vec::new(),
-    };
+    ensure_products(state, ctx);
+    handle_known(state, ctx, event)
+}
+
+/// Creates the state of each of the team's products the state lacks, with
+/// its daily clock set so that a daily slot already past is not fired
+/// late. [`handle_in_place`] does this before every event; a caller that
+/// knows the state already has every product of `ctx.team` (the ledger,
+/// within one config generation) calls [`handle_known`] instead, so an
+/// event does not visit every product.
+pub fn ensure_products(state: &mut State, ctx: &Context<'_>) {
     // Both maps are in name order: one walk finds the products the state
     // lacks, without a lookup per product.
     let missing: Vec<&String> = {
-        let mut have = step.state.products.keys().peekable();
+        let mut have = state.products.keys().peekable();
         ctx.team
             .products
             .keys()
@@ -186,8 +196,25 @@ pub fn handle_in_place(
             .collect()
     };
     for product in missing {
-        step.ensure_product(product);
+        let policy = ctx.policy(product);
+        let last = timers::last_daily_slot(&policy, ctx.now);
+        state.products.get_or_default(product).last_daily = last;
     }
+}
+
+/// [`handle_in_place`] on a state that already holds every product of
+/// `ctx.team` (see [`ensure_products`]).
+pub fn handle_known(
+    state: &mut State,
+    ctx: &Context<'_>,
+    event: &Event,
+) -> (Vec<Effect>, Vec<Audit>) {
+    let mut step = Step {
+        ctx: *ctx,
+        state,
+        effects: Vec::new(),
+        audit: Vec::new(),
+    };
     match event {
         Event::Merged {
             product,
@@ -258,17 +285,13 @@ pub fn handle_in_place(
     }
     // Held deployments go as soon as their gate lets them: at the window's
     // opening (a timer) or when an exception is granted (a chat event).
-    // (Only products holding some, in name order; the others have nothing
-    // to fire.)
-    let holding: Vec<String> = step
-        .state
-        .products
-        .iter()
-        .filter(|(p, ps)| !ps.held.is_empty() && ctx.team.products.contains_key(*p))
-        .map(|(p, _)| p.clone())
-        .collect();
+    // (Only products holding some, in name order, found without visiting
+    // the others: they have nothing to fire.)
+    let holding = step.state.products.holding();
     for product in holding {
-        deploy::fire_held(&mut step, &product);
+        if ctx.team.products.contains_key(&product) {
+            deploy::fire_held(&mut step, &product);
+        }
     }
     (step.effects, step.audit)
 }
@@ -348,17 +371,5 @@ impl Step<'_> {
             detail,
             seed,
         });
-    }
-
-    /// Creates a product's state on first sight, with its daily clock set
-    /// so that a daily slot already past today is not fired late.
-    pub fn ensure_product(&mut self, product: &str) {
-        if self.state.products.contains_key(product) {
-            return;
-        }
-        let policy = self.ctx.policy(product);
-        let last = timers::last_daily_slot(&policy, self.ctx.now);
-        let ps = self.state.products.get_or_default(product);
-        ps.last_daily = last;
     }
 }

@@ -3,7 +3,7 @@
 //! products it changed ([`Products::take_journal`] says which) and the
 //! small global part ([`Global`]), never the whole state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -71,6 +71,12 @@ impl State {
 pub struct Products {
     map: BTreeMap<String, Arc<ProductState>>,
     journal: Option<BTreeMap<String, Option<Arc<ProductState>>>>,
+    /// Products that held deployments when last looked at: with
+    /// `touched`, this finds the products holding some
+    /// ([`Products::holding`]) without visiting every product.
+    holding: BTreeSet<String>,
+    /// Products written since `holding` was last brought up to date.
+    touched: BTreeSet<String>,
 }
 
 /// The products written since [`Products::start_journal`], each with its
@@ -81,6 +87,9 @@ impl Products {
     /// A product's state, for writing (journaled).
     pub fn get_mut(&mut self, product: &str) -> Option<&mut ProductState> {
         let p = self.map.get_mut(product)?;
+        if !self.touched.contains(product) {
+            self.touched.insert(product.to_owned());
+        }
         if let Some(j) = &mut self.journal
             && !j.contains_key(product)
         {
@@ -91,6 +100,7 @@ impl Products {
 
     /// A product's state, created empty when missing (journaled).
     pub fn get_or_default(&mut self, product: &str) -> &mut ProductState {
+        self.touch(product);
         if let Some(j) = &mut self.journal
             && !j.contains_key(product)
         {
@@ -101,6 +111,7 @@ impl Products {
 
     /// Sets a product's state (journaled).
     pub fn insert(&mut self, product: String, state: ProductState) {
+        self.touch(&product);
         if let Some(j) = &mut self.journal
             && !j.contains_key(&product)
         {
@@ -158,6 +169,7 @@ impl Products {
     /// Puts back the states a journal remembers (undoes the writes).
     pub fn undo(&mut self, journal: Journal) {
         for (product, before) in journal {
+            self.touch(&product);
             match before {
                 Some(p) => {
                     self.map.insert(product, p);
@@ -166,6 +178,26 @@ impl Products {
                     self.map.remove(&product);
                 }
             }
+        }
+    }
+
+    /// The products holding deployments (`held` not empty), in name order.
+    /// Only the products written since the last call are looked at, so
+    /// this costs what those cost, not what every product costs.
+    pub fn holding(&mut self) -> Vec<String> {
+        for product in std::mem::take(&mut self.touched) {
+            if self.map.get(&product).is_some_and(|p| !p.held.is_empty()) {
+                self.holding.insert(product);
+            } else {
+                self.holding.remove(&product);
+            }
+        }
+        self.holding.iter().cloned().collect()
+    }
+
+    fn touch(&mut self, product: &str) {
+        if !self.touched.contains(product) {
+            self.touched.insert(product.to_owned());
         }
     }
 
@@ -187,6 +219,8 @@ impl Clone for Products {
         Products {
             map: self.map.clone(),
             journal: None,
+            holding: self.holding.clone(),
+            touched: self.touched.clone(),
         }
     }
 }
@@ -239,9 +273,18 @@ impl<'a> IntoIterator for &'a Products {
 
 impl FromIterator<(String, ProductState)> for Products {
     fn from_iter<I: IntoIterator<Item = (String, ProductState)>>(iter: I) -> Self {
+        let map: BTreeMap<String, Arc<ProductState>> =
+            iter.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let holding = map
+            .iter()
+            .filter(|(_, p)| !p.held.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
         Products {
-            map: iter.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+            map,
             journal: None,
+            holding,
+            touched: BTreeSet::new(),
         }
     }
 }

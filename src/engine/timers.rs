@@ -53,6 +53,19 @@ pub fn last_daily_slot(policy: &Policy, now: DateTime<Utc>) -> Option<NaiveDate>
         })
 }
 
+/// Brings a sleeping daily clock forward before changes enter an empty
+/// pool: the slots that passed while there was nothing to cut count as
+/// decided (skipped), as they were when the timer fired every day, so the
+/// first cut is the next slot, not a late one.
+pub(super) fn wake_daily(policy: &Policy, ps: &mut ProductState, now: DateTime<Utc>) {
+    if !ps.pool.is_empty() {
+        return;
+    }
+    if let (Some(last), Some(slot)) = (ps.last_daily, last_daily_slot(policy, now)) {
+        ps.last_daily = Some(last.max(slot));
+    }
+}
+
 /// The next daily slot after the one on `last`.
 fn next_daily(
     policy: &Policy,
@@ -147,7 +160,11 @@ pub fn product_due(
     let mut due: Vec<DateTime<Utc>> = Vec::new();
     {
         let policy = rules.policy(team.rules_product(rules, product));
+        // A daily cut that only cuts new changes sleeps while there are
+        // none: an idle product costs nothing each day. Its clock is
+        // brought forward when changes arrive ([`wake_daily`]).
         if let (Some(daily), Some(last)) = (&policy.daily, ps.last_daily)
+            && !(daily.only_with_changes && ps.pool.is_empty())
             && let Some((_, t)) = next_daily(policy, daily, last)
         {
             due.push(t);
@@ -487,3 +504,7 @@ fn expiries(step: &mut Step<'_>, product: &str) {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "timers_tests.rs"]
+mod tests;

@@ -84,6 +84,9 @@ pub struct Ledger {
     /// ([`Ledger::set_config_generation`]): the next-timer cache holds for
     /// one generation, so checking it costs nothing per event.
     generation: u64,
+    /// Whether the state holds every product of this generation's team
+    /// (an event then does not look for missing ones).
+    products_known: bool,
     /// The sequence number of the latest stored event.
     seq: u64,
     /// When the latest stored event was decided.
@@ -114,6 +117,7 @@ impl Ledger {
             due: None,
             rules_version: None,
             generation: 0,
+            products_known: false,
             seq,
             last_at,
         })
@@ -126,6 +130,7 @@ impl Ledger {
         if ledger.seq == 0 {
             ledger.state = state;
             ledger.due = None;
+            ledger.products_known = false;
         }
         Ok(ledger)
     }
@@ -150,7 +155,8 @@ impl Ledger {
 
     /// Tells the ledger which rules and team the next calls pass, by a
     /// number the caller changes whenever it is given new rules or a new
-    /// team (a reload). The next-timer cache is kept while the number
+    /// team (a reload). The next-timer cache, and the knowledge that the
+    /// state holds every product of the team, are kept while the number
     /// stays the same, and computed again when it changes; a caller that
     /// always passes the same rules and team (`simulate`, the tests) never
     /// needs to call this.
@@ -158,6 +164,7 @@ impl Ledger {
         if generation != self.generation {
             self.generation = generation;
             self.due = None;
+            self.products_known = false;
         }
     }
 
@@ -208,12 +215,18 @@ impl Ledger {
     ) -> Result<Applied, LedgerError> {
         let before = GlobalBackup::of(&self.state);
         self.state.products.start_journal();
-        let (effects, audit) = engine::handle_in_place(&mut self.state, ctx, event);
+        // The team's products are looked for once per generation, not on
+        // every event (an event then costs the same with 1 or 1,000).
+        if !self.products_known {
+            engine::ensure_products(&mut self.state, ctx);
+        }
+        let (effects, audit) = engine::handle_known(&mut self.state, ctx, event);
         let journal = self.state.products.take_journal();
         let result = self.store_event(ctx, key, event, &effects, &audit, &journal);
         match result {
             Ok(CommitOutcome::Applied { seq }) => {
                 self.seq = seq;
+                self.products_known = true;
                 self.last_at = Some(self.last_at.map_or(ctx.now, |t| t.max(ctx.now)));
                 if let Some(due) = &mut self.due {
                     if before.away != self.state.away {
