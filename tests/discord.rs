@@ -390,6 +390,9 @@ async fn a_429_is_waited_out() {
     let cmd = ana(&w, WEB, "!sg status");
     let (_, answer) = w.fake.wait_for(WEB, "no RC in flight", 0).await;
     assert!(replies_to(&answer, &cmd));
+    // The wait is real time: the message was resent although the daemon's
+    // (manual) clock never moved.
+    assert_eq!(status(&sg).await["now"], "2026-03-09T14:00:00Z");
     let limited = w.fake.rate_limited_at();
     assert_eq!(limited.len(), 1);
     let waited = answer.at.duration_since(limited[0]);
@@ -585,7 +588,12 @@ async fn an_undeliverable_message_is_kept_shown_and_sent_once_access_is_back() {
         error.contains("404") && error.contains("Unknown Channel"),
         "{error}"
     );
-    assert!(failing[0]["retry_at"].is_string(), "{failing:?}");
+    // The next attempt is recorded on the daemon's clock (a manual one
+    // here, standing still): its time plus the 5 minutes' wait.
+    assert_eq!(
+        failing[0]["retry_at"], "2026-03-09T14:05:00Z",
+        "{failing:?}"
+    );
     assert!(
         sg.wait_log("a message cannot be delivered").await,
         "the operator is told: {}",

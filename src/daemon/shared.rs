@@ -59,6 +59,9 @@ pub struct Shared {
     pub replan: Notify,
     /// Wakes the outbox dispatcher.
     pub outbox_ready: Notify,
+    /// Bumped by [`Shared::retry_outbox_now`]: the dispatcher forgets its
+    /// waits when it changes.
+    outbox_retries: std::sync::atomic::AtomicU64,
     ready: AtomicBool,
     not_ready_reason: std::sync::Mutex<String>,
     /// Why the daemon stopped itself, if it did (then it exits non-zero).
@@ -106,6 +109,7 @@ impl Shared {
             metrics: Metrics::default(),
             replan: Notify::new(),
             outbox_ready: Notify::new(),
+            outbox_retries: std::sync::atomic::AtomicU64::new(0),
             ready: AtomicBool::new(ok),
             not_ready_reason: std::sync::Mutex::new(reason),
             failure: std::sync::Mutex::new(None),
@@ -153,12 +157,20 @@ impl Shared {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Makes every message waiting for a retry due now and wakes the
-    /// outbox dispatcher; how many were waiting.
+    /// Makes every message waiting for a retry due now: clears their
+    /// stored `retry_at`, tells the outbox dispatcher to forget its waits,
+    /// and wakes it; how many were waiting.
     pub async fn retry_outbox_now(&self) -> Result<u64, crate::store::StoreError> {
         let n = self.reader.lock().await.retry_outbox_now()?;
+        self.outbox_retries.fetch_add(1, Ordering::SeqCst);
         self.outbox_ready.notify_one();
         Ok(n)
+    }
+
+    /// How many times [`Shared::retry_outbox_now`] was asked for: the
+    /// dispatcher's waits from before the last change are void.
+    pub fn outbox_retries(&self) -> u64 {
+        self.outbox_retries.load(Ordering::SeqCst)
     }
 
     /// Makes the chat adapters' problems part of readiness.

@@ -1,15 +1,20 @@
 //! Messages owed to chat, kept until a dispatcher has sent them.
 //!
 //! Messages are queued by [`Store::commit`] together with the event that
-//! caused them. The dispatcher asks for [`Store::pending_outbox`], posts
+//! caused them. The dispatcher asks for [`Store::outbox_to_send`], posts
 //! each message (using its `id` as the platform's idempotency or
 //! transaction id, so a post repeated after a crash is dropped by the
 //! platform), then reports [`Store::mark_sent`] or
 //! [`Store::mark_attempt_failed`].
 //!
-//! Order is kept per product (per channel): while a message waits for its
-//! `retry_at`, the later messages of the same product wait too, so a
-//! channel never sees them out of order. Other products are not held up.
+//! Order is kept per product (per channel): while a message waits for a
+//! retry, the later messages of the same product wait too, so a channel
+//! never sees them out of order. Other products are not held up. When a
+//! failed message may be tried again is the dispatcher's to decide (it
+//! measures the wait in real time, in memory): it names the messages it is
+//! waiting on, and the store leaves out their products. The stored
+//! `retry_at` is what the dispatcher expected then, on the daemon's clock,
+//! for operators to read.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -79,9 +84,11 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
 }
 
 impl Store {
-    /// Up to `limit` pending messages that may be sent at `now`, in id
-    /// order. A message whose `retry_at` is after `now` is left out, and so
-    /// are the later messages of its product.
+    /// Up to `limit` pending messages due at `now` by their stored
+    /// `retry_at`, in id order. A message whose `retry_at` is after `now`
+    /// is left out, and so are the later messages of its product. (The
+    /// dispatcher does not use this: its waits are in real time, see
+    /// [`Store::outbox_to_send`].)
     pub fn pending_outbox(
         &self,
         now: DateTime<Utc>,
@@ -98,6 +105,31 @@ impl Store {
              ORDER BY o.id LIMIT ?2"
         );
         self.messages(&sql, params![encode_time(now), sql_limit(limit)])
+    }
+
+    /// Up to `limit` pending messages to send now, in id order, whatever
+    /// their `retry_at`. `held` are the messages the dispatcher waits on
+    /// before trying them again (each the first pending message of its
+    /// product): a held message that is still pending is left out, and so
+    /// are the later messages of its product. A held message no longer
+    /// pending (skipped by an operator) holds nothing back.
+    pub fn outbox_to_send(
+        &self,
+        held: &[i64],
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let held = serde_json::Value::from(held).to_string();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox o \
+             WHERE o.status = 'pending' \
+               AND NOT EXISTS ( \
+                   SELECT 1 FROM outbox b \
+                   WHERE b.id IN (SELECT value FROM json_each(?1)) \
+                     AND b.status = 'pending' AND b.product = o.product \
+                     AND b.id <= o.id) \
+             ORDER BY o.id LIMIT ?2"
+        );
+        self.messages(&sql, params![held, sql_limit(limit)])
     }
 
     /// The messages a `SELECT {COLUMNS} FROM outbox o ...` finds, in order.
@@ -149,8 +181,8 @@ impl Store {
         Ok(())
     }
 
-    /// Record a failed attempt to post message `id`; it is offered again
-    /// from `retry_at` on.
+    /// Record a failed attempt to post message `id`, and `retry_at`, when
+    /// the dispatcher means to try it again (shown to operators).
     pub fn mark_attempt_failed(
         &mut self,
         id: i64,
@@ -186,8 +218,9 @@ impl Store {
         self.messages(&sql, [sql_limit(limit)])
     }
 
-    /// Makes every pending message due now (after the cause of a failure
-    /// was fixed). Returns how many were waiting for a retry.
+    /// Clears the `retry_at` of every pending message (after the cause of
+    /// a failure was fixed, the dispatcher tries them at once). Returns how
+    /// many were waiting for a retry.
     pub fn retry_outbox_now(&mut self) -> Result<u64, StoreError> {
         self.writable("reschedule the outbox")?;
         let changed = self
@@ -382,6 +415,56 @@ mod tests {
         assert_eq!(texts(&store.outbox_failing(10).unwrap()), ["a"]);
         store.mark_sent(a.id, None).unwrap();
         assert!(store.outbox_failing(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn held_messages_hold_back_their_product_whatever_their_retry_at() {
+        let mut store = Store::open_in_memory().unwrap();
+        queue(
+            &mut store,
+            "e1",
+            &[("web", "a"), ("api", "x"), ("web", "b")],
+        );
+        let a = store.outbox_to_send(&[], 10).unwrap()[0].clone();
+        assert_eq!(a.text, "a");
+        // A stored retry_at in the future does not hold a message back:
+        // when to try again is the dispatcher's to say.
+        store
+            .mark_attempt_failed(a.id, "429 too many", t0() + TimeDelta::hours(1))
+            .unwrap();
+        let all = store.outbox_to_send(&[], 10).unwrap();
+        assert_eq!(texts(&all), ["a", "x", "b"]);
+        assert_eq!(all[0].attempts, 1);
+        // While the dispatcher waits on `a`, it and the later `web`
+        // message are left out; `api` goes.
+        assert_eq!(texts(&store.outbox_to_send(&[a.id], 10).unwrap()), ["x"]);
+        // An id that is not in the outbox holds nothing back.
+        assert_eq!(
+            texts(&store.outbox_to_send(&[a.id + 100], 10).unwrap()),
+            ["a", "x", "b"]
+        );
+        // Once `a` is no longer pending (an operator skipped it), its
+        // product goes on even though the dispatcher still names it.
+        store.mark_sent(a.id, None).unwrap();
+        assert_eq!(
+            texts(&store.outbox_to_send(&[a.id], 10).unwrap()),
+            ["x", "b"]
+        );
+    }
+
+    #[test]
+    fn a_held_product_with_many_messages_does_not_starve_the_others() {
+        let mut store = Store::open_in_memory().unwrap();
+        let many: Vec<(&str, &str)> = (0..150).map(|_| ("web", "w")).collect();
+        queue(&mut store, "e1", &many);
+        queue(&mut store, "e2", &[("api", "x")]);
+        let first = store.outbox_to_send(&[], 100).unwrap();
+        assert_eq!(first.len(), 100);
+        assert!(first.iter().all(|m| m.product == "web"));
+        // With web's first message held, the limit is not spent on web's
+        // blocked messages: api's message is offered.
+        let sendable = store.outbox_to_send(&[first[0].id], 100).unwrap();
+        assert_eq!(texts(&sendable), ["x"]);
     }
 
     #[test]
