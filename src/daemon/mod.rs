@@ -601,9 +601,8 @@ async fn chat(shared: Arc<Shared>, start: ChatStart, token: CancellationToken) {
     };
     // What was pending before this run may have been posted by the last
     // one (Slack has no idempotency key): the adapter looks before posting.
-    let far = chrono::Utc::now() + chrono::TimeDelta::days(3650);
     let pending_at_start: std::collections::BTreeSet<i64> = dispatcher_store
-        .pending_outbox(far, 100_000)
+        .outbox_to_send(&[], 100_000)
         .map(|v| v.iter().map(|m| m.id).collect())
         .unwrap_or_default();
     let slack = match &config.slack {
