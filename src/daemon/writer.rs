@@ -295,6 +295,8 @@ fn decide(
     event: &Event,
     base: u64,
 ) -> Result<Applied, String> {
+    // The generation first, then the team and rules it stands for.
+    ledger.set_config_generation(shared.generation());
     let rules = shared.rules.load();
     ledger.set_rules_version(Some(rules.hash.clone()));
     let seed = ledger.next_seed(base);

@@ -80,6 +80,24 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The product the event is about (`None` for a tick, which is about
+    /// every product with a timer due).
+    pub fn product(&self) -> Option<&str> {
+        match self {
+            Event::Merged { product, .. }
+            | Event::Chat { product, .. }
+            | Event::MissedChat { product, .. }
+            | Event::Ci { product, .. }
+            | Event::ActionDone { product, .. }
+            | Event::DeploymentCancelled { product, .. }
+            | Event::DeploymentAnswered { product, .. } => Some(product),
+            Event::Deployment(req) => Some(&req.product),
+            Event::Tick => None,
+        }
+    }
+}
+
 /// A deployment waiting for shipgate's answer, from a
 /// `deployment_protection_rule` delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,10 +196,16 @@ pub fn ensure_products(state: &mut State, ctx: &Context<'_>) {
             .collect()
     };
     for product in missing {
-        let policy = ctx.policy(product);
-        let last = timers::last_daily_slot(&policy, ctx.now);
-        state.products.get_or_default(product).last_daily = last;
+        new_product(state, ctx, product);
     }
+}
+
+/// A team product's state on first sight, with its daily clock set so
+/// that a daily slot already past is not fired late.
+fn new_product(state: &mut State, ctx: &Context<'_>, product: &str) {
+    let policy = ctx.policy(product);
+    let last = timers::last_daily_slot(&policy, ctx.now);
+    state.products.get_or_default(product).last_daily = last;
 }
 
 /// [`handle_in_place`] on a state that already holds every product of
@@ -209,6 +215,15 @@ pub fn handle_known(
     ctx: &Context<'_>,
     event: &Event,
 ) -> (Vec<Effect>, Vec<Audit>) {
+    // The event's own product, if the team has it and the state does not
+    // yet (a config swapped in since the caller last looked for missing
+    // products): one lookup.
+    if let Some(product) = event.product()
+        && ctx.team.products.contains_key(product)
+        && !state.products.contains_key(product)
+    {
+        new_product(state, ctx, product);
+    }
     let mut step = Step {
         ctx: *ctx,
         state,

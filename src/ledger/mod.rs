@@ -495,3 +495,7 @@ impl Ledger {
         Ok(fired)
     }
 }
+
+#[cfg(test)]
+#[path = "products_tests.rs"]
+mod products_tests;
