@@ -393,12 +393,17 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         .await;
     assert_eq!(bot_user["admin"], false, "{bot_user}");
 
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let sg = start_joined(&config(dir.path(), &synapse, &web), &ana_api, &web).await;
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
+    let sg = start_joined(&cfg, &ana_api, &web).await;
 
     // A burst of commands, each answered by a reply to it.
     let commands = say_burst(&ana, &web, 6).await;
@@ -478,13 +483,18 @@ async fn one_room(test: &str) -> Option<OneRoom> {
     let synapse = start_or_skip_with(test, &[FAST_PASSWORDS])?;
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
+    Some(one_room_in(synapse).await)
+}
+
+/// As [`one_room`], on a `synapse` where the bot and ana are registered.
+async fn one_room_in(synapse: Synapse) -> OneRoom {
     let ana = login(&synapse.url, "ana").await;
     let ana_api = Api::of(&ana);
     let bot: OwnedUserId = BOT.try_into().unwrap();
     let web = create_room(&ana, "web", vec![bot.clone()]).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &synapse, &web);
-    Some(OneRoom {
+    OneRoom {
         synapse,
         ana,
         ana_api,
@@ -492,7 +502,7 @@ async fn one_room(test: &str) -> Option<OneRoom> {
         web,
         dir,
         cfg,
-    })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -807,12 +817,16 @@ async fn a_rate_limited_login_is_logged_counted_and_retried() {
     };
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &synapse, &web);
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
     // The bot's account has just logged in: shipgate's login must wait.
     bot_token(&synapse.url, None).await;
     let sg = start(&cfg);
@@ -981,12 +995,17 @@ async fn a_burst_of_30_commands_under_synapses_default_limits() {
     };
     // ana types 30 commands at once; only the bot is limited.
     only_the_bot_limited(&synapse).await;
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let sg = start_ready(&config(dir.path(), &synapse, &web), &ana_api, &web).await;
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
+    let sg = start_ready(&cfg, &ana_api, &web).await;
 
     let commands = say_burst(&ana, &web, 30).await;
     let started = Instant::now();
