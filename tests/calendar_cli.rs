@@ -5,10 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
+
 use serde_json::Value;
 
 mod cli_support;
-use cli_support::run_in;
+use cli_support::{Run, run_in};
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -16,6 +18,31 @@ fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     dir
+}
+
+/// `shipgate explain --rules r.rules production --at AT MORE…` in `dir`.
+fn explain(dir: &Path, at: &str, more: &[&str]) -> Run {
+    let mut args = vec!["explain", "--rules", "r.rules", "production", "--at", at];
+    args.extend_from_slice(more);
+    run_in(dir, &args)
+}
+
+/// `shipgate calendar --rules r.rules production --from FROM --days DAYS
+/// MORE…` in `dir`.
+fn calendar(dir: &Path, from: &str, days: u32, more: &[&str]) -> Run {
+    let days = days.to_string();
+    let mut args = vec![
+        "calendar",
+        "--rules",
+        "r.rules",
+        "production",
+        "--from",
+        from,
+        "--days",
+        &days,
+    ];
+    args.extend_from_slice(more);
+    run_in(dir, &args)
 }
 
 const HOLIDAYS: &str = "timezone \"America/New_York\"\n\
@@ -100,34 +127,12 @@ fn a_failing_test_block_does_not_stop_explain_or_calendar() {
     let dir = dir_with(&[("r.rules", &rules)]);
     let r = run_in(dir.path(), &["check", "r.rules"]);
     assert_eq!(r.code, 1, "{r:?}");
-    let r = run_in(
-        dir.path(),
-        &[
-            "explain",
-            "--rules",
-            "r.rules",
-            "production",
-            "--at",
-            "2026-11-26T15:00:00Z",
-        ],
-    );
+    let r = explain(dir.path(), "2026-11-26T15:00:00Z", &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("test `wrong` failed"), "{r:?}");
     assert!(r.stderr.contains("evaluating anyway"), "{r:?}");
     assert!(r.stdout.contains("is CLOSED"), "{r:?}");
-    let r = run_in(
-        dir.path(),
-        &[
-            "calendar",
-            "--rules",
-            "r.rules",
-            "production",
-            "--from",
-            "2026-11-26",
-            "--days",
-            "1",
-        ],
-    );
+    let r = calendar(dir.path(), "2026-11-26", 1, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("test `wrong` failed"), "{r:?}");
     assert!(r.stdout.contains("2026-11-26 Thu"), "{r:?}");
@@ -136,19 +141,7 @@ fn a_failing_test_block_does_not_stop_explain_or_calendar() {
 #[test]
 fn calendar_lists_the_labels_of_closed_days() {
     let dir = dir_with(&[("r.rules", HOLIDAYS)]);
-    let r = run_in(
-        dir.path(),
-        &[
-            "calendar",
-            "--rules",
-            "r.rules",
-            "production",
-            "--from",
-            "2026-11-25",
-            "--days",
-            "3",
-        ],
-    );
+    let r = calendar(dir.path(), "2026-11-25", 3, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout
@@ -166,19 +159,7 @@ fn calendar_lists_the_labels_of_closed_days() {
     assert_eq!(row("2026-11-26").matches('×').count(), 24, "{r:?}");
     assert_eq!(row("2026-11-25").matches('×').count(), 0, "{r:?}");
     assert_eq!(row("2026-11-25").matches('·').count(), 16, "{r:?}");
-    let r = run_in(
-        dir.path(),
-        &[
-            "calendar",
-            "--rules",
-            "r.rules",
-            "production",
-            "--from",
-            "2026-12-24",
-            "--days",
-            "1",
-        ],
-    );
+    let r = calendar(dir.path(), "2026-12-24", 1, &[]);
     assert!(
         r.stdout
             .contains("2026-12-24 Thu  closed 12:00-24:00: Christmas Eve afternoon"),
@@ -189,20 +170,7 @@ fn calendar_lists_the_labels_of_closed_days() {
 #[test]
 fn calendar_json_gives_the_closed_intervals_and_their_reasons() {
     let dir = dir_with(&[("r.rules", HOLIDAYS)]);
-    let r = run_in(
-        dir.path(),
-        &[
-            "calendar",
-            "--rules",
-            "r.rules",
-            "production",
-            "--from",
-            "2026-11-25",
-            "--days",
-            "2",
-            "--json",
-        ],
-    );
+    let r = calendar(dir.path(), "2026-11-25", 2, &["--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     // New York is -05:00 in November: Thanksgiving is 05:00Z to 05:00Z.
@@ -221,17 +189,7 @@ fn calendar_json_gives_the_closed_intervals_and_their_reasons() {
 #[test]
 fn explain_names_the_label_and_calendar_that_decided() {
     let dir = dir_with(&[("r.rules", HOLIDAYS)]);
-    let r = run_in(
-        dir.path(),
-        &[
-            "explain",
-            "--rules",
-            "r.rules",
-            "production",
-            "--at",
-            "2026-11-26T15:00:00Z",
-        ],
-    );
+    let r = explain(dir.path(), "2026-11-26T15:00:00Z", &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("(r.rules:3)"), "{r:?}");
     assert!(
@@ -239,18 +197,7 @@ fn explain_names_the_label_and_calendar_that_decided() {
             .contains("reason:    Thanksgiving (calendar us-holidays)"),
         "{r:?}"
     );
-    let r = run_in(
-        dir.path(),
-        &[
-            "explain",
-            "--rules",
-            "r.rules",
-            "production",
-            "--at",
-            "2026-11-26T15:00:00Z",
-            "--json",
-        ],
-    );
+    let r = explain(dir.path(), "2026-11-26T15:00:00Z", &["--json"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["because"]["label"], "Thanksgiving");
     assert_eq!(v["because"]["calendar"], "us-holidays");

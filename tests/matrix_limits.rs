@@ -34,12 +34,33 @@ const FAST_PASSWORDS: (&str, &str) = ("bcrypt_rounds", "4");
 
 /// Starts the daemon on `config` (its manual clock on a Monday morning).
 fn start(config: &Path) -> Shipgate {
-    Shipgate::start(
+    try_start(config).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As [`start`], but a daemon that exits before it connects is an `Err`
+/// with its exit status and log.
+fn try_start(config: &Path) -> Result<Shipgate, String> {
+    Shipgate::try_start(
         config,
         "2026-03-09T14:00:00Z",
         TOKEN,
         Duration::from_secs(120),
     )
+}
+
+/// Starts the daemon on `config` and waits until the bot has joined
+/// `room` (as `api`'s user sees it).
+async fn start_joined(config: &Path, api: &Api, room: &OwnedRoomId) -> Shipgate {
+    let sg = start(config);
+    api.wait_membership(room, BOT, "join").await;
+    sg
+}
+
+/// As [`start_joined`], then waits until the daemon is ready.
+async fn start_ready(config: &Path, api: &Api, room: &OwnedRoomId) -> Shipgate {
+    let sg = start_joined(config, api, room).await;
+    sg.wait_readyz(200).await;
+    sg
 }
 
 /// Percent-encodes the sigils of Matrix ids for a URL path.
@@ -290,35 +311,18 @@ fn bot_sends(synapse_log: &str) -> Vec<(String, u16)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limited_replies_arrive_once_and_in_order() {
-    const TEST: &str = "rate_limited_replies_arrive_once_and_in_order";
-    // The bot may send 2 messages at once, then 1 a second.
-    let Some(synapse) = start_or_skip_with(
-        TEST,
-        &[
-            ("rc_message", "{per_second: 1, burst_count: 2}"),
-            FAST_PASSWORDS,
-        ],
-    ) else {
-        return;
-    };
+/// ana, the bot and an admin `root` registered; ana's messages are not
+/// rate limited, the bot's are (it has no override). `root`'s API.
+async fn only_the_bot_limited(synapse: &Synapse) -> Api {
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
     synapse.register_admin("root", PW);
-    // ana types as fast as she likes; the bot gets the tight limit. An
-    // admin or a user with an override would not be limited: check that
-    // the bot is neither.
     let root = Api::login(&synapse.url, "root").await;
     root.post(
         "/_synapse/admin/v1/users/%40ana%3Alocalhost/override_ratelimit",
         json!({"messages_per_second": 0, "burst_count": 0}),
     )
     .await;
-    let (_, bot_user) = root
-        .get(&format!("/_synapse/admin/v2/users/{}", enc(BOT)))
-        .await;
-    assert_eq!(bot_user["admin"], false, "{bot_user}");
     let (_, bot_override) = root
         .get(&format!(
             "/_synapse/admin/v1/users/{}/override_ratelimit",
@@ -326,32 +330,27 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         ))
         .await;
     assert_eq!(bot_override, json!({}), "the bot has no ratelimit override");
+    root
+}
 
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let sg = start(&config(dir.path(), &synapse, &web));
-    ana_api.wait_membership(&web, BOT, "join").await;
-
-    // A burst of commands, each answered by a reply to it.
+/// `n` commands said at once in `room`: `!sg status`, `!sg windows`, and
+/// so on in turn.
+async fn say_burst(client: &Client, room: &OwnedRoomId, n: usize) -> Vec<OwnedEventId> {
     let mut commands = Vec::new();
-    for i in 0..6 {
+    for i in 0..n {
         let text = if i % 2 == 0 {
             "!sg status"
         } else {
             "!sg windows"
         };
-        commands.push(say(&ana, &web, text).await);
+        commands.push(say(client, room, text).await);
     }
-    let started = Instant::now();
-    wait_reply(&ana_api, &web, commands.last().unwrap()).await;
-    let took = started.elapsed();
-    // Room for a late duplicate to show up.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    commands
+}
 
-    let replies = bot_replies(&ana_api, &web).await;
+/// Every command of a [`say_burst`] answered exactly once, in order, each
+/// with its own answer.
+fn answered_once_in_order(replies: &[Reply], commands: &[OwnedEventId]) {
     let answered: Vec<&str> = replies
         .iter()
         .filter_map(|r| r.in_reply_to.as_deref())
@@ -370,6 +369,52 @@ async fn rate_limited_replies_arrive_once_and_in_order() {
         };
         assert!(r.body.contains(want), "reply {i}: {r:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_replies_arrive_once_and_in_order() {
+    const TEST: &str = "rate_limited_replies_arrive_once_and_in_order";
+    // The bot may send 2 messages at once, then 1 a second.
+    let Some(synapse) = start_or_skip_with(
+        TEST,
+        &[
+            ("rc_message", "{per_second: 1, burst_count: 2}"),
+            FAST_PASSWORDS,
+        ],
+    ) else {
+        return;
+    };
+    // ana types as fast as she likes; the bot gets the tight limit. An
+    // admin or a user with an override would not be limited: check that
+    // the bot is neither.
+    let root = only_the_bot_limited(&synapse).await;
+    let (_, bot_user) = root
+        .get(&format!("/_synapse/admin/v2/users/{}", enc(BOT)))
+        .await;
+    assert_eq!(bot_user["admin"], false, "{bot_user}");
+
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
+    let sg = start_joined(&cfg, &ana_api, &web).await;
+
+    // A burst of commands, each answered by a reply to it.
+    let commands = say_burst(&ana, &web, 6).await;
+    let started = Instant::now();
+    wait_reply(&ana_api, &web, commands.last().unwrap()).await;
+    let took = started.elapsed();
+    // Room for a late duplicate to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let replies = bot_replies(&ana_api, &web).await;
+    answered_once_in_order(&replies, &commands);
 
     // The limit was hit and waited out: Synapse refused some sends with
     // 429, and each refused transaction went through later. (The same
@@ -438,13 +483,18 @@ async fn one_room(test: &str) -> Option<OneRoom> {
     let synapse = start_or_skip_with(test, &[FAST_PASSWORDS])?;
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
+    Some(one_room_in(synapse).await)
+}
+
+/// As [`one_room`], on a `synapse` where the bot and ana are registered.
+async fn one_room_in(synapse: Synapse) -> OneRoom {
     let ana = login(&synapse.url, "ana").await;
     let ana_api = Api::of(&ana);
     let bot: OwnedUserId = BOT.try_into().unwrap();
     let web = create_room(&ana, "web", vec![bot.clone()]).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &synapse, &web);
-    Some(OneRoom {
+    OneRoom {
         synapse,
         ana,
         ana_api,
@@ -452,7 +502,7 @@ async fn one_room(test: &str) -> Option<OneRoom> {
         web,
         dir,
         cfg,
-    })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -470,9 +520,7 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     else {
         return;
     };
-    let sg = start(&cfg);
-    ana_api.wait_membership(&web, BOT, "join").await;
-    sg.wait_readyz(200).await;
+    let sg = start_ready(&cfg, &ana_api, &web).await;
 
     // shipgate joins every configured room at start, so a configured room
     // it is not in is one it was removed from since. Out of its room, it
@@ -514,9 +562,7 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
 
     // It goes back to its room and answers there again.
     ana_api.wait_membership(&web, BOT, "join").await;
-    let asked = say(&ana, &web, "!sg status").await;
-    let answer = wait_reply(&ana_api, &web, &asked).await;
-    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    status_is_answered(&ana, &ana_api, &web).await;
     assert_eq!(sg.wait_readyz(200).await, "ready\n");
     // What waited went out once the bot was back, ahead of the answer.
     let replies = bot_replies(&ana_api, &web).await;
@@ -551,6 +597,14 @@ async fn out_of_its_room_the_bot_is_not_ready_and_joins_only_its_own_rooms() {
     sg.stop();
 }
 
+/// Asks `!sg status` in `room` as `client` and waits for the bot's reply:
+/// no RC in flight.
+async fn status_is_answered(client: &Client, api: &Api, room: &OwnedRoomId) {
+    let asked = say(client, room, "!sg status").await;
+    let answer = wait_reply(api, room, &asked).await;
+    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+}
+
 /// The bot's access token and device from a password login (as `device`
 /// if given).
 async fn bot_token(url: &str, device: Option<&str>) -> (String, String) {
@@ -575,8 +629,7 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
     else {
         return;
     };
-    let sg = start(&cfg);
-    ana_api.wait_membership(&web, BOT, "join").await;
+    let sg = start_joined(&cfg, &ana_api, &web).await;
     sg.stop();
     let stored = || -> Value {
         let text = std::fs::read_to_string(dir.path().join("matrix-store/session.json")).unwrap();
@@ -598,9 +651,7 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
     write(&cfg, &with_token);
     write(&dir.path().join("bot-token"), &rotated);
     let sg = start(&cfg);
-    let asked = say(&ana, &web, "!sg status").await;
-    let answer = wait_reply(&ana_api, &web, &asked).await;
-    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    status_is_answered(&ana, &ana_api, &web).await;
     sg.stop();
     assert_eq!(stored()["device_id"], device.as_str());
     assert_eq!(stored()["access_token"], rotated.as_str());
@@ -610,14 +661,9 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
     let (other, other_device) = bot_token(&synapse.url, None).await;
     assert_ne!(other_device, device);
     write(&dir.path().join("bot-token"), &other);
-    let err = Shipgate::try_start(
-        &cfg,
-        "2026-03-09T14:00:00Z",
-        TOKEN,
-        Duration::from_secs(120),
-    )
-    .err()
-    .expect("another device's token must not start on this store");
+    let err = try_start(&cfg)
+        .err()
+        .expect("another device's token must not start on this store");
     assert!(
         err.contains(&format!("device {other_device}"))
             && err.contains(&format!("device {device}")),
@@ -627,14 +673,9 @@ async fn the_store_keeps_its_account_and_device_when_credentials_change() {
     // Another account cannot use it either.
     write(&dir.path().join("bot-token"), &rotated);
     write(&cfg, &with_token.replace(BOT, "@releasebot:localhost"));
-    let err = Shipgate::try_start(
-        &cfg,
-        "2026-03-09T14:00:00Z",
-        TOKEN,
-        Duration::from_secs(120),
-    )
-    .err()
-    .expect("another account must not start on this store");
+    let err = try_start(&cfg)
+        .err()
+        .expect("another account must not start on this store");
     assert!(
         err.contains("holds the session and keys of @shipgate:localhost")
             && err.contains("@releasebot:localhost"),
@@ -664,14 +705,9 @@ async fn a_token_of_another_account_is_refused_on_the_first_start() {
             r#"access_token: File("bot-token")"#,
         ),
     );
-    let err = Shipgate::try_start(
-        &cfg,
-        "2026-03-09T14:00:00Z",
-        TOKEN,
-        Duration::from_secs(120),
-    )
-    .err()
-    .expect("another account's token must not start the bot");
+    let err = try_start(&cfg)
+        .err()
+        .expect("another account's token must not start the bot");
     assert!(
         err.contains("the configured credentials are @ana:localhost")
             && err.contains("`matrix.user` is @shipgate:localhost"),
@@ -730,9 +766,7 @@ async fn fresh_store_starts_do_not_pile_up_devices() {
         // Each start with an empty store: a new login, a new device.
         let _ = std::fs::remove_dir_all(dir.path().join("matrix-store"));
         let sg = start(&cfg);
-        let asked = say(&ana, &web, "!sg status").await;
-        let answer = wait_reply(&ana_api, &web, &asked).await;
-        assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+        status_is_answered(&ana, &ana_api, &web).await;
         sg.stop();
         let devices = bot_devices(&root).await;
         let named: Vec<&String> = devices
@@ -783,18 +817,20 @@ async fn a_rate_limited_login_is_logged_counted_and_retried() {
     };
     synapse.register("shipgate", PW);
     synapse.register("ana", PW);
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &synapse, &web);
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
     // The bot's account has just logged in: shipgate's login must wait.
     bot_token(&synapse.url, None).await;
     let sg = start(&cfg);
-    let asked = say(&ana, &web, "!sg status").await;
-    let answer = wait_reply(&ana_api, &web, &asked).await;
-    assert!(answer.body.contains("no RC in flight"), "{answer:?}");
+    status_is_answered(&ana, &ana_api, &web).await;
     let log = sg.log();
     let warned = log
         .lines()
@@ -859,9 +895,7 @@ async fn answers_reply_to_their_command_in_its_thread_with_layout_and_a_quiet_lo
     else {
         return;
     };
-    let sg = start(&cfg);
-    ana_api.wait_membership(&web, BOT, "join").await;
-    sg.wait_readyz(200).await;
+    let sg = start_ready(&cfg, &ana_api, &web).await;
     sg.events(
         r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
     )
@@ -959,41 +993,21 @@ async fn a_burst_of_30_commands_under_synapses_default_limits() {
     let Some(synapse) = start_or_skip_with(TEST, &[("rc_message", ""), FAST_PASSWORDS]) else {
         return;
     };
-    synapse.register("shipgate", PW);
-    synapse.register("ana", PW);
-    synapse.register_admin("root", PW);
     // ana types 30 commands at once; only the bot is limited.
-    let root = Api::login(&synapse.url, "root").await;
-    root.post(
-        "/_synapse/admin/v1/users/%40ana%3Alocalhost/override_ratelimit",
-        json!({"messages_per_second": 0, "burst_count": 0}),
-    )
-    .await;
-    let (_, bot_override) = root
-        .get(&format!(
-            "/_synapse/admin/v1/users/{}/override_ratelimit",
-            enc(BOT)
-        ))
-        .await;
-    assert_eq!(bot_override, json!({}), "the bot has no ratelimit override");
-    let ana = login(&synapse.url, "ana").await;
-    let ana_api = Api::of(&ana);
-    let bot: OwnedUserId = BOT.try_into().unwrap();
-    let web = create_room(&ana, "web", vec![bot]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let sg = start(&config(dir.path(), &synapse, &web));
-    ana_api.wait_membership(&web, BOT, "join").await;
-    sg.wait_readyz(200).await;
+    only_the_bot_limited(&synapse).await;
+    // Bound, not `..`: the directory lives to the end.
+    let OneRoom {
+        synapse,
+        ana,
+        ana_api,
+        web,
+        dir: _dir,
+        cfg,
+        ..
+    } = one_room_in(synapse).await;
+    let sg = start_ready(&cfg, &ana_api, &web).await;
 
-    let mut commands = Vec::new();
-    for i in 0..30 {
-        let text = if i % 2 == 0 {
-            "!sg status"
-        } else {
-            "!sg windows"
-        };
-        commands.push(say(&ana, &web, text).await);
-    }
+    let commands = say_burst(&ana, &web, 30).await;
     let started = Instant::now();
     let last = commands.last().unwrap().as_str();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -1016,24 +1030,8 @@ async fn a_burst_of_30_commands_under_synapses_default_limits() {
     // Room for a late duplicate to show up.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let replies = bot_replies(&ana_api, &web).await;
-    let answered: Vec<&str> = replies
-        .iter()
-        .filter_map(|r| r.in_reply_to.as_deref())
-        .collect();
-    let asked: Vec<&str> = commands.iter().map(|c| c.as_str()).collect();
-    assert_eq!(
-        answered, asked,
-        "every command answered exactly once, in order; the bot said:\n{replies:#?}"
-    );
+    answered_once_in_order(&replies, &commands);
     assert_eq!(replies.len(), 30, "{replies:#?}");
-    for (r, i) in replies.iter().zip(0..) {
-        let want = if i % 2 == 0 {
-            "no RC in flight"
-        } else {
-            "production: open"
-        };
-        assert!(r.body.contains(want), "reply {i}: {r:?}");
-    }
     let sends = bot_sends(&synapse.log());
     let limited = sends.iter().filter(|(_, s)| *s == 429).count();
     assert!(

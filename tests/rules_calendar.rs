@@ -1,10 +1,8 @@
 //! Calendars in the rules language: Easter, yearly days with offsets,
 //! whole months, days of every month, week cadences and named calendars.
 //!
-//! The Easter tables below are the published dates for 2000 to 2100 (as
-//! tabulated by the `dateutil` library's independent implementations of
-//! both computi, and spot-checked against church calendars: Western
-//! 2026-04-05, Orthodox 2026-04-12), written here as data, not computed.
+//! The Easter tables (the published dates for 2000 to 2100, written as
+//! data, not computed) are in `tests/rules_support`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,245 +10,24 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use shipgate::rules::calendar::{easter, orthodox_easter};
-use shipgate::rules::{RuleSet, Source, Window, compile};
+use shipgate::rules::{Source, Window, compile};
 
-/// (year, month, day) of Western Easter Sunday.
-const WESTERN: &[(i32, u32, u32)] = &[
-    (2000, 4, 23),
-    (2001, 4, 15),
-    (2002, 3, 31),
-    (2003, 4, 20),
-    (2004, 4, 11),
-    (2005, 3, 27),
-    (2006, 4, 16),
-    (2007, 4, 8),
-    (2008, 3, 23),
-    (2009, 4, 12),
-    (2010, 4, 4),
-    (2011, 4, 24),
-    (2012, 4, 8),
-    (2013, 3, 31),
-    (2014, 4, 20),
-    (2015, 4, 5),
-    (2016, 3, 27),
-    (2017, 4, 16),
-    (2018, 4, 1),
-    (2019, 4, 21),
-    (2020, 4, 12),
-    (2021, 4, 4),
-    (2022, 4, 17),
-    (2023, 4, 9),
-    (2024, 3, 31),
-    (2025, 4, 20),
-    (2026, 4, 5),
-    (2027, 3, 28),
-    (2028, 4, 16),
-    (2029, 4, 1),
-    (2030, 4, 21),
-    (2031, 4, 13),
-    (2032, 3, 28),
-    (2033, 4, 17),
-    (2034, 4, 9),
-    (2035, 3, 25),
-    (2036, 4, 13),
-    (2037, 4, 5),
-    (2038, 4, 25),
-    (2039, 4, 10),
-    (2040, 4, 1),
-    (2041, 4, 21),
-    (2042, 4, 6),
-    (2043, 3, 29),
-    (2044, 4, 17),
-    (2045, 4, 9),
-    (2046, 3, 25),
-    (2047, 4, 14),
-    (2048, 4, 5),
-    (2049, 4, 18),
-    (2050, 4, 10),
-    (2051, 4, 2),
-    (2052, 4, 21),
-    (2053, 4, 6),
-    (2054, 3, 29),
-    (2055, 4, 18),
-    (2056, 4, 2),
-    (2057, 4, 22),
-    (2058, 4, 14),
-    (2059, 3, 30),
-    (2060, 4, 18),
-    (2061, 4, 10),
-    (2062, 3, 26),
-    (2063, 4, 15),
-    (2064, 4, 6),
-    (2065, 3, 29),
-    (2066, 4, 11),
-    (2067, 4, 3),
-    (2068, 4, 22),
-    (2069, 4, 14),
-    (2070, 3, 30),
-    (2071, 4, 19),
-    (2072, 4, 10),
-    (2073, 3, 26),
-    (2074, 4, 15),
-    (2075, 4, 7),
-    (2076, 4, 19),
-    (2077, 4, 11),
-    (2078, 4, 3),
-    (2079, 4, 23),
-    (2080, 4, 7),
-    (2081, 3, 30),
-    (2082, 4, 19),
-    (2083, 4, 4),
-    (2084, 3, 26),
-    (2085, 4, 15),
-    (2086, 3, 31),
-    (2087, 4, 20),
-    (2088, 4, 11),
-    (2089, 4, 3),
-    (2090, 4, 16),
-    (2091, 4, 8),
-    (2092, 3, 30),
-    (2093, 4, 12),
-    (2094, 4, 4),
-    (2095, 4, 24),
-    (2096, 4, 15),
-    (2097, 3, 31),
-    (2098, 4, 20),
-    (2099, 4, 12),
-    (2100, 3, 28),
-];
-
-/// (year, month, day) of Orthodox Easter Sunday, in the Gregorian calendar.
-const ORTHODOX: &[(i32, u32, u32)] = &[
-    (2000, 4, 30),
-    (2001, 4, 15),
-    (2002, 5, 5),
-    (2003, 4, 27),
-    (2004, 4, 11),
-    (2005, 5, 1),
-    (2006, 4, 23),
-    (2007, 4, 8),
-    (2008, 4, 27),
-    (2009, 4, 19),
-    (2010, 4, 4),
-    (2011, 4, 24),
-    (2012, 4, 15),
-    (2013, 5, 5),
-    (2014, 4, 20),
-    (2015, 4, 12),
-    (2016, 5, 1),
-    (2017, 4, 16),
-    (2018, 4, 8),
-    (2019, 4, 28),
-    (2020, 4, 19),
-    (2021, 5, 2),
-    (2022, 4, 24),
-    (2023, 4, 16),
-    (2024, 5, 5),
-    (2025, 4, 20),
-    (2026, 4, 12),
-    (2027, 5, 2),
-    (2028, 4, 16),
-    (2029, 4, 8),
-    (2030, 4, 28),
-    (2031, 4, 13),
-    (2032, 5, 2),
-    (2033, 4, 24),
-    (2034, 4, 9),
-    (2035, 4, 29),
-    (2036, 4, 20),
-    (2037, 4, 5),
-    (2038, 4, 25),
-    (2039, 4, 17),
-    (2040, 5, 6),
-    (2041, 4, 21),
-    (2042, 4, 13),
-    (2043, 5, 3),
-    (2044, 4, 24),
-    (2045, 4, 9),
-    (2046, 4, 29),
-    (2047, 4, 21),
-    (2048, 4, 5),
-    (2049, 4, 25),
-    (2050, 4, 17),
-    (2051, 5, 7),
-    (2052, 4, 21),
-    (2053, 4, 13),
-    (2054, 5, 3),
-    (2055, 4, 18),
-    (2056, 4, 9),
-    (2057, 4, 29),
-    (2058, 4, 14),
-    (2059, 5, 4),
-    (2060, 4, 25),
-    (2061, 4, 10),
-    (2062, 4, 30),
-    (2063, 4, 22),
-    (2064, 4, 13),
-    (2065, 4, 26),
-    (2066, 4, 18),
-    (2067, 4, 10),
-    (2068, 4, 29),
-    (2069, 4, 14),
-    (2070, 5, 4),
-    (2071, 4, 19),
-    (2072, 4, 10),
-    (2073, 4, 30),
-    (2074, 4, 22),
-    (2075, 4, 7),
-    (2076, 4, 26),
-    (2077, 4, 18),
-    (2078, 5, 8),
-    (2079, 4, 23),
-    (2080, 4, 14),
-    (2081, 5, 4),
-    (2082, 4, 19),
-    (2083, 4, 11),
-    (2084, 4, 30),
-    (2085, 4, 15),
-    (2086, 4, 7),
-    (2087, 4, 27),
-    (2088, 4, 18),
-    (2089, 5, 1),
-    (2090, 4, 23),
-    (2091, 4, 8),
-    (2092, 4, 27),
-    (2093, 4, 19),
-    (2094, 4, 11),
-    (2095, 4, 24),
-    (2096, 4, 15),
-    (2097, 5, 5),
-    (2098, 4, 27),
-    (2099, 4, 12),
-    (2100, 5, 2),
-];
+mod rules_support;
+use rules_support::{ORTHODOX_EASTER, WESTERN_EASTER, rules, window};
 
 #[test]
 fn western_easter_matches_the_table() {
-    assert_eq!(WESTERN.len(), 101);
-    for &(y, m, d) in WESTERN {
+    assert_eq!(WESTERN_EASTER.len(), 101);
+    for &(y, m, d) in WESTERN_EASTER {
         assert_eq!(easter(y), NaiveDate::from_ymd_opt(y, m, d), "{y}");
     }
 }
 
 #[test]
 fn orthodox_easter_matches_the_table() {
-    assert_eq!(ORTHODOX.len(), 101);
-    for &(y, m, d) in ORTHODOX {
+    assert_eq!(ORTHODOX_EASTER.len(), 101);
+    for &(y, m, d) in ORTHODOX_EASTER {
         assert_eq!(orthodox_easter(y), NaiveDate::from_ymd_opt(y, m, d), "{y}");
-    }
-}
-
-fn rules(text: &str) -> RuleSet {
-    match compile(vec![Source::new("test.rules", text)]) {
-        Ok(set) => set,
-        Err(diags) => panic!(
-            "rules did not compile:\n{}",
-            diags
-                .iter()
-                .map(|d| d.render(false))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
     }
 }
 
@@ -263,10 +40,6 @@ fn errors(text: &str) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
     }
-}
-
-fn window(set: &RuleSet, name: &str) -> Arc<Window> {
-    set.window(None, name).unwrap().clone()
 }
 
 /// A UTC window that is open every day but closed by `closed BODY`.

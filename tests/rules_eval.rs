@@ -25,31 +25,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
+use shipgate::rules::Window;
 use shipgate::rules::eval::start_of_local_day;
-use shipgate::rules::{RuleSet, Source, Window, compile};
+
+mod rules_support;
+use rules_support::{rules, window};
 
 // ------------------------------------------------------------------ helpers
-
-fn rules(text: &str) -> RuleSet {
-    match compile(vec![Source::new("test.rules", text)]) {
-        Ok(set) => set,
-        Err(diags) => panic!(
-            "rules did not compile:\n{}",
-            diags
-                .iter()
-                .map(|d| d.render(false))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
-
-/// The top-level window `name`.
-fn window(set: &RuleSet, name: &str) -> Arc<Window> {
-    set.window(None, name)
-        .unwrap_or_else(|| panic!("no window `{name}`"))
-        .clone()
-}
 
 /// A one-window rules text: `window w { BODY }` in zone `tz`.
 fn single(tz: &str, body: &str) -> Arc<Window> {

@@ -27,6 +27,11 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use shipgate::rules::{Source, Window, compile};
 
+mod rules_support;
+// Western and Orthodox Easter Sunday, from the published tables:
+// `(year, month, day)`.
+use rules_support::{ORTHODOX_EASTER, WESTERN_EASTER};
+
 // ------------------------------------------------------ the representation
 
 const ZONES: &[&str] = &[
@@ -82,41 +87,6 @@ fn transition(i: usize) -> DateTime<Utc> {
     let all = transitions();
     all[i % all.len()]
 }
-
-/// Western and Orthodox Easter Sunday, 2024-2037, from the published
-/// tables (see tests/rules_calendar.rs): `(year, month, day)`.
-const WESTERN_EASTER: &[(i32, u32, u32)] = &[
-    (2024, 3, 31),
-    (2025, 4, 20),
-    (2026, 4, 5),
-    (2027, 3, 28),
-    (2028, 4, 16),
-    (2029, 4, 1),
-    (2030, 4, 21),
-    (2031, 4, 13),
-    (2032, 3, 28),
-    (2033, 4, 17),
-    (2034, 4, 9),
-    (2035, 3, 25),
-    (2036, 4, 13),
-    (2037, 4, 5),
-];
-const ORTHODOX_EASTER: &[(i32, u32, u32)] = &[
-    (2024, 5, 5),
-    (2025, 4, 20),
-    (2026, 4, 12),
-    (2027, 5, 2),
-    (2028, 4, 16),
-    (2029, 4, 8),
-    (2030, 4, 28),
-    (2031, 4, 13),
-    (2032, 5, 2),
-    (2033, 4, 24),
-    (2034, 4, 9),
-    (2035, 4, 29),
-    (2036, 4, 20),
-    (2037, 4, 5),
-];
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const LONG_DAY_NAMES: [&str; 7] = [

@@ -29,6 +29,19 @@ fn start(config: &Path, clock: &str) -> Shipgate {
     Shipgate::start(config, clock, API_TOKEN, Duration::from_secs(60))
 }
 
+/// Why a start on `config` (Monday morning) fails; a start that does not
+/// fail fails the test.
+fn start_error(config: &Path) -> String {
+    Shipgate::try_start(
+        config,
+        "2026-03-09T14:00:00Z",
+        API_TOKEN,
+        Duration::from_secs(30),
+    )
+    .err()
+    .expect("the start fails")
+}
+
 struct World {
     fake: FakeSlack,
     dir: tempfile::TempDir,
@@ -166,9 +179,11 @@ async fn commands_get_threaded_answers_with_mentions() {
     sg.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whole_rc_in_slack() {
-    let w = world().await;
+/// shipgate started on a Friday (production closed) with two merged
+/// changes for web (ana's #1, ben's #2), and `/sg rc request` typed by ana:
+/// the daemon, the command's reply ("done — ..."), and the announcement of
+/// the cut that follows it, with its index among the posts.
+async fn rc_cut_on_friday(w: &World) -> (Shipgate, fake_slack::Msg, usize, fake_slack::Msg) {
     // Friday 10:00 in New York: production is closed.
     let sg = start(&w.config, "2026-03-13T14:00:00Z");
     sg.events(concat!(
@@ -180,11 +195,36 @@ async fn a_whole_rc_in_slack() {
     w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
     // A short reply answers the request; the cut is announced after it.
     let (a, answer) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
+    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
+    (sg, answer, i, cut)
+}
+
+/// CI says RC #1 is deployed (its announcement is waited for, after post
+/// `after`), then the clock moves to Monday 09:00 in New York, inside the
+/// window. The announcement's index.
+async fn deployed_then_monday(sg: &Shipgate, w: &World, after: usize) -> usize {
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
+        .await;
+    let (i, _) = w.fake.wait_for("RC #1 is deployed", after).await;
+    sg.clock("2026-03-16T13:00:00Z").await;
+    i
+}
+
+/// CI says RC #1 is released; waits for its announcement after post `after`.
+async fn released(sg: &Shipgate, w: &World, after: usize) {
+    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
+        .await;
+    w.fake.wait_for("released to production", after).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_rc_in_slack() {
+    let w = world().await;
+    let (sg, answer, i, cut) = rc_cut_on_friday(&w).await;
     assert!(
         answer.text.starts_with(&format!("<@{ANA}>: done — ")),
         "{answer:?}"
     );
-    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
     assert!(cut.text.starts_with("RC #1 for web is cut"), "{cut:?}");
     assert!(cut.text.contains(&format!("<@{BEN}>")), "{cut:?}");
     w.fake.say(WEB, ANA, "!sg verify #1");
@@ -199,16 +239,10 @@ async fn a_whole_rc_in_slack() {
         refused.text.contains("opens Mon 2026-03-16 08:00 EDT"),
         "{refused:?}"
     );
-    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
-        .await;
-    let (i, _) = w.fake.wait_for("RC #1 is deployed", i).await;
-    // Monday 09:00: inside the window.
-    sg.clock("2026-03-16T13:00:00Z").await;
+    let i = deployed_then_monday(&sg, &w, i).await;
     w.fake.slash(WEB, ANA, "/sg", "release");
     let (i, _) = w.fake.wait_for("is releasing RC #1", i).await;
-    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
-        .await;
-    w.fake.wait_for("released to production", i).await;
+    released(&sg, &w, i).await;
     assert_eq!(
         w.fake.count("RC #1 for web is cut"),
         2,
@@ -308,6 +342,11 @@ async fn post_hook(
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// [`post_hook`] signed with the configured secret at `now`.
+async fn post_signed(sg: &Shipgate, body: &str, kind: &str, now: i64) -> (u16, String) {
+    post_hook(sg, body, kind, &signed(body, now, SIGNING_SECRET)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_over_http_are_signed() {
     let w = world_with("Http").await;
@@ -317,7 +356,7 @@ async fn events_over_http_are_signed() {
     let json = "application/json";
     // The URL verification handshake.
     let body = r#"{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#;
-    let (status, text) = post_hook(&sg, body, json, &signed(body, now, SIGNING_SECRET)).await;
+    let (status, text) = post_signed(&sg, body, json, now).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"));
 
@@ -344,9 +383,9 @@ async fn events_over_http_are_signed() {
     assert_eq!(sg.metric("shipgate_events_total{kind=\"chat\"}").await, 0.0);
 
     // Signed: it runs, once even when Slack retries it.
-    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    let (status, _) = post_signed(&sg, &e, json, now).await;
     assert_eq!(status, 200);
-    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    let (status, _) = post_signed(&sg, &e, json, now).await;
     assert_eq!(status, 200);
     let (i, answer) = w.fake.wait_for("no RC in flight", 0).await;
     assert_eq!(answer.thread_ts.as_deref(), Some("1700000100.000001"));
@@ -356,15 +395,14 @@ async fn events_over_http_are_signed() {
         "command=%2Fsg&text=windows&channel_id={WEB}&user_id={BEN}&trigger_id=1.2.3&response_url=http%3A%2F%2F127.0.0.1%3A9%2F"
     );
     let form_kind = "application/x-www-form-urlencoded";
-    let (status, _) = post_hook(&sg, &form, form_kind, &signed(&form, now, SIGNING_SECRET)).await;
+    let (status, _) = post_signed(&sg, &form, form_kind, now).await;
     assert_eq!(status, 200);
     let (j, echo) = w.fake.wait_for("/sg windows", i).await;
     let (_, windows) = w.fake.wait_for("production", j).await;
     assert_eq!(windows.thread_ts.as_deref(), Some(echo.ts.as_str()));
     // In a channel shipgate does not serve: an ephemeral answer, nothing run.
     let other = form.replace(WEB, ELSEWHERE);
-    let (status, text) =
-        post_hook(&sg, &other, form_kind, &signed(&other, now, SIGNING_SECRET)).await;
+    let (status, text) = post_signed(&sg, &other, form_kind, now).await;
     assert_eq!(status, 200);
     assert!(
         text.contains("ephemeral") && text.contains("no product"),
@@ -380,14 +418,7 @@ async fn events_over_http_are_signed() {
 async fn a_channel_the_bot_is_not_in_stops_the_start_naming_it() {
     let w = world().await;
     w.fake.set_member(PAYMENTS, false);
-    let err = Shipgate::try_start(
-        &w.config,
-        "2026-03-09T14:00:00Z",
-        API_TOKEN,
-        Duration::from_secs(30),
-    )
-    .err()
-    .expect("the start fails");
+    let err = start_error(&w.config);
     assert!(
         err.contains("not in the channel `C0PAY` of product `payments`"),
         "{err}"
@@ -440,18 +471,7 @@ async fn wait_ephemeral(w: &World, needle: &str, after: usize) -> (usize, fake_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_rc_by_buttons() {
     let w = world().await;
-    // Friday 10:00 in New York: production is closed.
-    let sg = start(&w.config, "2026-03-13T14:00:00Z");
-    sg.events(concat!(
-        r##"{"merged": {"product": "web", "change": "#1", "author": "ana", "title": "Faster login"}}"##,
-        "\n",
-        r##"{"merged": {"product": "web", "change": "#2", "author": "ben", "title": "Fix footer"}}"##,
-    ))
-    .await;
-    w.fake.slash(WEB, ANA, "/sg", "rc request ship the login");
-    // The command's reply ("done — ..."), then the announcement.
-    let (a, _) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
-    let (i, cut) = w.fake.wait_for("RC #1 for web is cut", a + 1).await;
+    let (sg, _, i, cut) = rc_cut_on_friday(&w).await;
     // Block Kit: a section per change with its verifier, a button each;
     // the plain text stays as the fallback.
     assert_eq!(
@@ -510,11 +530,8 @@ async fn a_whole_rc_by_buttons() {
     );
     assert_eq!(w.fake.count("not released"), 0, "not said in the channel");
 
-    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "deployed"}}"#)
-        .await;
-    let (i, _) = w.fake.wait_for("RC #1 is deployed", i).await;
     // Monday 09:00: inside the window, the same button releases.
-    sg.clock("2026-03-16T13:00:00Z").await;
+    let i = deployed_then_monday(&sg, &w, i).await;
     let release = w.fake.click(WEB, ANA, &ready.ts, "sg_release", "1");
     w.fake.interact(&release);
     let (i, _) = w.fake.wait_for("is releasing RC #1", i).await;
@@ -522,9 +539,7 @@ async fn a_whole_rc_by_buttons() {
         buttons(&w.fake.message(WEB, &ready.ts)).is_empty()
     })
     .await;
-    sg.events(r#"{"ci": {"product": "web", "rc": 1, "status": "released"}}"#)
-        .await;
-    w.fake.wait_for("released to production", i).await;
+    released(&sg, &w, i).await;
     // The reply to `rc request` and the cut; the reply to the "Release"
     // click and the announcement.
     assert_eq!(w.fake.count("RC #1 for web is cut"), 2);
@@ -548,7 +563,7 @@ async fn clicks_over_http_are_signed() {
     let e = format!(
         r#"{{"type":"event_callback","event":{{"type":"message","channel":"{WEB}","user":"{ANA}","text":"!sg rc request now","ts":"1700000100.000001"}}}}"#
     );
-    let (status, _) = post_hook(&sg, &e, json, &signed(&e, now, SIGNING_SECRET)).await;
+    let (status, _) = post_signed(&sg, &e, json, now).await;
     assert_eq!(status, 200);
     // The command's reply ("done — ..."), then the announcement.
     let (a, _) = w.fake.wait_for("done — RC #1 for web is cut", 0).await;
@@ -565,7 +580,7 @@ async fn clicks_over_http_are_signed() {
     assert_eq!(w.fake.count("verified #1"), 0);
     // Signed, and again (Slack retries): run once.
     for _ in 0..2 {
-        let (status, _) = post_hook(&sg, &form, kind, &signed(&form, now, SIGNING_SECRET)).await;
+        let (status, _) = post_signed(&sg, &form, kind, now).await;
         assert_eq!(status, 200);
     }
     let (_, verified) = w.fake.wait_for("verified #1", i).await;
@@ -585,14 +600,7 @@ async fn a_missing_scope_stops_the_start_naming_it() {
     ] {
         let w = world().await;
         w.fake.missing_scope(method, scope);
-        let err = Shipgate::try_start(
-            &w.config,
-            "2026-03-09T14:00:00Z",
-            API_TOKEN,
-            Duration::from_secs(30),
-        )
-        .err()
-        .expect("the start fails");
+        let err = start_error(&w.config);
         assert!(
             err.contains(&format!("add the `{scope}` bot scope")),
             "{err}"

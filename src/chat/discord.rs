@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::adapter::{ChatAdapter, Outgoing, SendError};
+use super::error_chain::error_chain;
 use super::health::{Health, Outage};
 use super::inbound::{ChatInput, Inbound, catch_up_key, unreachable_key};
 use crate::config::{Adapter, Config};
@@ -37,21 +38,6 @@ const REST_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("discord: {what}: {e}")
-}
-
-/// An error with its causes (serenity's own messages hide them).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = c.source();
-    }
-    out
 }
 
 /// How far a (possibly split) message got: parts already sent survive a
@@ -169,7 +155,7 @@ impl Handler {
                         moved.push((channel.to_string(), at.to_string()));
                     }
                     Err(e) => {
-                        tracing::warn!(channel, error = %chain(&e), "discord: cannot read the channel's newest message")
+                        tracing::warn!(channel, error = %error_chain(&e), "discord: cannot read the channel's newest message")
                     }
                 },
                 Some(mut after) => {
@@ -182,7 +168,7 @@ impl Handler {
                         {
                             Ok(p) => p,
                             Err(e) => {
-                                tracing::warn!(channel, error = %chain(&e), "discord: cannot read missed messages");
+                                tracing::warn!(channel, error = %error_chain(&e), "discord: cannot read missed messages");
                                 break;
                             }
                         };
@@ -255,7 +241,7 @@ impl EventHandler for Handler {
                 ),
                 Err(e) => tracing::warn!(
                     guild = %g.id,
-                    error = %chain(&e),
+                    error = %error_chain(&e),
                     "discord: cannot register the slash command; typed commands still work \
                      (\"Missing Access\" means the bot was invited without the \
                      applications.commands scope)"
@@ -290,7 +276,7 @@ impl EventHandler for Handler {
             .create_response(&ctx.http, CreateInteractionResponse::Message(answer))
             .await
         {
-            tracing::warn!(error = %chain(&e), "discord: cannot answer a slash command; it was not run");
+            tracing::warn!(error = %error_chain(&e), "discord: cannot answer a slash command; it was not run");
             return;
         }
         let Some(product) = product else {
@@ -302,7 +288,7 @@ impl EventHandler for Handler {
         let message_id = match cmd.get_response(&ctx.http).await {
             Ok(m) => m.id.get().to_string(),
             Err(e) => {
-                tracing::warn!(error = %chain(&e), "discord: cannot read a slash command's answer");
+                tracing::warn!(error = %error_chain(&e), "discord: cannot read a slash command's answer");
                 format!("i{}", cmd.id.get())
             }
         };
@@ -376,9 +362,9 @@ impl DiscordAdapter {
                 _ => None,
             };
             if status == Some(401) {
-                err("the bot token is not accepted", chain(&e))
+                err("the bot token is not accepted", error_chain(&e))
             } else {
-                err("cannot reach the Discord API", chain(&e))
+                err("cannot reach the Discord API", error_chain(&e))
             }
         })?;
         let intents = GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT;
@@ -485,7 +471,7 @@ impl DiscordAdapter {
         let response = request
             .send()
             .await
-            .map_err(|e| SendError::Transient(format!("discord: {}", chain(&e))))?;
+            .map_err(|e| SendError::Transient(format!("discord: {}", error_chain(&e))))?;
         let status = response.status();
         let headers = response.headers().clone();
         let header = |name: &str| {

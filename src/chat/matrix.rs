@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::adapter::{ChatAdapter, Outgoing, SendError};
+use super::error_chain::error_chain;
 use super::health::{Health, Outage};
 use super::inbound::{ChatInput, unreachable_key};
 use crate::config::{Adapter, Config, MatrixConfig};
@@ -47,23 +48,6 @@ fn err<E: std::error::Error>(what: &str, e: E) -> String {
         Some(why) => format!("matrix: {what}: cannot reach the homeserver ({why}): {chain}"),
         None => format!("matrix: {what}: {chain}"),
     }
-}
-
-/// An error and its sources, `: `-separated, each said once: the HTTP
-/// client's own message ("error sending request") hides the cause
-/// ("Connection refused") in its sources.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !more.is_empty() && !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Why the homeserver could not be reached, in the words people search

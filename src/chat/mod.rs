@@ -9,6 +9,7 @@
 pub mod adapter;
 pub mod console;
 pub mod discord;
+pub mod error_chain;
 pub mod health;
 pub mod inbound;
 pub mod matrix;

@@ -60,21 +60,6 @@ pub const METADATA_TYPE: &str = "shipgate_outbox";
 pub const HISTORY_SCAN: usize = 200;
 const REST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An error with its causes.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = c.source();
-    }
-    out
-}
-
 /// A request Slack sent to `/hooks/slack`, signature checked, for the
 /// adapter: an Events API callback or an interaction (JSON), or a slash
 /// command (its form fields).

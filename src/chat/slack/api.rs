@@ -166,10 +166,12 @@ impl Api {
             Body::Json(v) => request.json(v),
             Body::Form(f) => request.form(f),
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ApiError::Transient(format!("{method}: {}", super::chain(&e))))?;
+        let response = request.send().await.map_err(|e| {
+            ApiError::Transient(format!(
+                "{method}: {}",
+                crate::chat::error_chain::error_chain(&e)
+            ))
+        })?;
         let status = response.status();
         if status.as_u16() == 429 {
             let secs = response

@@ -41,7 +41,7 @@ async fn connect(app: &Api) -> Result<Ws, String> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| {
         format!(
             "cannot open the Socket Mode WebSocket: {}",
-            super::chain(&e)
+            crate::chat::error_chain::error_chain(&e)
         )
     })?;
     let hello = tokio::time::timeout(HELLO_TIMEOUT, async {
