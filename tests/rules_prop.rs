@@ -25,7 +25,7 @@ use chrono::{
 use chrono_tz::Tz;
 use proptest::prelude::*;
 use proptest::sample::select;
-use shipgate::rules::{Source, Window, compile};
+use shipgate::rules::Window;
 
 mod rules_support;
 // Western and Orthodox Easter Sunday, from the published tables:
@@ -857,18 +857,7 @@ fn instant(spec: &WindowSpec, kind: u8, a: u64, b: u64) -> DateTime<Utc> {
 
 fn compile_spec(spec: &WindowSpec) -> (String, Arc<Window>) {
     let text = render(spec);
-    let set = match compile(vec![Source::new("gen.rules", text.as_str())]) {
-        Ok(set) => set,
-        Err(diags) => panic!(
-            "generated rules did not compile:\n{text}\n{}",
-            diags
-                .iter()
-                .map(|d| d.render(false))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    };
-    let w = set.window(None, "w").unwrap().clone();
+    let w = rules_support::window(&rules_support::rules(&text), "w");
     assert_eq!(w.tz, spec.tz(), "time zone of\n{text}");
     (text, w)
 }

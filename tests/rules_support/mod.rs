@@ -14,12 +14,12 @@ use std::sync::Arc;
 use shipgate::rules::{RuleSet, Source, Window, compile};
 
 /// `text` as `test.rules`, compiled; a compile error fails the test with
-/// the diagnostics.
+/// the text and the diagnostics (generated rules are read from the panic).
 pub fn rules(text: &str) -> RuleSet {
     match compile(vec![Source::new("test.rules", text)]) {
         Ok(set) => set,
         Err(diags) => panic!(
-            "rules did not compile:\n{}",
+            "rules did not compile:\n{text}\n{}",
             diags
                 .iter()
                 .map(|d| d.render(false))
