@@ -35,8 +35,10 @@ fn post_reload_and_sighup_apply_the_team_config_or_reject_it_whole() {
             r#"repos: ["acme/web"]"#,
             r#"repos: ["acme/web", "acme/web-api"]"#,
         )
-        .replace(r#"listen: "127.0.0.1:0""#, r#"listen: "127.0.0.1:1""#);
+        .replace(r#"listen: "127.0.0.1:0""#, r#"listen: "127.0.0.1:1""#)
+        .replace("body_limit: 4096", "body_limit: 8192");
     assert_ne!(edited, text);
+    assert!(edited.contains("body_limit: 8192"), "{edited}");
     write(&path, &edited);
     let auth = format!("Bearer {}", env.setup.api_token);
     let r = d.http("POST", "/-/reload", &[("Authorization", &auth)], b"");
@@ -54,14 +56,24 @@ fn post_reload_and_sighup_apply_the_team_config_or_reject_it_whole() {
         ["person `dana` added", "product `web`: repos changed"],
         "{v}"
     );
-    let restart = v["config"]["needs_restart"].to_string();
-    assert!(restart.contains("`http.listen` changed"), "{v}");
+    // Both held until a restart: the new address and, beside it, the
+    // other `http` settings (here the body limit).
+    assert_eq!(
+        v["config"]["needs_restart"],
+        serde_json::json!([
+            "`http.listen` changed: it takes effect at the next restart",
+            "`http` changed: it takes effect at the next restart",
+        ]),
+        "{v}"
+    );
     let post = d.expect_stdout("Config reloaded (reload requested over HTTP)");
     assert!(post.contains("person `dana` added"), "{post}");
     assert!(
         post.contains("Needs a restart: `http.listen` changed"),
         "{post}"
     );
+    // ... and the log says so too, though live changes were applied.
+    d.expect_stderr("config: `http` changed");
     // Live: dana is in the team now; the listener did not move.
     d.type_line("/as dana");
     d.expect_stdout("console: you are now dana");
@@ -86,6 +98,12 @@ fn post_reload_and_sighup_apply_the_team_config_or_reject_it_whole() {
     assert!(ok.success());
     let post = d.expect_stdout("The edited config was NOT loaded (SIGHUP)");
     assert!(post.contains("Mars/Olympus"), "{post}");
+    // The same mistake again, at the same instant of the manual clock:
+    // told again, not swallowed as a duplicate of the first.
+    let r = d.http("POST", "/-/reload", &[("Authorization", &auth)], b"");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let again = d.expect_stdout("The edited config was NOT loaded (reload requested over HTTP)");
+    assert!(again.contains("Mars/Olympus"), "{again}");
     d.type_line("/as erin");
     let said = d.expect_stdout("erin");
     assert!(!said.contains("you are now"), "{said}");
@@ -105,5 +123,8 @@ fn post_reload_and_sighup_apply_the_team_config_or_reject_it_whole() {
         r.json()["config"]["changes"][0],
         "product `payments` removed"
     );
+    // A second change at the same instant is announced too.
+    let post = d.expect_stdout("Config reloaded (reload requested over HTTP)");
+    assert!(post.contains("product `payments` removed"), "{post}");
     d.stop();
 }

@@ -38,9 +38,24 @@ pub enum ConfigReloadResult {
 }
 
 /// One reload at a time.
-#[derive(Default)]
 pub struct ConfigReloader {
     lock: Mutex<()>,
+    /// This process's start (real clock, ms) and how many announcements it
+    /// has made: together with the daemon's time they key each
+    /// announcement, so two reloads at one instant of a manual clock (or in
+    /// one millisecond) are two announcements, not one and a duplicate.
+    started_ms: i64,
+    announced: std::sync::atomic::AtomicU64,
+}
+
+impl Default for ConfigReloader {
+    fn default() -> Self {
+        Self {
+            lock: Mutex::new(()),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+            announced: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
 }
 
 /// The running config with the live parts of `new`: what a reload swaps
@@ -69,10 +84,11 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<String> {
     check(old.database != new.database, "database");
     check(old.rules != new.rules, "rules");
     check(old.http.listen != new.http.listen, "http.listen");
-    check(
-        old.http != new.http && old.http.listen == new.http.listen,
-        "http",
-    );
+    let same_listen = crate::config::HttpConfig {
+        listen: old.http.listen.clone(),
+        ..new.http.clone()
+    };
+    check(old.http != same_listen, "http");
     check(old.chat != new.chat, "chat");
     check(old.console != new.console, "console");
     check(old.discord != new.discord, "discord");
@@ -235,10 +251,10 @@ impl ConfigReloader {
             return self.reject(shared, why, problems).await;
         }
         let changes = describe(&old, &merged);
+        for r in &restart {
+            tracing::warn!(why, "config: {r}");
+        }
         if changes.is_empty() {
-            for r in &restart {
-                tracing::warn!(why, "config: {r}");
-            }
             return ConfigReloadResult::Unchanged {
                 needs_restart: restart,
             };
@@ -255,18 +271,20 @@ impl ConfigReloader {
         shared.set_config(merged.clone(), team);
         shared.replan.notify_one();
         shared.outbox_ready.notify_one();
-        announce(
-            shared,
-            &merged,
-            format!("config:{}", now.timestamp_millis()),
-            text,
-        )
-        .await;
+        announce(shared, &merged, self.key("config", now), text).await;
         tracing::info!(why, changes = changes.join("; "), "config reloaded");
         ConfigReloadResult::Loaded {
             changes,
             needs_restart: restart,
         }
+    }
+
+    /// The event key of the next announcement.
+    fn key(&self, kind: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+        let n = self
+            .announced
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("{kind}:{}:{}.{n}", now.timestamp_millis(), self.started_ms)
     }
 
     async fn reject(
@@ -293,13 +311,7 @@ impl ConfigReloader {
         }
         let now = shared.clock.now();
         let config = shared.config();
-        announce(
-            shared,
-            &config,
-            format!("config-rejected:{}", now.timestamp_millis()),
-            text,
-        )
-        .await;
+        announce(shared, &config, self.key("config-rejected", now), text).await;
         ConfigReloadResult::Rejected { problems }
     }
 }

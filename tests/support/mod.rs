@@ -524,6 +524,20 @@ impl Daemon {
         })
     }
 
+    /// The first stderr (log) line containing `needle`, waiting for it.
+    pub fn expect_stderr(&self, needle: &str) -> String {
+        self.stderr
+            .wait(WAIT, |lines, _| {
+                lines.iter().find(|l| l.contains(needle)).cloned()
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no log line containing {needle:?} within {WAIT:?}; stderr:\n{}",
+                    self.stderr.snapshot().join("\n")
+                )
+            })
+    }
+
     pub fn try_expect_stdout(&mut self, needle: &str, timeout: Duration) -> Option<String> {
         let from = self.cursor;
         let found = self.stdout.wait(timeout, |lines, _| {
