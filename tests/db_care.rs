@@ -223,6 +223,11 @@ fn outbox_skip_moves_a_stuck_message_out_and_audits_it() {
         &id.to_string(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("outbox message {id} was already skipped")),
+        "{}",
+        text(&out)
+    );
     let out = shipgate(&[
         "outbox", "skip", "--config", config, "--reason", "x", "999999",
     ]);

@@ -83,6 +83,18 @@ pub enum StoreError {
     #[diagnostic(code(shipgate::store::already_sent))]
     AlreadySent { path: PathBuf, id: i64 },
 
+    /// `outbox skip` of a message that is no longer waiting to be sent.
+    #[error("database `{path}`: outbox message {id} was already {was}; there is nothing to skip")]
+    #[diagnostic(
+        code(shipgate::store::not_pending),
+        help("`shipgate outbox list --all` shows every message and its state")
+    )]
+    NotPending {
+        path: PathBuf,
+        id: i64,
+        was: &'static str,
+    },
+
     /// The same rules hash was recorded with a different text.
     #[error(
         "database `{path}` already holds rules version `{hash}` with a different text; the hash does not match the text"

@@ -248,19 +248,21 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err(&path, "start a transaction"))?;
-        let row: Option<(i64, String, String)> = tx
+        let row: Option<(i64, String, String, Option<String>)> = tx
             .query_row(
-                "SELECT event_seq, status, product FROM outbox WHERE id = ?1",
+                "SELECT event_seq, status, product, last_error FROM outbox WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(sql_err(&path, "read the outbox"))?;
-        let Some((event_seq, status, product)) = row else {
+        let Some((event_seq, status, product, last_error)) = row else {
             return Err(StoreError::UnknownMessage { path, id });
         };
         if status != "pending" {
-            return Err(StoreError::AlreadySent { path, id });
+            let skipped = last_error.is_some_and(|e| e.starts_with(SKIPPED_PREFIX));
+            let was = if skipped { "skipped" } else { "sent" };
+            return Err(StoreError::NotPending { path, id, was });
         }
         let note = format!("{SKIPPED_PREFIX}{actor}: {reason}");
         tx.execute(
