@@ -1,5 +1,6 @@
 //! Retention in the daemon: with `retention` set, a pass over the
-//! database at start and then every hour (the setting is read before each
+//! database at start (after the writer has fired the timers due by then)
+//! and then every hour (the setting is read before each
 //! pass, so a config reload can turn it on or change it) prunes history older than the
 //! retention period ([`crate::store::retention`]), a small batch at a
 //! time with a pause between batches that is at least as long as the
@@ -40,6 +41,14 @@ pub async fn run(shared: Arc<Shared>, token: CancellationToken) {
                 () = tokio::time::sleep(EVERY) => continue,
             }
         };
+        // Timers due by now fire first (the writer handles time before any
+        // input): after a downtime, the catch-up moves the state on to new
+        // events, and only then are the old ones it was saved with free to
+        // go. Without this the first pass races the catch-up and keeps
+        // them for an hour.
+        if shared.submit(Vec::new()).await.is_err() {
+            return;
+        }
         let cutoff = shared.clock.now() - keep;
         match pass(&path, cutoff, &token).await {
             Ok(p) if p.total() > 0 => tracing::info!(
