@@ -251,7 +251,7 @@ fn an_unknown_name_gets_a_clear_answer() {
     .join("\n");
     let t = texts(&script);
     find(&t, "RC #1 for web is cut");
-    find(&t, "I don't know `Zed`");
+    find(&t, "I don't know `Zed`. The team is ana, ben");
     find(
         &t,
         "you are not in the team config, so I can't let you `release`",

@@ -80,6 +80,21 @@ pub fn find_name<'a, S: AsRef<str> + 'a>(
         .find(|n| same_name(n, wanted))
 }
 
+/// `names` for a reply: all of them, or the first [`LISTED`] and how many
+/// more (a big team's list would drown the answer).
+fn name_list(names: &[&str]) -> String {
+    const LISTED: usize = 20;
+    if names.len() <= LISTED {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..LISTED].join(", "),
+            names.len() - LISTED
+        )
+    }
+}
+
 impl Team {
     /// The config's spelling of a person's name typed in any case.
     pub fn person_name(&self, name: &str) -> Option<&str> {
@@ -93,11 +108,15 @@ impl Team {
             return Ok(name);
         }
         let Some(id) = crate::command::mention::chat_id(typed) else {
-            let names: Vec<&str> = self.people.keys().map(String::as_str).collect();
+            let mut names: Vec<&str> = self.people.keys().map(String::as_str).collect();
+            names.sort_unstable();
             let hint = crate::rules::suggest::closest(typed, names.iter().copied())
                 .map(|s| format!(" Did you mean `{s}`?"))
                 .unwrap_or_default();
-            return Err(format!("I don't know `{typed}`.{hint}"));
+            return Err(format!(
+                "I don't know `{typed}`.{hint} The team is {}.",
+                name_list(&names)
+            ));
         };
         match self.chat_ids.get(id.id()) {
             Some(name) => Ok(name),
