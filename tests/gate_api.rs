@@ -51,6 +51,21 @@ fn the_gate_at_the_windows_edges_over_http_and_the_cli() {
     let out = cli(d.addr, &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("web: gate open"));
+    // A product typed in another case is answered, and named, as the
+    // config spells it.
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "gate",
+            "--url",
+            &format!("http://{}", d.addr),
+            "--product",
+            "WEB",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("web: gate open"), "{said}");
 
     // One second later: closed until Monday 08:00.
     d.clock_to(THU_1600);

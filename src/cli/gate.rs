@@ -85,6 +85,11 @@ fn say(json: &serde_json::Value, product: &str, open: bool) -> String {
         .and_then(|r| r.as_str())
         .unwrap_or("no reason given");
     let state = if open { "open" } else { "closed" };
+    // The server's spelling of the product (the config's), if it gave one.
+    let product = json
+        .get("product")
+        .and_then(|p| p.as_str())
+        .unwrap_or(product);
     let mut s = format!("{product}: gate {state}: {reason}.");
     if !open && let Some(t) = json.get("next_change").and_then(|t| t.as_str()) {
         s.push_str(&format!(" Opens at {t}."));
