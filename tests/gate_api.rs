@@ -19,13 +19,18 @@ const THU_1600: &str = "2026-03-12T20:00:00Z";
 const MON_0800: &str = "2026-03-16T12:00:00Z";
 
 fn cli(addr: std::net::SocketAddr, extra: &[&str]) -> std::process::Output {
+    cli_for(addr, "web", extra)
+}
+
+/// `shipgate gate --url ADDR --product PRODUCT EXTRA...`
+fn cli_for(addr: std::net::SocketAddr, product: &str, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
         .args([
             "gate",
             "--url",
             &format!("http://{addr}"),
             "--product",
-            "web",
+            product,
         ])
         .args(extra)
         .output()
@@ -53,16 +58,7 @@ fn the_gate_at_the_windows_edges_over_http_and_the_cli() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("web: gate open"));
     // A product typed in another case is answered, and named, as the
     // config spells it.
-    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args([
-            "gate",
-            "--url",
-            &format!("http://{}", d.addr),
-            "--product",
-            "WEB",
-        ])
-        .output()
-        .unwrap();
+    let out = cli_for(d.addr, "WEB", &[]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("web: gate open"), "{said}");
@@ -106,16 +102,7 @@ fn the_gate_at_the_windows_edges_over_http_and_the_cli() {
     assert!(r.body.contains("no product `nope`"), "{}", r.body);
     assert_eq!(d.get("/api/gate/web?action=deploy").status, 400);
     assert_eq!(d.get("/api/gate/web?require=maybe").status, 400);
-    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
-        .args([
-            "gate",
-            "--url",
-            &format!("http://{}", d.addr),
-            "--product",
-            "nope",
-        ])
-        .output()
-        .unwrap();
+    let out = cli_for(d.addr, "nope", &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     d.stop();
     let out = cli(support_closed_addr(), &[]);
