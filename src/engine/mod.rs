@@ -108,8 +108,8 @@ impl Team {
             return Ok(name);
         }
         let Some(id) = crate::command::mention::chat_id(typed) else {
-            let mut names: Vec<&str> = self.people.keys().map(String::as_str).collect();
-            names.sort_unstable();
+            // In name order: `people` is a BTreeMap.
+            let names: Vec<&str> = self.people.keys().map(String::as_str).collect();
             let hint = crate::rules::suggest::closest(typed, names.iter().copied())
                 .map(|s| format!(" Did you mean `{s}`?"))
                 .unwrap_or_default();
